@@ -1,0 +1,202 @@
+//! API keys in the OS keyring (Secret Service, Keychain, Credential Manager), one entry per
+//! provider under one service name. Only this module reads or writes them.
+//!
+//! Must not: write a key anywhere else, return one across IPC, or let one reach a log line,
+//! an error or a `Debug` output. [`ApiKey`] prints as `***` and is wiped from memory on drop.
+//! All calls block (D-Bus round trips): call them from `spawn_blocking` or a plain thread.
+
+use zeroize::Zeroizing;
+
+use crate::paths::APP_ID;
+use crate::providers::ProviderInfo;
+
+/// A secret that prints as `***` and is zeroed when dropped.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey(Zeroizing<String>);
+
+impl ApiKey {
+    /// Trims surrounding white space (keys are pasted); refuses an empty key or one with
+    /// white space or control characters inside (a paste of two lines, say).
+    pub fn new(raw: impl Into<String>) -> Result<Self, SecretsError> {
+        let raw = Zeroizing::new(raw.into());
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(SecretsError::Empty);
+        }
+        if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(SecretsError::Invalid);
+        }
+        if trimmed.len() > 16 * 1024 {
+            return Err(SecretsError::TooLong);
+        }
+        Ok(ApiKey(Zeroizing::new(trimmed.to_string())))
+    }
+
+    /// The key itself, for the one place that needs it: a request header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(***)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretsError {
+    #[error("The key is empty. Paste the whole key.")]
+    Empty,
+    #[error("The key contains spaces or line breaks. Paste the key alone, on one line.")]
+    Invalid,
+    #[error("The key is longer than 16 KB, which no provider issues. Check what was pasted.")]
+    TooLong,
+    #[error("No system keyring is available, so keys cannot be stored. {hint}")]
+    Unavailable { hint: String },
+    #[error("The system keyring is locked. Unlock it (log in to the desktop session, or open your keyring app) and try again.")]
+    Locked,
+    #[error("The system keyring refused the request: {0}")]
+    Platform(String),
+}
+
+impl SecretsError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SecretsError::Empty | SecretsError::Invalid | SecretsError::TooLong => "invalid_key",
+            SecretsError::Unavailable { .. } => "keyring_unavailable",
+            SecretsError::Locked => "keyring_locked",
+            SecretsError::Platform(_) => "keyring_error",
+        }
+    }
+}
+
+fn unavailable_hint() -> String {
+    if cfg!(target_os = "linux") {
+        "On Linux, Tally needs a Secret Service: install and start gnome-keyring or KeePassXC (with Secret Service enabled) in your desktop session.".into()
+    } else if cfg!(target_os = "macos") {
+        "On macOS, the login Keychain must be available to your user.".into()
+    } else {
+        "On Windows, Credential Manager must be available to your user.".into()
+    }
+}
+
+fn map_err(err: keyring::Error) -> SecretsError {
+    match err {
+        keyring::Error::NoStorageAccess(e) => {
+            let text = e.to_string();
+            if text.to_ascii_lowercase().contains("lock") || text.contains("Prompt") {
+                SecretsError::Locked
+            } else {
+                SecretsError::Unavailable { hint: format!("{} ({text})", unavailable_hint()) }
+            }
+        }
+        keyring::Error::PlatformFailure(e) => {
+            let text = e.to_string();
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("locked") {
+                SecretsError::Locked
+            } else if lower.contains("dbus") || lower.contains("d-bus") || lower.contains("secret service") || lower.contains("org.freedesktop") {
+                SecretsError::Unavailable { hint: unavailable_hint() }
+            } else {
+                SecretsError::Platform(text)
+            }
+        }
+        // Never format BadEncoding's payload: it is the stored secret's bytes.
+        keyring::Error::BadEncoding(_) => SecretsError::Platform("the stored key is not valid text; remove it and set it again".into()),
+        other => SecretsError::Platform(other.to_string()),
+    }
+}
+
+/// The keyring, under one service name (the app's identifier unless a test picks its own).
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    service: String,
+}
+
+impl Default for Keyring {
+    fn default() -> Self {
+        Keyring { service: APP_ID.to_string() }
+    }
+}
+
+impl Keyring {
+    pub fn with_service(service: impl Into<String>) -> Self {
+        Keyring { service: service.into() }
+    }
+
+    fn entry(&self, provider: &str) -> Result<keyring::Entry, SecretsError> {
+        keyring::Entry::new(&self.service, provider).map_err(map_err)
+    }
+
+    pub fn set(&self, provider: &str, key: &ApiKey) -> Result<(), SecretsError> {
+        self.entry(provider)?.set_password(key.expose()).map_err(map_err)
+    }
+
+    pub fn get(&self, provider: &str) -> Result<Option<ApiKey>, SecretsError> {
+        match self.entry(provider)?.get_password() {
+            Ok(secret) => Ok(ApiKey::new(secret).ok()),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    /// Removes the key; `false` when there was none.
+    pub fn delete(&self, provider: &str) -> Result<bool, SecretsError> {
+        match self.entry(provider)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+}
+
+/// Where a provider's key would come from right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum KeySource {
+    Keyring,
+    Env,
+    None,
+}
+
+/// The key for a provider: the keyring first, then (only where the caller allows it, as the CLI
+/// does) the provider's usual environment variable. The environment is read, never stored.
+pub fn resolve(keyring: &Keyring, provider: &ProviderInfo, allow_env: bool) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
+    let from_env = || {
+        (allow_env && !provider.env_var.is_empty())
+            .then(|| std::env::var(provider.env_var).ok())
+            .flatten()
+            .and_then(|v| ApiKey::new(v).ok())
+    };
+    match keyring.get(provider.id) {
+        Ok(Some(key)) => Ok((Some(key), KeySource::Keyring)),
+        Ok(None) => Ok(from_env().map_or((None, KeySource::None), |k| (Some(k), KeySource::Env))),
+        Err(e) => match from_env() {
+            Some(k) => Ok((Some(k), KeySource::Env)),
+            None => Err(e),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_key_debug_never_shows_the_key() {
+        let key = ApiKey::new("  test-key-very-secret-123  ").unwrap();
+        assert_eq!(format!("{key:?}"), "ApiKey(***)");
+        assert_eq!(key.expose(), "test-key-very-secret-123");
+    }
+
+    #[test]
+    fn empty_whitespace_and_multiline_keys_are_refused_in_words() {
+        assert_eq!(ApiKey::new("").unwrap_err(), SecretsError::Empty);
+        assert_eq!(ApiKey::new(" \n\t ").unwrap_err(), SecretsError::Empty);
+        assert_eq!(ApiKey::new("abc def").unwrap_err(), SecretsError::Invalid);
+        assert!(ApiKey::new("x".repeat(17 * 1024)).is_err());
+        assert!(ApiKey::new("x".repeat(4096)).is_ok());
+    }
+}

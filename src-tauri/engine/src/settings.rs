@@ -1,0 +1,99 @@
+//! Non-secret settings: each provider's base URL. Kept as a JSON object in the data dir
+//! (tauri-plugin-store writes it in the app; the CLI reads the same file).
+//!
+//! A corrupt file never stops the app: it is moved aside and the defaults are used.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::providers::{provider, ProviderInfo};
+
+/// The store key under which base URLs live.
+pub const BASE_URLS_KEY: &str = "base_urls";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// provider id → base URL, only where the user changed it.
+    #[serde(default)]
+    pub base_urls: BTreeMap<String, String>,
+}
+
+impl Settings {
+    pub fn base_url(&self, p: &ProviderInfo) -> String {
+        self.base_urls.get(p.id).cloned().unwrap_or_else(|| p.default_base_url.to_string())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("Unknown provider \"{0}\".")]
+    UnknownProvider(String),
+    #[error("A base URL starts with http:// or https://, like https://api.openai.com/v1. Got \"{0}\".")]
+    BadUrl(String),
+}
+
+/// Checks and normalises a base URL the user typed (trailing slashes dropped).
+pub fn normalise_base_url(provider_id: &str, url: &str) -> Result<String, SettingsError> {
+    provider(provider_id).ok_or_else(|| SettingsError::UnknownProvider(provider_id.to_string()))?;
+    let url = url.trim().trim_end_matches('/');
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(url.to_string()),
+        _ => Err(SettingsError::BadUrl(url.to_string())),
+    }
+}
+
+/// Reads the settings file. A missing file gives the defaults; an unreadable one is renamed to
+/// `settings.json.corrupt` and the defaults are used, with a message saying so.
+pub fn load_or_quarantine(path: &Path) -> (Settings, Option<String>) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Settings::default(), None),
+        Err(e) => return (Settings::default(), Some(format!("Could not read the settings file ({e}); using defaults."))),
+    };
+    match serde_json::from_str::<Settings>(&text) {
+        Ok(s) => (s, None),
+        Err(e) => {
+            let aside = path.with_extension("json.corrupt");
+            let moved = std::fs::rename(path, &aside).is_ok();
+            let note = if moved { format!(" It was moved to {}.", aside.display()) } else { String::new() };
+            (Settings::default(), Some(format!("The settings file was damaged ({e}), so Tally started with default settings.{note}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_settings_are_moved_aside_and_defaults_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, "{ not json").unwrap();
+        let (settings, warning) = load_or_quarantine(&path);
+        assert_eq!(settings, Settings::default());
+        assert!(warning.unwrap().contains("damaged"));
+        assert!(!path.exists());
+        assert!(dir.path().join("settings.json.corrupt").exists());
+    }
+
+    #[test]
+    fn base_urls_read_from_a_store_file_with_other_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(&path, r#"{"base_urls":{"openai":"http://127.0.0.1:9/v1"},"theme":"dark"}"#).unwrap();
+        let (settings, warning) = load_or_quarantine(&path);
+        assert!(warning.is_none());
+        assert_eq!(settings.base_url(provider("openai").unwrap()), "http://127.0.0.1:9/v1");
+        assert_eq!(settings.base_url(provider("anthropic").unwrap()), "https://api.anthropic.com");
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_trimmed() {
+        assert_eq!(normalise_base_url("openai", " http://127.0.0.1:8080/v1/ ").unwrap(), "http://127.0.0.1:8080/v1");
+        assert!(matches!(normalise_base_url("openai", "api.openai.com"), Err(SettingsError::BadUrl(_))));
+        assert!(matches!(normalise_base_url("nope", "http://x"), Err(SettingsError::UnknownProvider(_))));
+    }
+}

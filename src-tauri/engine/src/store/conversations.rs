@@ -1,0 +1,205 @@
+//! Conversations and their columns: create, list, load (with every turn and answer), rename.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::messages::{self, MessageView};
+use super::{decimal, StoreError};
+use crate::target::Target;
+
+/// Running totals of a conversation or a column. `unpriced_answers` counts answers whose model
+/// had no known price: the cost total leaves them out and the UI says so.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Totals {
+    #[ts(type = "string")]
+    pub cost: Decimal,
+    #[ts(type = "number")]
+    pub input_tokens: u64,
+    #[ts(type = "number")]
+    pub output_tokens: u64,
+    #[ts(type = "number")]
+    pub unpriced_answers: u64,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ConversationSummary {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub title: String,
+    pub updated_at: String,
+    pub totals: Totals,
+}
+
+/// A column's own settings, sent with each of its requests.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ColumnParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Passed into the request body as is (OpenRouter's `provider` routing options, say).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ColumnView {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[ts(type = "number")]
+    pub position: i64,
+    /// `route:model`
+    pub target: String,
+    pub route: String,
+    pub model: String,
+    pub provider_name: String,
+    /// "direct to OpenAI" or "via OpenRouter → OpenAI"
+    pub path_label: String,
+    pub totals: Totals,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct TurnView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub prompt: String,
+    pub created_at: String,
+    /// One answer per column that took part, in column order.
+    pub answers: Vec<MessageView>,
+}
+
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ConversationView {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub title: String,
+    pub created_at: String,
+    pub totals: Totals,
+    pub columns: Vec<ColumnView>,
+    pub turns: Vec<TurnView>,
+}
+
+/// The title of a conversation until its first prompt names it.
+pub const NEW_TITLE: &str = "New conversation";
+
+/// The first line of a prompt, cut at a word boundary near 60 characters.
+pub fn title_from_prompt(prompt: &str) -> String {
+    let line = prompt.trim().lines().next().unwrap_or_default().trim();
+    if line.chars().count() <= 60 {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(60).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head).trim_end();
+    format!("{cut}…")
+}
+
+pub(crate) fn totals(cost: String, input: i64, output: i64, unpriced: i64) -> Totals {
+    Totals { cost: decimal(&cost), input_tokens: input as u64, output_tokens: output as u64, unpriced_answers: unpriced as u64 }
+}
+
+/// Creates a conversation with one column per target, in order.
+pub fn create(conn: &mut Connection, title: &str, targets: &[Target]) -> Result<i64, StoreError> {
+    if targets.is_empty() {
+        return Err(StoreError::Invalid("A conversation needs at least one column.".into()));
+    }
+    let tx = conn.transaction()?;
+    tx.execute("INSERT INTO conversations (title) VALUES (?1)", [title.trim()])?;
+    let id = tx.last_insert_rowid();
+    for (position, t) in targets.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO columns (conversation_id, position, route, model) VALUES (?1, ?2, ?3, ?4)",
+            params![id, position as i64, t.route, t.model],
+        )?;
+    }
+    tx.commit()?;
+    Ok(id)
+}
+
+/// All conversations, most recently active first.
+pub fn list(conn: &Connection) -> Result<Vec<ConversationSummary>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT id, title, updated_at, total_cost, input_tokens, output_tokens, unpriced_answers
+         FROM conversations ORDER BY updated_at DESC, id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ConversationSummary { id: r.get(0)?, title: r.get(1)?, updated_at: r.get(2)?, totals: totals(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?) })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn rename(conn: &Connection, id: i64, title: &str) -> Result<(), StoreError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(StoreError::Invalid("A title cannot be empty.".into()));
+    }
+    let n = conn.execute("UPDATE conversations SET title = ?1 WHERE id = ?2", params![title, id])?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("Conversation {id}")));
+    }
+    Ok(())
+}
+
+/// The columns of a conversation with what a request needs: target and parameters.
+pub fn columns(conn: &Connection, conversation_id: i64) -> Result<Vec<(i64, Target, ColumnParams)>, StoreError> {
+    let mut stmt = conn.prepare("SELECT id, route, model, params_json FROM columns WHERE conversation_id = ?1 ORDER BY position, id")?;
+    let rows = stmt.query_map([conversation_id], |r| {
+        let params: String = r.get(3)?;
+        Ok((r.get::<_, i64>(0)?, Target { route: r.get(1)?, model: r.get(2)? }, serde_json::from_str(&params).unwrap_or_default()))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A whole conversation: header, columns, and every turn with each column's answer.
+pub fn load(conn: &Connection, id: i64) -> Result<ConversationView, StoreError> {
+    let head = conn
+        .query_row(
+            "SELECT title, created_at, total_cost, input_tokens, output_tokens, unpriced_answers FROM conversations WHERE id = ?1",
+            [id],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, totals(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))?;
+
+    let mut stmt = conn.prepare(
+        "SELECT id, position, route, model, total_cost, input_tokens, output_tokens
+         FROM columns WHERE conversation_id = ?1 ORDER BY position, id",
+    )?;
+    let columns = stmt
+        .query_map([id], |r| {
+            let target = Target { route: r.get(2)?, model: r.get(3)? };
+            let priced_totals = totals(r.get(4)?, r.get(5)?, r.get(6)?, 0);
+            Ok(ColumnView {
+                id: r.get(0)?,
+                position: r.get(1)?,
+                target: target.to_string(),
+                provider_name: target.provider().name.to_string(),
+                path_label: target.path_label(),
+                route: target.route,
+                model: target.model,
+                totals: priced_totals,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut stmt = conn.prepare("SELECT id, prompt, created_at FROM turns WHERE conversation_id = ?1 ORDER BY id")?;
+    let mut turns = stmt
+        .query_map([id], |r| Ok(TurnView { id: r.get(0)?, prompt: r.get(1)?, created_at: r.get(2)?, answers: Vec::new() }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let answers = messages::assistant_messages_of_conversation(conn, id)?;
+    for answer in answers {
+        if let Some(turn) = turns.iter_mut().find(|t| t.id == answer.turn_id) {
+            turn.answers.push(answer);
+        }
+    }
+    let (title, created_at, totals) = head;
+    Ok(ConversationView { id, title, created_at, totals, columns, turns })
+}

@@ -1,0 +1,331 @@
+//! Messages and usage: starting a turn (each column gets the prompt on its own thread), saving a
+//! partial answer while it streams, and finishing it with its usage, cost and the running totals
+//! in one transaction.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use ts_rs::TS;
+
+use super::conversations::{self, ColumnParams, Totals};
+use super::{decimal, StoreError};
+use crate::pricing::{Cost, Price};
+use crate::providers::{ChatMessage, ProviderError, Role};
+use crate::stream::{Timing, Usage};
+use crate::target::Target;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Status {
+    Streaming,
+    Done,
+    Stopped,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Streaming => "streaming",
+            Status::Done => "done",
+            Status::Stopped => "stopped",
+            Status::Failed => "failed",
+        }
+    }
+    fn parse(s: &str) -> Status {
+        match s {
+            "streaming" => Status::Streaming,
+            "done" => Status::Done,
+            "stopped" => Status::Stopped,
+            _ => Status::Failed,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct ErrorView {
+    pub kind: String,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+/// An answer's usage as stored: counts, the price used then, the itemised cost and timings.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct UsageView {
+    pub tokens: Usage,
+    pub served_model: Option<String>,
+    pub price: Option<Price>,
+    pub cost: Option<Cost>,
+    pub timing: Timing,
+    pub output_tokens_per_s: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct MessageView {
+    #[ts(type = "number")]
+    pub id: i64,
+    #[ts(type = "number")]
+    pub column_id: i64,
+    #[ts(type = "number")]
+    pub turn_id: i64,
+    pub content: String,
+    pub reasoning: String,
+    pub status: Status,
+    pub finish_reason: Option<String>,
+    pub error: Option<ErrorView>,
+    pub usage: Option<UsageView>,
+}
+
+/// What one column needs to send its part of a turn.
+#[derive(Debug, Clone)]
+pub struct ColumnTurn {
+    pub column_id: i64,
+    pub target: Target,
+    pub params: ColumnParams,
+    /// The column's own thread so far, ending with the new prompt.
+    pub history: Vec<ChatMessage>,
+    pub message_id: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct TurnStart {
+    pub turn_id: i64,
+    pub columns: Vec<ColumnTurn>,
+}
+
+/// Records a turn: the prompt goes onto every column's thread, and an empty streaming answer is
+/// created per column. Returns what each column must send.
+pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> Result<TurnStart, StoreError> {
+    if prompt.trim().is_empty() {
+        return Err(StoreError::Invalid("The prompt is empty.".into()));
+    }
+    let tx = conn.transaction()?;
+    let cols = conversations::columns(&tx, conversation_id)?;
+    if cols.is_empty() {
+        return Err(StoreError::NotFound(format!("Conversation {conversation_id}")));
+    }
+    tx.execute("INSERT INTO turns (conversation_id, prompt) VALUES (?1, ?2)", params![conversation_id, prompt])?;
+    let turn_id = tx.last_insert_rowid();
+    let mut columns = Vec::with_capacity(cols.len());
+    for (column_id, target, params) in cols {
+        let mut history = thread(&tx, column_id)?;
+        tx.execute(
+            "INSERT INTO messages (column_id, turn_id, role, content, status) VALUES (?1, ?2, 'user', ?3, 'done')",
+            params![column_id, turn_id, prompt],
+        )?;
+        history.push(ChatMessage { role: Role::User, content: prompt.to_string() });
+        tx.execute(
+            "INSERT INTO messages (column_id, turn_id, role, status) VALUES (?1, ?2, 'assistant', 'streaming')",
+            params![column_id, turn_id],
+        )?;
+        columns.push(ColumnTurn { column_id, target, params, history, message_id: tx.last_insert_rowid() });
+    }
+    tx.execute("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", [conversation_id])?;
+    // A new conversation is named after its first prompt, locally: no model call, no spending.
+    tx.execute(
+        "UPDATE conversations SET title = ?1 WHERE id = ?2 AND title = ?3",
+        params![conversations::title_from_prompt(prompt), conversation_id, conversations::NEW_TITLE],
+    )?;
+    tx.commit()?;
+    Ok(TurnStart { turn_id, columns })
+}
+
+/// A column's thread: its user prompts and the non-empty answers it got, oldest first.
+fn thread(conn: &Connection, column_id: i64) -> Result<Vec<ChatMessage>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT role, content FROM messages
+         WHERE column_id = ?1 AND (role = 'user' OR content != '') ORDER BY id",
+    )?;
+    let rows = stmt.query_map([column_id], |r| {
+        let role: String = r.get(0)?;
+        Ok(ChatMessage { role: if role == "user" { Role::User } else { Role::Assistant }, content: r.get(1)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Saves what has streamed so far, so a crash loses at most the last few hundred milliseconds.
+pub fn save_partial(conn: &Connection, message_id: i64, content: &str, reasoning: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE messages SET content = ?1, reasoning = ?2 WHERE id = ?3 AND status = 'streaming'",
+        params![content, reasoning, message_id],
+    )?;
+    Ok(())
+}
+
+/// Everything known about an answer when it ends, however it ended.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub conversation_id: i64,
+    pub column_id: i64,
+    pub message_id: i64,
+    pub target: Target,
+    pub content: String,
+    pub reasoning: String,
+    pub status: Status,
+    pub finish_reason: Option<String>,
+    pub error: Option<ProviderError>,
+    pub usage: Usage,
+    pub served_model: Option<String>,
+    pub price: Option<Price>,
+    pub cost: Option<Cost>,
+    pub timing: Timing,
+    pub origin: &'static str,
+}
+
+/// Writes the final answer, its usage row (with the price used) and the running totals of its
+/// column and conversation, all in one transaction. Returns the stored answer and the totals.
+pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Totals, Totals), StoreError> {
+    let tx = conn.transaction()?;
+    let (error_kind, error_message, error_detail) = match &f.error {
+        Some(e) => (Some(e.kind.as_str()), Some(e.message.as_str()), e.detail.as_deref()),
+        None => (None, None, None),
+    };
+    tx.execute(
+        "UPDATE messages SET content = ?1, reasoning = ?2, status = ?3, finish_reason = ?4,
+                error_kind = ?5, error_message = ?6, error_detail = ?7 WHERE id = ?8",
+        params![f.content, f.reasoning, f.status.as_str(), f.finish_reason, error_kind, error_message, error_detail, f.message_id],
+    )?;
+    let u = &f.usage;
+    let json = |v: &dyn erased::Json| v.to_json();
+    tx.execute(
+        "INSERT OR REPLACE INTO usage (message_id, conversation_id, route, provider, model, served_model,
+            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, estimated,
+            price_json, cost_json, cost, reported_cost, ttfb_ms, ttft_ms, total_ms, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+        params![
+            f.message_id,
+            f.conversation_id,
+            f.target.route,
+            f.target.provider().id,
+            f.target.model,
+            f.served_model,
+            u.input_tokens as i64,
+            u.cached_input_tokens as i64,
+            u.cache_write_tokens as i64,
+            u.output_tokens as i64,
+            u.reasoning_tokens as i64,
+            u.estimated,
+            f.price.as_ref().map(|p| json(p)),
+            f.cost.as_ref().map(|c| json(c)),
+            f.cost.as_ref().map(|c| c.total.to_string()),
+            u.reported_cost.map(|c| c.to_string()),
+            f.timing.ttfb_ms.map(|v| v as i64),
+            f.timing.ttft_ms.map(|v| v as i64),
+            f.timing.total_ms as i64,
+            f.origin,
+        ],
+    )?;
+    let add = |current: String| (decimal(&current) + f.cost.as_ref().map_or(Decimal::ZERO, |c| c.total)).normalize().to_string();
+    let unpriced = i64::from(f.cost.is_none());
+    let (col_cost, col_in, col_out): (String, i64, i64) =
+        tx.query_row("SELECT total_cost, input_tokens, output_tokens FROM columns WHERE id = ?1", [f.column_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let col = conversations::totals(add(col_cost), col_in + u.input_tokens as i64, col_out + u.output_tokens as i64, 0);
+    tx.execute(
+        "UPDATE columns SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3 WHERE id = ?4",
+        params![col.cost.to_string(), col.input_tokens as i64, col.output_tokens as i64, f.column_id],
+    )?;
+    let (conv_cost, conv_in, conv_out, conv_unpriced): (String, i64, i64, i64) = tx.query_row(
+        "SELECT total_cost, input_tokens, output_tokens, unpriced_answers FROM conversations WHERE id = ?1",
+        [f.conversation_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    let conv = conversations::totals(add(conv_cost), conv_in + u.input_tokens as i64, conv_out + u.output_tokens as i64, conv_unpriced + unpriced);
+    tx.execute(
+        "UPDATE conversations SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3, unpriced_answers = ?4,
+                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?5",
+        params![conv.cost.to_string(), conv.input_tokens as i64, conv.output_tokens as i64, conv.unpriced_answers as i64, f.conversation_id],
+    )?;
+    let view = message(&tx, f.message_id)?;
+    tx.commit()?;
+    Ok((view, col, conv))
+}
+
+/// Answers left `streaming` by a crash or a forced quit become `stopped`, keeping their text.
+pub fn recover_interrupted(conn: &Connection) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE messages SET status = 'stopped', error_kind = 'cancelled',
+                error_message = 'Tally closed while this answer was streaming. The partial answer is kept.'
+         WHERE status = 'streaming'",
+        [],
+    )?)
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.id, m.column_id, m.turn_id, m.content, m.reasoning, m.status, m.finish_reason,
+        m.error_kind, m.error_message, m.error_detail,
+        u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens, u.estimated,
+        u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms
+    FROM messages m LEFT JOIN usage u ON u.message_id = m.id";
+
+fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
+    let error = r.get::<_, Option<String>>(7)?.map(|kind| ErrorView { kind, message: r.get::<_, Option<String>>(8).ok().flatten().unwrap_or_default(), detail: r.get(9).ok().flatten() });
+    let usage = match r.get::<_, Option<i64>>(10)? {
+        None => None,
+        Some(input) => {
+            let tokens = Usage {
+                input_tokens: input as u64,
+                cached_input_tokens: r.get::<_, i64>(11)? as u64,
+                cache_write_tokens: r.get::<_, i64>(12)? as u64,
+                output_tokens: r.get::<_, i64>(13)? as u64,
+                reasoning_tokens: r.get::<_, i64>(14)? as u64,
+                estimated: r.get(15)?,
+                reported_cost: r.get::<_, Option<String>>(16)?.map(|s| decimal(&s)),
+            };
+            let timing = Timing {
+                ttfb_ms: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
+                ttft_ms: r.get::<_, Option<i64>>(21)?.map(|v| v as u64),
+                total_ms: r.get::<_, i64>(22)? as u64,
+            };
+            Some(UsageView {
+                output_tokens_per_s: timing.output_tokens_per_s(tokens.output_tokens),
+                served_model: r.get(17)?,
+                price: r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok()),
+                cost: r.get::<_, Option<String>>(19)?.and_then(|j| serde_json::from_str(&j).ok()),
+                tokens,
+                timing,
+            })
+        }
+    };
+    Ok(MessageView {
+        id: r.get(0)?,
+        column_id: r.get(1)?,
+        turn_id: r.get(2)?,
+        content: r.get(3)?,
+        reasoning: r.get(4)?,
+        status: Status::parse(&r.get::<_, String>(5)?),
+        finish_reason: r.get(6)?,
+        error,
+        usage,
+    })
+}
+
+pub fn message(conn: &Connection, id: i64) -> Result<MessageView, StoreError> {
+    conn.query_row(&format!("{MESSAGE_SELECT} WHERE m.id = ?1"), [id], message_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Message {id}")))
+}
+
+pub(crate) fn assistant_messages_of_conversation(conn: &Connection, conversation_id: i64) -> Result<Vec<MessageView>, StoreError> {
+    let sql = format!(
+        "{MESSAGE_SELECT} JOIN columns c ON c.id = m.column_id
+         WHERE c.conversation_id = ?1 AND m.role = 'assistant' ORDER BY m.turn_id, c.position, m.id"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map([conversation_id], message_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Serialising our own plain types to JSON cannot fail; this keeps that in one place.
+mod erased {
+    pub trait Json {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|_| "null".into())
+        }
+    }
+}

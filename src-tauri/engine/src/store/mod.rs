@@ -1,0 +1,104 @@
+//! SQLite storage: conversations, columns, turns, messages (partial ones too) and usage rows
+//! with the price they were charged at.
+//!
+//! One connection, WAL, `synchronous=NORMAL`, a busy timeout and foreign keys on; migrations are
+//! numbered `.sql` files applied in order by `rusqlite_migration`, each in its own transaction.
+//! Queries live next to the types they load ([`conversations`], [`messages`]). Every call
+//! blocks: async callers go through [`Store::run`], which uses `spawn_blocking`.
+
+pub mod conversations;
+pub mod messages;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+use rust_decimal::Decimal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("The database could not be opened at {path}: {source}")]
+    Open { path: String, source: rusqlite::Error },
+    #[error("The database could not be updated to this version of Tally: {0}")]
+    Migrate(#[from] rusqlite_migration::Error),
+    #[error("Database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{0} was not found.")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("The database worker stopped unexpectedly.")]
+    Worker,
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("migrations/001_init.sql"))])
+}
+
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let open_err = |source| StoreError::Open { path: path.display().to_string(), source };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Store { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection, on the calling thread. For the CLI, tests and blocking code.
+    pub fn blocking<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        // A panic while holding the lock leaves a usable connection (SQLite rolls back an open
+        // transaction when it is dropped), so a poisoned lock is recovered, not propagated.
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut conn)
+    }
+
+    /// Runs `f` on the connection off the async runtime's workers.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || store.blocking(f)).await.map_err(|_| StoreError::Worker)?
+    }
+}
+
+/// Reads an exact decimal stored as text.
+pub(crate) fn decimal(text: &str) -> Decimal {
+    Decimal::from_str(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opening_twice_keeps_the_schema_and_uses_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        Store::open(&path).unwrap();
+        let store = Store::open(&path).unwrap();
+        let mode: String = store.blocking(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store.blocking(|c| Ok(c.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+}

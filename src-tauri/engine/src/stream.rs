@@ -1,0 +1,87 @@
+//! The engine's one streaming vocabulary: every provider adapter maps its wire format onto
+//! [`StreamEvent`] and [`Usage`]; nothing above the adapters knows a provider's JSON.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::providers::ProviderError;
+
+/// Token counts of one answer, normalised so that every provider means the same thing.
+///
+/// Providers disagree on whether their input count includes cached tokens (OpenAI: yes,
+/// Anthropic: no) and whether output includes reasoning. Here, always:
+/// - `input_tokens` counts **every** input token, cached reads and cache writes included;
+///   `cached_input_tokens` and `cache_write_tokens` are parts of it, never added to it.
+/// - `output_tokens` counts every billed output token, reasoning included;
+///   `reasoning_tokens` is a part of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Usage {
+    #[ts(type = "number")]
+    pub input_tokens: u64,
+    #[ts(type = "number")]
+    pub cached_input_tokens: u64,
+    #[ts(type = "number")]
+    pub cache_write_tokens: u64,
+    #[ts(type = "number")]
+    pub output_tokens: u64,
+    #[ts(type = "number")]
+    pub reasoning_tokens: u64,
+    /// The charge the route itself reported (OpenRouter's `usage.cost`), in USD.
+    #[ts(type = "string | null")]
+    pub reported_cost: Option<Decimal>,
+    /// True when the provider sent no usage (dropped or stopped stream) and these counts are ours.
+    pub estimated: bool,
+}
+
+impl Usage {
+    /// Input tokens billed at the plain input rate: neither read from nor written to a cache.
+    pub fn uncached_input_tokens(&self) -> u64 {
+        self.input_tokens
+            .saturating_sub(self.cached_input_tokens)
+            .saturating_sub(self.cache_write_tokens)
+    }
+}
+
+/// What an adapter reports while an answer streams in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The provider accepted the request; `served_model` is the model that actually answers
+    /// (OpenRouter may fall back to another one, which is then the one to price).
+    Started {
+        request_id: Option<String>,
+        served_model: Option<String>,
+    },
+    TextDelta(String),
+    ReasoningDelta(String),
+    /// The latest usage; a later `Usage` event replaces an earlier one (it is a total, not an increment).
+    Usage(Usage),
+    Finished { reason: String },
+    Failed(ProviderError),
+}
+
+/// Monotonic timings of one answer, in milliseconds from the moment the request was sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Timing {
+    #[ts(type = "number | null")]
+    pub ttfb_ms: Option<u64>,
+    #[ts(type = "number | null")]
+    pub ttft_ms: Option<u64>,
+    #[ts(type = "number")]
+    pub total_ms: u64,
+}
+
+impl Timing {
+    /// Output tokens per second, counted from the first token to the end (the generation rate,
+    /// not diluted by queueing before the first token). `None` when it cannot be measured.
+    pub fn output_tokens_per_s(&self, output_tokens: u64) -> Option<f64> {
+        let start = self.ttft_ms?;
+        let span_ms = self.total_ms.saturating_sub(start);
+        if output_tokens < 2 || span_ms == 0 {
+            return None;
+        }
+        Some(output_tokens as f64 * 1000.0 / span_ms as f64)
+    }
+}

@@ -1,0 +1,367 @@
+//! The fan-out of a turn: one prompt, every column of a conversation, at once.
+//!
+//! Each column streams in its own task; what arrives is saved as it streams (partial answers
+//! survive a crash), coalesced into one batch of [`TurnEvent`]s per UI frame, and priced when
+//! the answer ends — however it ends: a stopped or dropped answer keeps its text and its tokens
+//! (estimated, and marked so, when the provider sent no usage). Retries happen only before the
+//! first token, bounded in count and total wait.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use ts_rs::TS;
+
+use crate::endpoints::Endpoints;
+use crate::pricing;
+use crate::providers::{self, ChatRequest, ErrorKind, ProviderError};
+use crate::store::conversations::Totals;
+use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
+use crate::store::{Store, StoreError};
+use crate::stream::{StreamEvent, Timing, Usage};
+
+/// How often streamed text reaches the UI: about one frame.
+pub const FRAME: Duration = Duration::from_millis(16);
+/// How often a streaming answer's text is saved.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+const MAX_ATTEMPTS: u32 = 3;
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(20);
+
+/// What the UI hears about a running turn, in batches.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[ts(export)]
+pub enum TurnEvent {
+    /// The turn is recorded; `answers` are the empty streaming answers, one per column.
+    Started {
+        #[ts(type = "number")]
+        turn_id: i64,
+        prompt: String,
+        answers: Vec<MessageView>,
+    },
+    /// Text that arrived since the last batch, for one answer.
+    Delta {
+        #[ts(type = "number")]
+        message_id: i64,
+        text: String,
+        reasoning: String,
+    },
+    /// An answer ended (done, stopped or failed), with its usage and cost, and the new totals.
+    Finished {
+        message: MessageView,
+        column_totals: Totals,
+        conversation_totals: Totals,
+    },
+    Done {
+        #[ts(type = "number")]
+        turn_id: i64,
+    },
+}
+
+/// Receives batches of events; the app's sink sends them over a `tauri::ipc::Channel`.
+pub type Sink = Arc<dyn Fn(Vec<TurnEvent>) + Send + Sync>;
+
+pub struct TurnDeps {
+    pub store: Store,
+    pub http: reqwest::Client,
+    pub endpoints: Arc<dyn Endpoints>,
+    /// "app" or "cli": recorded with each usage row.
+    pub origin: &'static str,
+}
+
+#[derive(Default)]
+struct Running {
+    turn: CancellationToken,
+    by_message: HashMap<i64, CancellationToken>,
+}
+
+/// Runs turns and lets them be stopped, whole or one answer at a time.
+pub struct Turns {
+    deps: Arc<TurnDeps>,
+    running: Mutex<HashMap<i64, Running>>,
+}
+
+impl Turns {
+    pub fn new(deps: TurnDeps) -> Arc<Self> {
+        Arc::new(Turns { deps: Arc::new(deps), running: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.deps.store
+    }
+
+    /// Records the turn and starts every column streaming. Returns the turn id and a handle that
+    /// completes when every column has finished and `Done` was sent.
+    pub async fn send(self: &Arc<Self>, conversation_id: i64, prompt: String, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
+        let p = prompt.clone();
+        let start = self.deps.store.run(move |c| messages::start_turn(c, conversation_id, &p)).await?;
+        let turn_id = start.turn_id;
+        let answers = {
+            let ids: Vec<i64> = start.columns.iter().map(|c| c.message_id).collect();
+            self.deps.store.run(move |c| ids.iter().map(|id| messages::message(c, *id)).collect::<Result<Vec<_>, _>>()).await?
+        };
+        let mut running = Running::default();
+        for col in &start.columns {
+            running.by_message.insert(col.message_id, running.turn.child_token());
+        }
+        let tokens: Vec<CancellationToken> = start.columns.iter().map(|c| running.by_message[&c.message_id].clone()).collect();
+        self.lock().insert(turn_id, running);
+
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = tx.send(Coalesce::Flush(TurnEvent::Started { turn_id, prompt, answers }));
+        let forwarder = tokio::spawn(forward(rx, sink));
+        let this = Arc::clone(self);
+        let handle = tokio::spawn(async move {
+            let tasks: Vec<_> = start
+                .columns
+                .into_iter()
+                .zip(tokens)
+                .map(|(col, cancel)| tokio::spawn(run_column(Arc::clone(&this.deps), conversation_id, col, cancel, tx.clone())))
+                .collect();
+            for t in tasks {
+                let _ = t.await;
+            }
+            this.lock().remove(&turn_id);
+            let _ = tx.send(Coalesce::Flush(TurnEvent::Done { turn_id }));
+            drop(tx);
+            let _ = forwarder.await;
+        });
+        Ok((turn_id, handle))
+    }
+
+    /// Stops every answer of a turn. `false` when the turn is not running.
+    pub fn stop_turn(&self, turn_id: i64) -> bool {
+        self.lock().get(&turn_id).map(|r| r.turn.cancel()).is_some()
+    }
+
+    /// Stops one answer. `false` when it is not streaming.
+    pub fn stop_answer(&self, message_id: i64) -> bool {
+        self.lock().values().find_map(|r| r.by_message.get(&message_id)).map(|t| t.cancel()).is_some()
+    }
+
+    /// Stops everything (the app is closing).
+    pub fn stop_all(&self) {
+        for r in self.lock().values() {
+            r.turn.cancel();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Running>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+enum Coalesce {
+    Delta { message_id: i64, text: String, reasoning: String },
+    Flush(TurnEvent),
+}
+
+/// Batches events: deltas are merged per answer and sent once per frame; anything else is sent
+/// at once, after the deltas that came before it.
+async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
+    let mut batch: Vec<TurnEvent> = Vec::new();
+    let mut tick = tokio::time::interval(FRAME);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            item = rx.recv() => match item {
+                Some(Coalesce::Delta { message_id, text, reasoning }) => {
+                    let pending = batch.iter_mut().rev().find_map(|e| match e {
+                        TurnEvent::Delta { message_id: id, text, reasoning } if *id == message_id => Some((text, reasoning)),
+                        _ => None,
+                    });
+                    match pending {
+                        Some((t, r)) => { t.push_str(&text); r.push_str(&reasoning); }
+                        None => batch.push(TurnEvent::Delta { message_id, text, reasoning }),
+                    }
+                }
+                Some(Coalesce::Flush(event)) => {
+                    batch.push(event);
+                    sink(std::mem::take(&mut batch));
+                }
+                None => break,
+            },
+            _ = tick.tick() => if !batch.is_empty() {
+                sink(std::mem::take(&mut batch));
+            },
+        }
+    }
+    if !batch.is_empty() {
+        sink(batch);
+    }
+}
+
+/// What one column's stream produced.
+#[derive(Default)]
+struct Answer {
+    text: String,
+    reasoning: String,
+    usage: Option<Usage>,
+    served_model: Option<String>,
+    finish_reason: Option<String>,
+    error: Option<ProviderError>,
+}
+
+async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, cancel: CancellationToken, tx: mpsc::UnboundedSender<Coalesce>) {
+    let provider = col.target.provider();
+    let request = ChatRequest {
+        model: col.target.model.clone(),
+        system: col.params.system.clone(),
+        messages: col.history.clone(),
+        max_tokens: col.params.max_tokens,
+        temperature: col.params.temperature,
+        extra: col.params.extra.clone(),
+    };
+    let endpoints = Arc::clone(&deps.endpoints);
+    let endpoint = tokio::task::spawn_blocking(move || endpoints.endpoint(provider))
+        .await
+        .unwrap_or_else(|_| Err(ProviderError::new(ErrorKind::Auth, "Tally could not read the key store.")));
+
+    let mut answer = Answer::default();
+    let mut timing = Timing::default();
+    match endpoint {
+        Err(e) => answer.error = Some(e),
+        Ok(endpoint) => {
+            let mut waited = Duration::ZERO;
+            for attempt in 1..=MAX_ATTEMPTS {
+                answer = Answer::default();
+                let mut last_save = Instant::now();
+                let message_id = col.message_id;
+                let store = deps.store.clone();
+                let mut on_event = |event: StreamEvent| match event {
+                    StreamEvent::Started { served_model, .. } => answer.served_model = served_model.or(answer.served_model.take()),
+                    StreamEvent::TextDelta(t) => {
+                        answer.text.push_str(&t);
+                        let _ = tx.send(Coalesce::Delta { message_id, text: t, reasoning: String::new() });
+                        if last_save.elapsed() >= SAVE_EVERY {
+                            last_save = Instant::now();
+                            let (text, reasoning) = (answer.text.clone(), answer.reasoning.clone());
+                            let store = store.clone();
+                            tokio::spawn(async move { store.run(move |c| messages::save_partial(c, message_id, &text, &reasoning)).await });
+                        }
+                    }
+                    StreamEvent::ReasoningDelta(r) => {
+                        answer.reasoning.push_str(&r);
+                        let _ = tx.send(Coalesce::Delta { message_id, text: String::new(), reasoning: r });
+                    }
+                    StreamEvent::Usage(u) => answer.usage = Some(u),
+                    StreamEvent::Finished { reason } => answer.finish_reason = Some(reason),
+                    StreamEvent::Failed(e) => answer.error = Some(e),
+                };
+                timing = providers::stream_chat(&deps.http, &endpoint, &request, &cancel, &mut on_event).await;
+                let Some(error) = &answer.error else { break };
+                let nothing_arrived = answer.text.is_empty() && answer.reasoning.is_empty();
+                if !(error.retryable() && nothing_arrived) || attempt == MAX_ATTEMPTS {
+                    break;
+                }
+                let backoff = Duration::from_millis(error.retry_after_ms.unwrap_or(500 * 2u64.pow(attempt)));
+                if waited + backoff > MAX_RETRY_WAIT {
+                    break;
+                }
+                waited += backoff;
+                tokio::select! {
+                    _ = cancel.cancelled() => { answer.error = Some(ProviderError::cancelled()); break; }
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+            }
+        }
+    }
+
+    let status = match &answer.error {
+        None => Status::Done,
+        Some(e) if e.kind == ErrorKind::Cancelled => Status::Stopped,
+        Some(_) => Status::Failed,
+    };
+    let usage = settle_usage(answer.usage.take(), &request, &answer, status);
+    let price = pricing::price_for(&col.target, answer.served_model.as_deref());
+    let cost = price.as_ref().map(|p| pricing::cost(&usage, p));
+    let finished = Finished {
+        conversation_id,
+        column_id: col.column_id,
+        message_id: col.message_id,
+        target: col.target.clone(),
+        content: answer.text,
+        reasoning: answer.reasoning,
+        status,
+        finish_reason: answer.finish_reason,
+        error: answer.error,
+        usage,
+        served_model: answer.served_model,
+        price,
+        cost,
+        timing,
+        origin: deps.origin,
+    };
+    match deps.store.run(move |c| messages::finish(c, &finished)).await {
+        Ok((message, column_totals, conversation_totals)) => {
+            let _ = tx.send(Coalesce::Flush(TurnEvent::Finished { message, column_totals, conversation_totals }));
+        }
+        Err(e) => {
+            // The answer could not be saved; say so rather than pretend.
+            let _ = tx.send(Coalesce::Delta { message_id: col.message_id, text: format!("\n\n[Tally could not save this answer: {e}]"), reasoning: String::new() });
+        }
+    }
+}
+
+/// The usage to record. The provider's own counts when the answer completed; otherwise an
+/// estimate from the text (about four characters a token), marked `estimated`, never zero
+/// input, and never fewer output tokens than the text that arrived.
+fn settle_usage(reported: Option<Usage>, request: &ChatRequest, answer: &Answer, status: Status) -> Usage {
+    let estimate = |text_len: usize| (text_len as u64).div_ceil(4);
+    let input_chars: usize = request.messages.iter().map(|m| m.content.len()).sum::<usize>() + request.system.as_ref().map_or(0, String::len);
+    let est_input = estimate(input_chars).max(1);
+    let est_output = estimate(answer.text.len() + answer.reasoning.len());
+    match reported {
+        Some(u) if status == Status::Done => u,
+        Some(mut u) => {
+            if u.input_tokens == 0 {
+                u.input_tokens = est_input;
+                u.estimated = true;
+            }
+            if u.output_tokens < est_output {
+                u.output_tokens = est_output;
+                u.estimated = true;
+            }
+            u
+        }
+        None => Usage { input_tokens: est_input, output_tokens: est_output, estimated: true, ..Default::default() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::{ChatMessage, Role};
+
+    fn request(text: &str) -> ChatRequest {
+        ChatRequest { messages: vec![ChatMessage { role: Role::User, content: text.into() }], ..Default::default() }
+    }
+
+    #[test]
+    fn a_dropped_answer_without_usage_is_estimated_and_never_zero() {
+        let answer = Answer { text: "Hello there, partial".into(), ..Default::default() };
+        let u = settle_usage(None, &request("hi"), &answer, Status::Failed);
+        assert!(u.estimated);
+        assert_eq!(u.input_tokens, 1);
+        assert_eq!(u.output_tokens, 5);
+    }
+
+    #[test]
+    fn a_stopped_answer_keeps_reported_input_and_raises_stale_output() {
+        let reported = Usage { input_tokens: 135, output_tokens: 1, ..Default::default() };
+        let answer = Answer { text: "x".repeat(40), ..Default::default() };
+        let u = settle_usage(Some(reported), &request("hi"), &answer, Status::Stopped);
+        assert_eq!((u.input_tokens, u.output_tokens, u.estimated), (135, 10, true));
+    }
+
+    #[test]
+    fn a_completed_answer_keeps_the_providers_counts() {
+        let reported = Usage { input_tokens: 14, output_tokens: 30, ..Default::default() };
+        let u = settle_usage(Some(reported.clone()), &request("hi"), &Answer::default(), Status::Done);
+        assert_eq!(u, reported);
+    }
+}

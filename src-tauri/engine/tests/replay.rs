@@ -1,0 +1,162 @@
+//! Every recorded payload in shared/fixtures/ replayed through its adapter, byte for byte, by
+//! the fake provider: text, usage (normalised), served model and errors asserted.
+
+use std::str::FromStr;
+
+use tally_engine::providers::{self, provider, ChatMessage, ChatRequest, Endpoint, ErrorKind, ProviderError, Role};
+use tally_engine::secrets::ApiKey;
+use tally_engine::stream::{StreamEvent, Usage};
+use tally_engine::Decimal;
+use tally_fake_provider::{FakeProvider, Flavour, Script};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Default, Debug)]
+struct Collected {
+    text: String,
+    reasoning: String,
+    usage: Option<Usage>,
+    served_model: Option<String>,
+    finish: Option<String>,
+    error: Option<ProviderError>,
+    events_after_end: usize,
+}
+
+async fn replay(fixture: &str, provider_id: &str) -> Collected {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.push(Script { fixture: Some(fixture.into()), pace_ms: Some(0), ..Default::default() });
+    let p = provider(provider_id).unwrap();
+    let flavour = match provider_id {
+        "anthropic" => Flavour::Anthropic,
+        "openrouter" => Flavour::OpenRouter,
+        _ => Flavour::OpenAi,
+    };
+    let endpoint = Endpoint { provider: p, base_url: fake.base_url(flavour), api_key: Some(ApiKey::new("test-key-replay").unwrap()) };
+    let request = ChatRequest { model: "m".into(), messages: vec![ChatMessage { role: Role::User, content: "hi".into() }], ..Default::default() };
+    let mut c = Collected::default();
+    let mut ended = false;
+    let mut on_event = |e: StreamEvent| {
+        if ended {
+            c.events_after_end += 1;
+        }
+        match e {
+            StreamEvent::Started { served_model, .. } => c.served_model = served_model,
+            StreamEvent::TextDelta(t) => c.text.push_str(&t),
+            StreamEvent::ReasoningDelta(r) => c.reasoning.push_str(&r),
+            StreamEvent::Usage(u) => c.usage = Some(u),
+            StreamEvent::Finished { reason } => {
+                c.finish = Some(reason);
+                ended = true;
+            }
+            StreamEvent::Failed(err) => {
+                c.error = Some(err);
+                ended = true;
+            }
+        }
+    };
+    let timing = providers::stream_chat(&tally_engine::http::client(), &endpoint, &request, &CancellationToken::new(), &mut on_event).await;
+    assert!(timing.ttfb_ms.is_some(), "first byte is always measured");
+    assert_eq!(c.events_after_end, 0, "nothing follows Finished or Failed");
+    assert!(c.finish.is_some() != c.error.is_some(), "exactly one of Finished and Failed: {c:?}");
+    c
+}
+
+fn usage(input: u64, cached: u64, write: u64, output: u64, reasoning: u64) -> Usage {
+    Usage { input_tokens: input, cached_input_tokens: cached, cache_write_tokens: write, output_tokens: output, reasoning_tokens: reasoning, reported_cost: None, estimated: false }
+}
+
+#[tokio::test]
+async fn openai_final_usage_chunk_is_read_after_the_finish_chunk() {
+    let c = replay("openai-chat-stream-usage", "openai").await;
+    assert!(c.text.starts_with("I'm unable to provide real-time weather"), "{}", c.text);
+    assert!(c.text.ends_with("website or a weather app."));
+    assert_eq!(c.text.chars().count(), 159);
+    assert_eq!(c.usage, Some(usage(14, 0, 0, 30, 0)));
+    assert_eq!(c.finish.as_deref(), Some("stop"));
+    assert_eq!(c.served_model.as_deref(), Some("gpt-4o-2024-08-06"));
+}
+
+#[tokio::test]
+async fn openai_usage_details_and_obfuscation_padding_are_handled() {
+    let c = replay("openai-chat-stream-usage-details", "openai").await;
+    assert_eq!(c.text.chars().count(), 1724);
+    assert!(c.text.starts_with("**Holiday Name:** Harmony Day"));
+    assert_eq!(c.usage, Some(usage(16, 0, 0, 300, 0)));
+}
+
+#[tokio::test]
+async fn anthropic_input_is_summed_with_cache_fields_and_output_is_cumulative() {
+    let c = replay("anthropic-messages-stream", "anthropic").await;
+    assert_eq!(c.text, "[12345,67890]");
+    assert_eq!(c.usage, Some(usage(135, 0, 0, 10, 0)));
+    assert_eq!(c.finish.as_deref(), Some("end_turn"));
+    assert_eq!(c.served_model.as_deref(), Some("claude-sonnet-4-5-20250929"));
+}
+
+#[tokio::test]
+async fn anthropic_minimal_stream_without_cache_fields() {
+    let c = replay("anthropic-messages-stream-docs-basic", "anthropic").await;
+    assert_eq!(c.text, "Hello!");
+    assert_eq!(c.usage, Some(usage(25, 0, 0, 15, 0)));
+}
+
+#[tokio::test]
+async fn anthropic_overloaded_error_inside_a_200_stream_is_an_error_not_text() {
+    let c = replay("anthropic-stream-error-overloaded", "anthropic").await;
+    let e = c.error.unwrap();
+    assert_eq!(e.kind, ErrorKind::Overloaded);
+    assert!(e.retryable());
+    assert_eq!(c.text, "");
+}
+
+#[tokio::test]
+async fn deepseek_cache_hits_and_reasoning_content() {
+    let c = replay("deepseek-stream-usage", "deepseek").await;
+    assert_eq!(c.text, "Hello there! 😊 How can I help you today?");
+    assert!(c.reasoning.chars().count() > 100);
+    assert_eq!(c.usage, Some(usage(6, 0, 0, 212, 198)));
+}
+
+#[tokio::test]
+async fn groq_usage_on_the_finishing_chunk() {
+    let c = replay("groq-stream-usage", "groq").await;
+    assert_eq!(c.text, "The tool returned the expected result for the valid call.");
+    assert_eq!(c.usage, Some(usage(339, 0, 0, 58, 38)));
+    assert!(!c.reasoning.is_empty());
+}
+
+#[tokio::test]
+async fn mistral_usage() {
+    let c = replay("mistral-stream-usage", "mistral").await;
+    assert_eq!(c.text, "Hello, world! This is a test response.");
+    assert_eq!(c.usage, Some(usage(13, 0, 0, 8, 0)));
+}
+
+#[tokio::test]
+async fn openrouter_cost_cached_and_reasoning_tokens_and_the_fallback_model() {
+    let c = replay("openrouter-stream-with-cost", "openrouter").await;
+    assert_eq!(c.text.chars().count(), 284);
+    assert!(c.text.starts_with("I'm Grok, an AI built by xAI."));
+    assert_eq!(c.served_model.as_deref(), Some("x-ai/grok-4"));
+    let u = c.usage.unwrap();
+    assert_eq!((u.input_tokens, u.cached_input_tokens, u.output_tokens, u.reasoning_tokens), (687, 679, 187, 118));
+    assert_eq!(u.reported_cost, Some(Decimal::from_str("0.00333825").unwrap()), "cost read exactly, not through f64");
+}
+
+#[tokio::test]
+async fn openrouter_midstream_error_keeps_usage_and_is_an_error() {
+    let c = replay("openrouter-stream-midstream-error", "openrouter").await;
+    let e = c.error.unwrap();
+    assert_eq!(e.kind, ErrorKind::BadRequest);
+    assert_eq!(e.detail.as_deref(), Some("Token limit reached"));
+    let u = c.usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens, u.reasoning_tokens), (43, 10, 11));
+    assert_eq!(u.reported_cost, Some(Decimal::ZERO));
+}
+
+#[tokio::test]
+async fn openrouter_truncated_capture_with_processing_comments_is_a_dropped_stream() {
+    let c = replay("openrouter-stream-processing-comments", "openrouter").await;
+    assert_eq!(c.text, "亚");
+    assert_eq!(c.served_model.as_deref(), Some("openai/gpt-4o-mini"));
+    assert_eq!(c.error.unwrap().kind, ErrorKind::Network);
+}

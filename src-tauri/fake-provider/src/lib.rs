@@ -1,0 +1,258 @@
+//! A fake LLM provider on 127.0.0.1, for tests and for trying Tally without keys.
+//!
+//! Speaks three wire formats, each as the real provider streams it:
+//! - OpenAI chat completions: `POST /v1/chat/completions` (and `/chat/completions`), with the
+//!   final `choices: []` usage chunk when `stream_options.include_usage` is set;
+//! - OpenRouter: `POST /api/v1/chat/completions`, with `: OPENROUTER PROCESSING` comments,
+//!   `provider`, `native_finish_reason` and `usage.cost`;
+//! - Anthropic Messages: `POST /v1/messages`, `message_start` … `message_stop`.
+//!
+//! Behaviour is scripted per request, first from a queue ([`FakeProvider::push`] or
+//! `POST /_fake/script`), else from a directive in the last user message such as
+//! `[[fake tokens=80 pace_ms=30 status=429 retry_after=1 drop_after=5 fixture=NAME]]`, else the
+//! defaults. It can replay the recorded payloads in `shared/fixtures/` verbatim.
+//! Every request is recorded (`GET /_fake/requests`) so tests can assert what was sent.
+
+mod wire;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State as AxState;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use wire::Flavour;
+
+/// What the fake does for one request. Unset fields take the server's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Script {
+    /// Apply only to requests for this model (others skip this script in the queue).
+    pub model: Option<String>,
+    /// Answer with this HTTP status and the provider's error body instead of a stream.
+    pub status: Option<u16>,
+    /// Seconds, sent as `retry-after` with an error status.
+    pub retry_after: Option<u64>,
+    /// The answer's text; split into tokens at word boundaries.
+    pub reply: Option<String>,
+    /// How many tokens to stream when `reply` is not set.
+    pub tokens: Option<usize>,
+    /// Pause between tokens.
+    pub pace_ms: Option<u64>,
+    /// Pause before the response head.
+    pub first_byte_delay_ms: Option<u64>,
+    /// Cut the connection after this many tokens.
+    pub drop_after: Option<usize>,
+    /// Send a line of broken JSON after this many tokens.
+    pub malformed_after: Option<usize>,
+    /// Send an error event inside the 200 stream after this many tokens.
+    pub error_after: Option<usize>,
+    /// Reported cached input tokens.
+    pub cached_tokens: Option<u64>,
+    /// Replay `NAME.sse` from the fixtures folder verbatim.
+    pub fixture: Option<String>,
+}
+
+/// One request as the fake received it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorded {
+    pub path: String,
+    pub model: Option<String>,
+    /// The key as sent (`Authorization: Bearer …` or `x-api-key`), so tests can check it arrived.
+    pub key: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub tokens: usize,
+    pub pace_ms: u64,
+    pub fixtures_dir: PathBuf,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            tokens: 40,
+            pace_ms: 15,
+            fixtures_dir: std::env::var_os("TALLY_FIXTURES_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))),
+        }
+    }
+}
+
+pub(crate) struct State {
+    scripts: Mutex<VecDeque<Script>>,
+    requests: Mutex<Vec<Recorded>>,
+    pub(crate) defaults: Defaults,
+}
+
+/// A running fake provider. Dropping it stops the server.
+pub struct FakeProvider {
+    addr: SocketAddr,
+    state: Arc<State>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl FakeProvider {
+    /// Starts on 127.0.0.1 with a random free port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(Defaults::default(), 0).await
+    }
+
+    pub async fn start_with(defaults: Defaults, port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State { scripts: Mutex::default(), requests: Mutex::default(), defaults });
+        let app = Router::new()
+            .route("/v1/chat/completions", post(openai))
+            .route("/chat/completions", post(openai))
+            .route("/api/v1/chat/completions", post(openrouter))
+            .route("/v1/messages", post(anthropic))
+            .route("/v1/models", get(models))
+            .route("/api/v1/models", get(models))
+            .route("/_fake/script", post(push_script))
+            .route("/_fake/requests", get(list_requests))
+            .with_state(Arc::clone(&state));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).with_graceful_shutdown(async { let _ = rx.await; }).await;
+        });
+        Ok(FakeProvider { addr, state, _shutdown: tx })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The base URL to give Tally for a provider of this flavour, as its SDK takes it.
+    pub fn base_url(&self, flavour: Flavour) -> String {
+        match flavour {
+            Flavour::OpenAi => format!("{}/v1", self.url()),
+            Flavour::OpenRouter => format!("{}/api/v1", self.url()),
+            Flavour::Anthropic => self.url(),
+        }
+    }
+
+    /// Queues a script for the next matching request.
+    pub fn push(&self, script: Script) {
+        self.state.scripts.lock().unwrap_or_else(|p| p.into_inner()).push_back(script);
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl State {
+    fn record(&self, path: &str, headers: &HeaderMap, body: &Value) -> Recorded {
+        let key = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim_start_matches("Bearer ").to_string())
+            .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_string));
+        let kept = ["anthropic-version", "x-title", "http-referer", "content-type"];
+        let rec = Recorded {
+            path: path.to_string(),
+            model: body.get("model").and_then(Value::as_str).map(str::to_string),
+            key,
+            headers: kept.iter().filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))).collect(),
+            body: body.clone(),
+        };
+        self.requests.lock().unwrap_or_else(|p| p.into_inner()).push(rec.clone());
+        rec
+    }
+
+    /// The queued script for this model, else the prompt's directive, else the defaults.
+    fn script_for(&self, rec: &Recorded) -> Script {
+        let mut queue = self.scripts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = queue.iter().position(|s| s.model.is_none() || s.model == rec.model) {
+            if let Some(s) = queue.remove(i) {
+                return s;
+            }
+        }
+        drop(queue);
+        wire::last_user_text(&rec.body).map(|t| directive(&t)).unwrap_or_default()
+    }
+}
+
+/// Parses `[[fake key=value …]]` from a prompt; unknown keys and bad values are ignored.
+pub fn directive(text: &str) -> Script {
+    let mut s = Script::default();
+    let Some(start) = text.find("[[fake") else { return s };
+    let rest = &text[start + 6..];
+    let body = &rest[..rest.find("]]").unwrap_or(rest.len())];
+    for pair in body.split_whitespace() {
+        let Some((k, v)) = pair.split_once('=') else { continue };
+        let n = v.parse::<u64>().ok();
+        match k {
+            "status" => s.status = n.map(|n| n as u16),
+            "retry_after" => s.retry_after = n,
+            "tokens" => s.tokens = n.map(|n| n as usize),
+            "pace_ms" => s.pace_ms = n,
+            "first_byte_delay_ms" => s.first_byte_delay_ms = n,
+            "drop_after" => s.drop_after = n.map(|n| n as usize),
+            "malformed_after" => s.malformed_after = n.map(|n| n as usize),
+            "error_after" => s.error_after = n.map(|n| n as usize),
+            "cached_tokens" => s.cached_tokens = n,
+            "fixture" => s.fixture = Some(v.to_string()),
+            _ => {}
+        }
+    }
+    s
+}
+
+async fn openai(st: AxState<Arc<State>>, headers: HeaderMap, body: Json<Value>) -> Response {
+    wire::respond(st.0, Flavour::OpenAi, "/v1/chat/completions", headers, body.0).await
+}
+
+async fn openrouter(st: AxState<Arc<State>>, headers: HeaderMap, body: Json<Value>) -> Response {
+    wire::respond(st.0, Flavour::OpenRouter, "/api/v1/chat/completions", headers, body.0).await
+}
+
+async fn anthropic(st: AxState<Arc<State>>, headers: HeaderMap, body: Json<Value>) -> Response {
+    wire::respond(st.0, Flavour::Anthropic, "/v1/messages", headers, body.0).await
+}
+
+async fn models() -> Json<Value> {
+    Json(serde_json::json!({"object": "list", "data": [
+        {"id": "gpt-4o-mini", "object": "model"},
+        {"id": "openai/gpt-4o-mini", "object": "model"},
+        {"id": "claude-sonnet-4-5", "object": "model"}
+    ]}))
+}
+
+async fn push_script(st: AxState<Arc<State>>, script: Json<Script>) -> StatusCode {
+    st.0.scripts.lock().unwrap_or_else(|p| p.into_inner()).push_back(script.0);
+    StatusCode::NO_CONTENT
+}
+
+async fn list_requests(st: AxState<Arc<State>>) -> Response {
+    Json(st.0.requests.lock().unwrap_or_else(|p| p.into_inner()).clone()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_are_read_from_the_prompt() {
+        let s = directive("please [[fake tokens=7 status=429 retry_after=2 fixture=openai-chat-stream-usage]] thanks");
+        assert_eq!(s.tokens, Some(7));
+        assert_eq!(s.status, Some(429));
+        assert_eq!(s.retry_after, Some(2));
+        assert_eq!(s.fixture.as_deref(), Some("openai-chat-stream-usage"));
+        assert_eq!(directive("no directive here"), Script::default());
+    }
+}

@@ -1,0 +1,293 @@
+//! The three wire formats the fake speaks, and the scripted stream that carries them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, value::RawValue, Value};
+
+use crate::{Script, State};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    OpenAi,
+    OpenRouter,
+    Anthropic,
+}
+
+/// One piece of the response body, sent after a pause; `None` cuts the connection.
+struct Step {
+    delay_ms: u64,
+    bytes: Option<String>,
+}
+
+pub(crate) fn last_user_text(body: &Value) -> Option<String> {
+    body.get("messages")?
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        .and_then(|m| m.get("content"))
+        .map(|c| match c {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+}
+
+fn prompt_tokens(body: &Value) -> u64 {
+    let mut chars = body.get("system").map_or(0, |s| s.to_string().len());
+    if let Some(msgs) = body.get("messages").and_then(Value::as_array) {
+        chars += msgs.iter().filter_map(|m| m.get("content")).map(|c| c.as_str().map_or_else(|| c.to_string().len(), str::len)).sum::<usize>();
+    }
+    (chars as u64).div_ceil(4).max(1)
+}
+
+/// The default answer: a little markdown that names the model and echoes the prompt, padded
+/// with numbered words to the requested token count.
+fn default_reply(model: &str, prompt: &str, tokens: usize) -> Vec<String> {
+    let excerpt: String = prompt.chars().take(60).collect();
+    let head = format!("**{model}** (fake) answering: \"{}\".\n\nHere is a list:\n\n- one\n- two\n\nAnd some filler:", excerpt.replace('\n', " "));
+    let mut out: Vec<String> = split_tokens(&head);
+    let mut i = 1;
+    while out.len() < tokens {
+        out.push(format!(" word{i}"));
+        i += 1;
+    }
+    out.truncate(tokens.max(1));
+    out
+}
+
+/// Splits text into tokens at word boundaries, keeping the spaces.
+fn split_tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for ch in text.chars() {
+        if (ch == ' ' || ch == '\n') && !cur.trim().is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur.push(ch);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn sse(data: &Value) -> String {
+    format!("data: {data}\n\n")
+}
+
+fn event(name: &str, data: &Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// `n × 0.00000015 + m × 0.0000006`, exact, written as a JSON number the way OpenRouter does.
+fn openrouter_cost(prompt: u64, completion: u64) -> Box<RawValue> {
+    let units = prompt * 15 + completion * 60; // in 1e-8 USD
+    let text = format!("{}.{:08}", units / 100_000_000, units % 100_000_000);
+    let text = text.trim_end_matches('0').trim_end_matches('.').to_string();
+    RawValue::from_string(if text.is_empty() { "0".into() } else { text }).unwrap_or_else(|_| RawValue::from_string("0".into()).expect("0 is JSON"))
+}
+
+fn error_body(flavour: Flavour, status: u16) -> Value {
+    let (kind, message) = match status {
+        401 => ("authentication_error", "Incorrect API key provided."),
+        402 => ("insufficient_credits", "Insufficient credits. Add more using https://openrouter.ai/credits"),
+        404 => ("not_found_error", "The model does not exist or you do not have access to it."),
+        429 => ("rate_limit_error", "Rate limit reached for requests. Please try again later."),
+        529 => ("overloaded_error", "Overloaded"),
+        400 => ("invalid_request_error", "Invalid request."),
+        _ => ("api_error", "The server had an error while processing your request."),
+    };
+    match flavour {
+        Flavour::Anthropic => json!({"type": "error", "error": {"type": kind, "message": message}}),
+        Flavour::OpenRouter => json!({"error": {"code": status, "message": message}}),
+        Flavour::OpenAi => json!({"error": {"message": message, "type": kind, "code": Value::Null}}),
+    }
+}
+
+pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, headers: HeaderMap, body: Value) -> Response {
+    let rec = state.record(path, &headers, &body);
+    let script = state.script_for(&rec);
+    if let Some(ms) = script.first_byte_delay_ms {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let status = match (&rec.key, script.status) {
+        (_, Some(s)) => s,
+        (None, _) => 401,
+        (Some(_), None) => 200,
+    };
+    if status != 200 {
+        let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(error_body(flavour, status))).into_response();
+        if let Some(secs) = script.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert("retry-after", v);
+            }
+        }
+        return resp;
+    }
+    let steps = match &script.fixture {
+        Some(name) => match fixture_steps(&state, name, script.pace_ms.unwrap_or(state.defaults.pace_ms)) {
+            Ok(steps) => steps,
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("fake provider: no fixture {name}: {e}")).into_response(),
+        },
+        None => scripted_steps(&state, flavour, &body, &script),
+    };
+    stream_response(steps)
+}
+
+fn stream_response(steps: Vec<Step>) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    tokio::spawn(async move {
+        for step in steps {
+            if step.delay_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
+            }
+            let item = step.bytes.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::ConnectionReset, "scripted drop"));
+            let abort = item.is_err();
+            if tx.send(item).await.is_err() || abort {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+fn fixture_steps(state: &State, name: &str, pace_ms: u64) -> std::io::Result<Vec<Step>> {
+    if name.contains('/') || name.contains("..") {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "fixture names are plain file names"));
+    }
+    let text = std::fs::read_to_string(state.defaults.fixtures_dir.join(format!("{name}.sse")))?;
+    let text = text.replace("\r\n", "\n");
+    Ok(text
+        .split_inclusive("\n\n")
+        .map(|chunk| Step { delay_ms: pace_ms, bytes: Some(chunk.to_string()) })
+        .collect())
+}
+
+fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script) -> Vec<Step> {
+    let model = body.get("model").and_then(Value::as_str).unwrap_or("fake-model").to_string();
+    let prompt = last_user_text(body).unwrap_or_default();
+    let tokens = match &script.reply {
+        Some(reply) => split_tokens(reply),
+        None => default_reply(&model, &prompt, script.tokens.unwrap_or(state.defaults.tokens)),
+    };
+    let pace = script.pace_ms.unwrap_or(state.defaults.pace_ms);
+    let prompt_tokens = prompt_tokens(body);
+    let cached = script.cached_tokens.unwrap_or(0).min(prompt_tokens);
+    let include_usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
+    let mut steps = Vec::new();
+    let push = |steps: &mut Vec<Step>, delay_ms: u64, s: String| steps.push(Step { delay_ms, bytes: Some(s) });
+    let id = format!("fake-{}", prompt_tokens * 7919 + tokens.len() as u64);
+
+    match flavour {
+        Flavour::Anthropic => push(&mut steps, 0, event("message_start", &json!({"type": "message_start", "message": {
+            "id": format!("msg_{id}"), "type": "message", "role": "assistant", "model": model, "content": [],
+            "stop_reason": null, "usage": {"input_tokens": prompt_tokens - cached, "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached, "output_tokens": 1}}}))),
+        Flavour::OpenRouter => {
+            push(&mut steps, 0, ": OPENROUTER PROCESSING\n\n".into());
+            push(&mut steps, pace, ": OPENROUTER PROCESSING\n\n".into());
+        }
+        Flavour::OpenAi => {}
+    }
+    if flavour == Flavour::Anthropic {
+        push(&mut steps, 0, event("content_block_start", &json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})));
+        push(&mut steps, 0, event("ping", &json!({"type": "ping"})));
+    }
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({"id": format!("chatcmpl-{id}"), "object": "chat.completion.chunk", "created": 1_760_000_000, "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        if flavour == Flavour::OpenRouter {
+            c["provider"] = json!("Fake");
+            c["choices"][0]["native_finish_reason"] = finish.clone();
+        } else if include_usage {
+            c["usage"] = Value::Null;
+        }
+        c
+    };
+    for (i, tok) in tokens.iter().enumerate() {
+        if script.drop_after == Some(i) {
+            steps.push(Step { delay_ms: pace, bytes: None });
+            return steps;
+        }
+        if script.malformed_after == Some(i) {
+            push(&mut steps, pace, "data: {\"choices\": [{\"delta\": {\"content\": \"unterminated\n\n".into());
+            return steps;
+        }
+        if script.error_after == Some(i) {
+            let e = match flavour {
+                Flavour::Anthropic => event("error", &json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})),
+                _ => sse(&json!({"id": format!("chatcmpl-{id}"), "object": "chat.completion.chunk", "model": model,
+                    "error": {"code": 502, "message": "Upstream provider error"},
+                    "choices": [{"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]})),
+            };
+            push(&mut steps, pace, e);
+            return steps;
+        }
+        let data = match flavour {
+            Flavour::Anthropic => event("content_block_delta", &json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": tok}})),
+            _ => {
+                let delta = if i == 0 { json!({"role": "assistant", "content": tok}) } else { json!({"content": tok}) };
+                sse(&chunk(delta, Value::Null))
+            }
+        };
+        push(&mut steps, pace, data);
+    }
+    let completion = tokens.len() as u64;
+    match flavour {
+        Flavour::Anthropic => {
+            push(&mut steps, 0, event("content_block_stop", &json!({"type": "content_block_stop", "index": 0})));
+            push(&mut steps, 0, event("message_delta", &json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                "usage": {"output_tokens": completion}})));
+            push(&mut steps, 0, event("message_stop", &json!({"type": "message_stop"})));
+        }
+        Flavour::OpenAi => {
+            push(&mut steps, 0, sse(&chunk(json!({}), json!("stop"))));
+            if include_usage {
+                let mut last = chunk(json!({}), Value::Null);
+                last["choices"] = json!([]);
+                last["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
+                    "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}});
+                push(&mut steps, 0, sse(&last));
+            }
+            push(&mut steps, 0, "data: [DONE]\n\n".into());
+        }
+        Flavour::OpenRouter => {
+            push(&mut steps, 0, sse(&chunk(json!({"content": ""}), json!("stop"))));
+            let mut last = chunk(json!({"content": ""}), Value::Null);
+            last["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
+                "cost": openrouter_cost(prompt_tokens - cached, completion), "is_byok": false,
+                "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}});
+            push(&mut steps, 0, sse(&last));
+            push(&mut steps, 0, "data: [DONE]\n\n".into());
+        }
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openrouter_cost_is_written_exactly() {
+        assert_eq!(openrouter_cost(10, 5).get(), "0.0000045");
+        assert_eq!(openrouter_cost(0, 0).get(), "0");
+    }
+
+    #[test]
+    fn default_reply_has_the_requested_token_count() {
+        assert_eq!(default_reply("m", "hi", 40).len(), 40);
+        assert_eq!(default_reply("m", "hi", 3).len(), 3);
+        assert_eq!(split_tokens("a b\nc").concat(), "a b\nc");
+    }
+}
