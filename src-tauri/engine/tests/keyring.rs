@@ -1,0 +1,73 @@
+//! The real OS keyring (Secret Service on Linux: the test command runs these inside a D-Bus
+//! session with gnome-keyring unlocked). Each test uses its own service name.
+
+use tally_engine::providers::provider;
+use tally_engine::secrets::{self, ApiKey, KeySource, Keyring, SecretsError};
+
+fn keyring(test: &str) -> Keyring {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() || !cfg!(target_os = "linux"),
+        "keyring tests need a Secret Service: run them through the README's test command (scripts/test.sh)"
+    );
+    Keyring::with_service(format!("dev.tally.test.{test}.{}", std::process::id()))
+}
+
+#[test]
+fn set_get_overwrite_and_delete_a_key() {
+    let k = keyring("crud");
+    assert_eq!(k.get("openai").unwrap(), None);
+    k.set("openai", &ApiKey::new("test-key-first-000000000000").unwrap()).unwrap();
+    assert_eq!(k.get("openai").unwrap().unwrap().expose(), "test-key-first-000000000000");
+    k.set("openai", &ApiKey::new("test-key-second-11111111111").unwrap()).unwrap();
+    assert_eq!(k.get("openai").unwrap().unwrap().expose(), "test-key-second-11111111111");
+    assert!(k.delete("openai").unwrap());
+    assert_eq!(k.get("openai").unwrap(), None);
+    assert!(!k.delete("openai").unwrap(), "deleting twice says there was nothing");
+}
+
+#[test]
+fn unicode_and_4kb_keys_round_trip() {
+    let k = keyring("sizes");
+    let unicode = ApiKey::new("test-key-ünïcødé-鍵-🔑").unwrap();
+    k.set("anthropic", &unicode).unwrap();
+    assert_eq!(k.get("anthropic").unwrap().unwrap(), unicode);
+    let big = ApiKey::new("k".repeat(4096)).unwrap();
+    k.set("openrouter", &big).unwrap();
+    assert_eq!(k.get("openrouter").unwrap().unwrap().expose().len(), 4096);
+    k.delete("anthropic").unwrap();
+    k.delete("openrouter").unwrap();
+}
+
+#[test]
+fn providers_are_separate_entries_and_status_says_where_a_key_comes_from() {
+    let k = keyring("status");
+    k.set("openai", &ApiKey::new("test-key-openai-status").unwrap()).unwrap();
+    let (key, source) = secrets::resolve(&k, provider("openai").unwrap(), false).unwrap();
+    assert_eq!((key.unwrap().expose(), source), ("test-key-openai-status", KeySource::Keyring));
+    let (key, source) = secrets::resolve(&k, provider("deepseek").unwrap(), false).unwrap();
+    assert_eq!((key, source), (None, KeySource::None));
+    k.delete("openai").unwrap();
+}
+
+#[test]
+fn without_a_session_bus_the_error_says_what_is_missing() {
+    // A child process with no D-Bus session: the keyring is unavailable, and says so in words.
+    if std::env::var_os("TALLY_KEYRING_CHILD").is_some() {
+        let err = Keyring::with_service("dev.tally.test.nobus").get("openai").unwrap_err();
+        assert!(matches!(err, SecretsError::Unavailable { .. } | SecretsError::Platform(_)), "{err:?}");
+        println!("KEYRING-ERROR-KIND={} MESSAGE={err}", err.kind());
+        return;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = std::process::Command::new(exe)
+        .args(["--exact", "without_a_session_bus_the_error_says_what_is_missing", "--nocapture"])
+        .env("TALLY_KEYRING_CHILD", "1")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tally-test-bus")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("KEYRING-ERROR-KIND=keyring_unavailable"), "{stdout}");
+    assert!(stdout.contains("Secret Service"), "the message says what to install: {stdout}");
+}
