@@ -1,5 +1,50 @@
+//! The Tally app shell: a window, its IPC commands, and the state they reach.
+//!
+//! Only this crate imports `tauri`. It wires the engine ([`tally_engine`]) to the web view:
+//! [`state`] holds the typed managers and does the work, [`commands`] maps each IPC command onto
+//! it, and [`error`] fixes the JSON shape errors take at the IPC edge.
+
+mod commands;
+mod error;
+mod state;
+
+use tauri::Manager;
+
 pub fn run() {
-    tauri::Builder::default()
-        .run(tauri::generate_context!())
-        .expect("error while running tauri application");
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .setup(|app| {
+            let state = state::AppState::init(app.handle())?;
+            app.manage(state);
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::CloseRequested { .. } = event {
+                // Stopped answers are saved with their partial text and usage before exit.
+                if let Some(state) = window.try_state::<state::AppState>() {
+                    state.turns.stop_all();
+                }
+            }
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_providers,
+            commands::set_key,
+            commands::delete_key,
+            commands::set_base_url,
+            commands::list_conversations,
+            commands::new_conversation,
+            commands::load_conversation,
+            commands::send_turn,
+            commands::stop_turn,
+            commands::stop_answer,
+        ])
+        .build(tauri::generate_context!());
+    match app {
+        Ok(app) => app.run(|_, _| {}),
+        Err(e) => {
+            eprintln!("Tally could not start: {e}");
+            std::process::exit(1);
+        }
+    }
 }

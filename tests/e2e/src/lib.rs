@@ -1,1 +1,173 @@
+//! Helpers for driving the real Tally window: tauri-driver (which drives WebKitWebDriver) is
+//! started per test with an isolated home, and every WebDriver call has a timeout.
+//!
+//! Run through the README's test command, which provides Xvfb and a D-Bus session with an
+//! unlocked gnome-keyring.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+
+pub const STEP: Duration = Duration::from_secs(60);
+
+/// The built app. `TALLY_APP` overrides; the test command builds `target/debug/tally` first.
+pub fn app_binary() -> PathBuf {
+    std::env::var_os("TALLY_APP").map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/tally").canonicalize().expect("target/debug/tally is missing: build the app first (scripts/test.sh does)")
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free local port")
+}
+
+/// A tauri-driver process whose app runs with `home` as its XDG data, config and cache dirs.
+pub struct Driver {
+    child: Child,
+    pub port: u16,
+}
+
+impl Driver {
+    pub async fn start(home: &Path) -> Driver {
+        let (port, native_port) = (free_port(), free_port());
+        let child = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .env("XDG_DATA_HOME", home.join("share"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+            .env("XDG_CACHE_HOME", home.join("cache"))
+            .env("NO_AT_BRIDGE", "1")
+            .env_remove("TALLY_DATA_DIR")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tauri-driver is not on PATH: run scripts/test.sh, which installs it");
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + STEP;
+        let http = reqwest_status_url(port);
+        while Instant::now() < deadline {
+            if http_ok(&http).await {
+                return driver;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("tauri-driver did not answer on port {port}");
+    }
+
+    /// A WebDriver session: starts the app and returns once its window is there.
+    pub async fn session(&self) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert("tauri:options".into(), serde_json::json!({ "application": app_binary() }));
+        let client = tokio::time::timeout(STEP, ClientBuilder::native().capabilities(caps).connect(&format!("http://127.0.0.1:{}", self.port)))
+            .await
+            .expect("session start timed out")
+            .expect("WebDriver session");
+        client
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn reqwest_status_url(port: u16) -> String {
+    format!("127.0.0.1:{port}")
+}
+
+/// A bare `GET /status` (no HTTP client crate needed for one line).
+async fn http_ok(addr: &str) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await else { return false };
+    let req = format!("GET /status HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_end(&mut buf)).await;
+    buf.starts_with(b"HTTP/1.1 200")
+}
+
+/// Waits for an element (by CSS) to appear.
+pub async fn find(c: &Client, css: &str) -> Element {
+    tokio::time::timeout(STEP, c.wait().at_most(STEP).for_element(Locator::Css(css)))
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {css}"))
+        .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, failing with `what` after [`STEP`].
+pub async fn until<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + STEP;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn text(c: &Client, css: &str) -> String {
+    find(c, css).await.text().await.unwrap_or_default()
+}
+
+pub async fn texts(c: &Client, css: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        out.push(e.text().await.unwrap_or_default());
+    }
+    out
+}
+
+pub async fn attrs(c: &Client, css: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        out.push(e.attr(name).await.ok().flatten().unwrap_or_default());
+    }
+    out
+}
+
+/// Replaces an input's value by typing, as a person would.
+pub async fn type_into(c: &Client, css: &str, value: &str) {
+    let e = find(c, css).await;
+    e.clear().await.expect("clear input");
+    e.send_keys(value).await.expect("type into input");
+}
+
+pub async fn click(c: &Client, css: &str) {
+    find(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Where `secret`, or any 12-character slice of it, appears in `haystack` (bytes).
+pub fn leaks(haystack: &[u8], secret: &str) -> bool {
+    let s = secret.as_bytes();
+    s.windows(12.min(s.len())).any(|w| haystack.windows(w.len()).any(|h| h == w))
+}

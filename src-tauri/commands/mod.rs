@@ -1,0 +1,72 @@
+//! IPC commands: each maps one call from the web view onto [`AppState`], and nothing more.
+//! No command returns an API key; `set_key` only takes one in.
+
+use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
+use tally_engine::turn::TurnEvent;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::error::AppError;
+use crate::state::{AppInfo, AppState, ProviderStatus, ProvidersView};
+
+type Result<T> = std::result::Result<T, AppError>;
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    state.info()
+}
+
+#[tauri::command]
+pub async fn list_providers(state: State<'_, AppState>) -> Result<ProvidersView> {
+    state.providers().await
+}
+
+#[tauri::command]
+pub async fn set_key(state: State<'_, AppState>, provider: String, key: String) -> Result<ProviderStatus> {
+    state.set_key(provider, key).await
+}
+
+#[tauri::command]
+pub async fn delete_key(state: State<'_, AppState>, provider: String) -> Result<ProviderStatus> {
+    state.delete_key(provider).await
+}
+
+#[tauri::command]
+pub async fn set_base_url(state: State<'_, AppState>, provider: String, url: Option<String>) -> Result<ProviderStatus> {
+    state.set_base_url(provider, url).await
+}
+
+#[tauri::command]
+pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<ConversationSummary>> {
+    Ok(state.store().run(|c| conversations::list(c)).await?)
+}
+
+#[tauri::command]
+pub async fn new_conversation(state: State<'_, AppState>, targets: Option<Vec<String>>) -> Result<ConversationView> {
+    state.new_conversation(targets).await
+}
+
+#[tauri::command]
+pub async fn load_conversation(state: State<'_, AppState>, id: i64) -> Result<ConversationView> {
+    Ok(state.store().run(move |c| conversations::load(c, id)).await?)
+}
+
+/// Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of
+/// about one frame.
+#[tauri::command]
+pub async fn send_turn(state: State<'_, AppState>, conversation_id: i64, prompt: String, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
+    let sink = std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
+        let _ = on_event.send(batch);
+    });
+    state.send_turn(conversation_id, prompt, sink).await
+}
+
+#[tauri::command]
+pub fn stop_turn(state: State<'_, AppState>, turn_id: i64) -> bool {
+    state.turns.stop_turn(turn_id)
+}
+
+#[tauri::command]
+pub fn stop_answer(state: State<'_, AppState>, message_id: i64) -> bool {
+    state.turns.stop_answer(message_id)
+}

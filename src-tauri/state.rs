@@ -1,0 +1,241 @@
+//! The app's state and the work behind each command, free of IPC types so it reads (and tests)
+//! like plain Rust. Typed managers: the turn runner (with the store and HTTP client), the
+//! endpoint resolver (settings + keyring), and the settings file written through
+//! tauri-plugin-store.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tally_engine::endpoints::KeyringEndpoints;
+use tally_engine::providers::{provider, ProviderInfo, PROVIDERS};
+use tally_engine::secrets::{ApiKey, KeySource, Keyring};
+use tally_engine::settings::{self, Settings};
+use tally_engine::store::{conversations, messages, Store};
+use tally_engine::target::Target;
+use tally_engine::turn::{Sink, TurnDeps, Turns};
+use tauri::{AppHandle, Manager};
+use tauri_plugin_store::StoreExt;
+use ts_rs::TS;
+
+use crate::error::AppError;
+
+/// The columns a new conversation starts with: the same model direct and via OpenRouter.
+pub const DEFAULT_TARGETS: &[&str] = &["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini"];
+
+pub struct AppState {
+    pub turns: Arc<Turns>,
+    pub endpoints: Arc<KeyringEndpoints>,
+    pub keyring: Keyring,
+    pub data_dir: PathBuf,
+    settings_path: PathBuf,
+    app: AppHandle,
+    /// Things the user should know about start-up (a damaged file set aside, …).
+    pub notices: Vec<String>,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct AppInfo {
+    #[ts(type = "string")]
+    pub version: &'static str,
+    pub data_dir: String,
+    pub notices: Vec<String>,
+}
+
+/// A provider as the UI sees it: whether a key is set — never the key, nor any part of it.
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct ProviderStatus {
+    #[ts(as = "ProviderInfo")]
+    pub info: &'static ProviderInfo,
+    pub key_source: KeySource,
+    pub base_url: String,
+    pub base_url_is_default: bool,
+}
+
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct ProvidersView {
+    pub providers: Vec<ProviderStatus>,
+    /// Set when the keyring cannot be reached, in words, with how to fix it.
+    pub keyring_error: Option<String>,
+}
+
+/// Opens the database, setting a damaged file aside rather than refusing to start.
+fn open_store(path: &Path, notices: &mut Vec<String>) -> Result<Store, AppError> {
+    match Store::open(path) {
+        Ok(store) => Ok(store),
+        Err(first) => {
+            let aside = path.with_extension(format!("sqlite3.damaged-{}", std::process::id()));
+            std::fs::rename(path, &aside).map_err(|_| AppError::from(first))?;
+            for ext in ["sqlite3-wal", "sqlite3-shm"] {
+                let _ = std::fs::remove_file(path.with_extension(ext));
+            }
+            notices.push(format!("The conversation database could not be read, so Tally started a new one. The old file was kept as {}.", aside.display()));
+            Ok(Store::open(path)?)
+        }
+    }
+}
+
+impl AppState {
+    pub fn init(app: &AppHandle) -> Result<Self, Box<dyn std::error::Error>> {
+        let data_dir = tally_engine::paths::data_dir().map_or_else(|| app.path().app_data_dir(), Ok)?;
+        std::fs::create_dir_all(&data_dir)?;
+        let mut notices = Vec::new();
+        let settings_path = tally_engine::paths::settings(&data_dir);
+        let (settings, warning) = settings::load_or_quarantine(&settings_path);
+        notices.extend(warning);
+        let store = open_store(&tally_engine::paths::database(&data_dir), &mut notices)?;
+        store.blocking(|c| messages::recover_interrupted(c))?;
+        let keyring = Keyring::default();
+        let endpoints = Arc::new(KeyringEndpoints::new(keyring.clone(), settings, false));
+        let turns = Turns::new(TurnDeps { store, http: tally_engine::http::client(), endpoints: endpoints.clone(), origin: "app" });
+        Ok(AppState { turns, endpoints, keyring, data_dir, settings_path, app: app.clone(), notices })
+    }
+
+    pub fn store(&self) -> &Store {
+        self.turns.store()
+    }
+
+    pub fn info(&self) -> AppInfo {
+        AppInfo { version: env!("CARGO_PKG_VERSION"), data_dir: self.data_dir.display().to_string(), notices: self.notices.clone() }
+    }
+
+    /// Every provider with its key status (asked of the keyring, off the UI thread).
+    pub async fn providers(&self) -> Result<ProvidersView, AppError> {
+        let keyring = self.keyring.clone();
+        let settings = self.endpoints.settings();
+        Ok(tokio::task::spawn_blocking(move || {
+            let mut keyring_error = None;
+            let providers = PROVIDERS
+                .iter()
+                .map(|p| {
+                    let key_source = match keyring.get(p.id) {
+                        Ok(Some(_)) => KeySource::Keyring,
+                        Ok(None) => KeySource::None,
+                        Err(e) => {
+                            keyring_error.get_or_insert_with(|| e.to_string());
+                            KeySource::None
+                        }
+                    };
+                    status(p, key_source, &settings)
+                })
+                .collect();
+            ProvidersView { providers, keyring_error }
+        })
+        .await?)
+    }
+
+    /// Stores a key in the keyring. The key arrives here and goes nowhere but the keyring.
+    pub async fn set_key(&self, provider_id: String, key: String) -> Result<ProviderStatus, AppError> {
+        let p = known(&provider_id)?;
+        let key = ApiKey::new(key)?;
+        let keyring = self.keyring.clone();
+        tokio::task::spawn_blocking(move || keyring.set(p.id, &key)).await??;
+        Ok(status(p, KeySource::Keyring, &self.endpoints.settings()))
+    }
+
+    pub async fn delete_key(&self, provider_id: String) -> Result<ProviderStatus, AppError> {
+        let p = known(&provider_id)?;
+        let keyring = self.keyring.clone();
+        tokio::task::spawn_blocking(move || keyring.delete(p.id)).await??;
+        Ok(status(p, KeySource::None, &self.endpoints.settings()))
+    }
+
+    /// Sets (or with `None`, resets) a provider's base URL, and saves it with tauri-plugin-store.
+    pub async fn set_base_url(&self, provider_id: String, url: Option<String>) -> Result<ProviderStatus, AppError> {
+        let p = known(&provider_id)?;
+        let mut settings = self.endpoints.settings();
+        match url.filter(|u| !u.trim().is_empty()) {
+            Some(u) => {
+                let u = settings::normalise_base_url(p.id, &u)?;
+                if u == p.default_base_url {
+                    settings.base_urls.remove(p.id);
+                } else {
+                    settings.base_urls.insert(p.id.to_string(), u);
+                }
+            }
+            None => {
+                settings.base_urls.remove(p.id);
+            }
+        }
+        self.save_settings(&settings)?;
+        self.endpoints.set_settings(settings.clone());
+        let key_source = {
+            let keyring = self.keyring.clone();
+            tokio::task::spawn_blocking(move || keyring.get(p.id).ok().flatten().map_or(KeySource::None, |_| KeySource::Keyring)).await?
+        };
+        Ok(status(p, key_source, &settings))
+    }
+
+    fn save_settings(&self, settings: &Settings) -> Result<(), AppError> {
+        let fail = |e: tauri_plugin_store::Error| AppError::new("settings", format!("The settings could not be saved: {e}"));
+        let store = self.app.store(&self.settings_path).map_err(fail)?;
+        let value = serde_json::to_value(&settings.base_urls).unwrap_or_default();
+        store.set(settings::BASE_URLS_KEY, value);
+        store.save().map_err(fail)
+    }
+
+    pub async fn new_conversation(&self, targets: Option<Vec<String>>) -> Result<conversations::ConversationView, AppError> {
+        let targets = targets.unwrap_or_else(|| DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect());
+        let targets = targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?;
+        Ok(self
+            .store()
+            .run(move |c| {
+                let id = conversations::create(c, conversations::NEW_TITLE, &targets)?;
+                conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    pub async fn send_turn(&self, conversation_id: i64, prompt: String, sink: Sink) -> Result<i64, AppError> {
+        if prompt.trim().is_empty() {
+            return Err(AppError::new("invalid", "Write a prompt first."));
+        }
+        let (turn_id, _running) = self.turns.send(conversation_id, prompt, sink).await?;
+        Ok(turn_id)
+    }
+}
+
+fn known(provider_id: &str) -> Result<&'static ProviderInfo, AppError> {
+    provider(provider_id).ok_or_else(|| AppError::new("invalid", format!("Unknown provider \"{provider_id}\".")))
+}
+
+fn status(p: &'static ProviderInfo, key_source: KeySource, settings: &Settings) -> ProviderStatus {
+    let base_url = settings.base_url(p);
+    ProviderStatus { info: p, key_source, base_url_is_default: base_url == p.default_base_url, base_url }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_database_is_set_aside_and_a_new_one_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tally.sqlite3");
+        std::fs::write(&path, b"this is not a database, just some bytes that are long enough to have a header").unwrap();
+        let mut notices = Vec::new();
+        let store = open_store(&path, &mut notices).unwrap();
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("started a new one"));
+        let n: i64 = store.blocking(|c| Ok(c.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[test]
+    fn provider_status_never_carries_the_key() {
+        let s = status(provider("openai").unwrap(), KeySource::Keyring, &Settings::default());
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains("\"key_source\":\"keyring\""));
+        assert!(!json.contains("key\":\"test-"));
+    }
+
+    #[test]
+    fn default_targets_parse() {
+        for t in DEFAULT_TARGETS {
+            Target::parse(t).unwrap();
+        }
+    }
+}

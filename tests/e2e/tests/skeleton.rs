@@ -1,0 +1,145 @@
+//! The walking skeleton, through the real window: enter keys and base URLs in Settings, send one
+//! prompt to two columns (direct OpenAI and via OpenRouter, both the fake provider), see both
+//! answers stream in with a non-zero total, restart and find the conversation again; the keys are
+//! in the OS keyring and in no file the app wrote, nor in any IPC answer.
+
+use std::path::Path;
+
+use tally_e2e::*;
+use tally_engine::secrets::Keyring;
+use tally_fake_provider::{FakeProvider, Flavour};
+
+const OPENAI_KEY: &str = "test-key-openai-e2e-Q7wLx3Rk9Zp2Vn6T";
+const OPENROUTER_KEY: &str = "test-key-openrouter-e2e-M4dHs8Jc1Yb5Gf0K";
+
+async fn set_provider(c: &fantoccini::Client, id: &str, key: &str, base_url: &str) {
+    type_into(c, &format!("[data-testid=key-input-{id}]"), key).await;
+    click(c, &format!("[data-testid=save-key-{id}]")).await;
+    until(&format!("{id} key set"), || async { (text(c, &format!("[data-testid=key-status-{id}]")).await == "Key set").then_some(()) }).await;
+    let input = find(c, &format!("[data-testid=key-input-{id}]")).await;
+    assert_eq!(input.prop("value").await.unwrap().unwrap_or_default(), "", "the key field is emptied once saved");
+
+    type_into(c, &format!("[data-testid=base-url-{id}]"), base_url).await;
+    click(c, &format!("[data-testid=save-base-url-{id}]")).await;
+    until(&format!("{id} base URL saved"), || async {
+        (text(c, &format!("[data-testid=provider-message-{id}]")).await == "Base URL saved.").then_some(())
+    })
+    .await;
+}
+
+/// Calls a command through the page's own IPC bridge and returns its JSON, to check what the
+/// web view can read back.
+async fn ipc(c: &fantoccini::Client, command: &str, args: serde_json::Value) -> String {
+    let script = "const [cmd, args, done] = arguments; window.__TAURI_INTERNALS__.invoke(cmd, args).then(r => done(JSON.stringify(r)), e => done('ERR ' + JSON.stringify(e)));";
+    let v = c.execute_async(script, vec![command.into(), args]).await.expect("execute_async");
+    v.as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_keyring() {
+    assert!(
+        std::env::var_os("TALLY_E2E_ISOLATED").is_some(),
+        "run end-to-end tests through scripts/test.sh: they write to the OS keyring, which must be a throwaway one"
+    );
+    let home = tempfile::tempdir().unwrap();
+    let fake = FakeProvider::start().await.unwrap();
+    let driver = Driver::start(home.path()).await;
+
+    // First run: keys and base URLs, then a prompt.
+    let c = driver.session().await;
+    click(&c, "[data-testid=nav-settings]").await;
+    set_provider(&c, "openai", OPENAI_KEY, &fake.base_url(Flavour::OpenAi)).await;
+    set_provider(&c, "openrouter", OPENROUTER_KEY, &fake.base_url(Flavour::OpenRouter)).await;
+
+    click(&c, "[data-testid=new-conversation]").await;
+    assert_eq!(texts(&c, "[data-testid=column-header] .column-path").await, ["direct to OpenAI", "via OpenRouter → OpenAI"]);
+    type_into(&c, "[data-testid=prompt-input]", "Compare these routes [[fake tokens=60 pace_ms=15]]").await;
+    find(&c, "[data-testid=prompt-input]").await.send_keys("\u{E007}").await.unwrap(); // Enter sends
+
+    // Both answers stream at once: wait for both to be streaming with text, then both done.
+    until("both answers streaming", || async {
+        let statuses = attrs(&c, "[data-testid=answer]", "data-status").await;
+        let texts = texts(&c, "[data-testid=answer-text]").await;
+        (statuses.len() == 2 && texts.iter().all(|t| !t.is_empty())).then_some(())
+    })
+    .await;
+    until("both answers done", || async {
+        (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "done"]).then_some(())
+    })
+    .await;
+    let answers = texts(&c, "[data-testid=answer-text]").await;
+    assert!(answers[0].contains("gpt-4o-mini (fake)"), "{answers:?}");
+    assert!(answers[1].contains("openai/gpt-4o-mini (fake)"), "{answers:?}");
+    let costs = texts(&c, "[data-testid=answer-cost]").await;
+    assert_eq!(costs.len(), 2);
+    assert!(costs.iter().all(|t| t.starts_with('$') && t != "$0.00"), "{costs:?}");
+    let total = text(&c, "[data-testid=conversation-total-cost]").await;
+    assert!(total.starts_with('$') && total != "$0.00", "total {total}");
+    let metas = texts(&c, "[data-testid=answer-meta]").await;
+    assert!(metas.iter().all(|m| m.contains("60 tok out") && m.contains("TTFT")), "{metas:?}");
+
+    let shot = c.screenshot().await.unwrap();
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("skeleton.png"), shot).unwrap();
+
+    // The keys travelled only as request headers to the provider they belong to.
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2);
+    for r in &reqs {
+        let expected = if r.path.starts_with("/api/") { OPENROUTER_KEY } else { OPENAI_KEY };
+        assert_eq!(r.key.as_deref(), Some(expected));
+    }
+
+    // Nothing the web view can ask for carries a key.
+    let conv_id: i64 = {
+        let list = ipc(&c, "list_conversations", serde_json::json!({})).await;
+        let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+        v[0]["id"].as_i64().unwrap()
+    };
+    let mut seen = String::new();
+    for (cmd, args) in [
+        ("list_providers", serde_json::json!({})),
+        ("app_info", serde_json::json!({})),
+        ("list_conversations", serde_json::json!({})),
+        ("load_conversation", serde_json::json!({"id": conv_id})),
+    ] {
+        let answer = ipc(&c, cmd, args).await;
+        assert!(!answer.starts_with("ERR"), "{cmd}: {answer}");
+        seen.push_str(&answer);
+    }
+    assert!(seen.contains("\"key_source\":\"keyring\""));
+    c.close().await.unwrap();
+
+    // The keys are in the OS keyring.
+    let keyring = Keyring::default();
+    assert_eq!(keyring.get("openai").unwrap().unwrap().expose(), OPENAI_KEY);
+    assert_eq!(keyring.get("openrouter").unwrap().unwrap().expose(), OPENROUTER_KEY);
+
+    // Second run: the conversation is still there, with its answers and total.
+    let c = driver.session().await;
+    find(&c, "[data-testid=conversation-item]").await;
+    until("the conversation reopened", || async {
+        (texts(&c, "[data-testid=answer-text]").await == answers).then_some(())
+    })
+    .await;
+    assert_eq!(text(&c, "[data-testid=conversation-total-cost]").await, total);
+    c.close().await.unwrap();
+    drop(driver);
+
+    // No file under the app's data, config and cache dirs holds a key or a 12-character slice of one.
+    let files = files_under(home.path());
+    assert!(files.iter().any(|f| f.ends_with("tally.sqlite3")), "the database is where expected: {files:?}");
+    assert!(files.iter().any(|f| f.ends_with("settings.json")), "settings were stored: {files:?}");
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap_or_default();
+        for key in [OPENAI_KEY, OPENROUTER_KEY] {
+            assert!(!leaks(&bytes, key), "a key leaked into {}", f.display());
+        }
+    }
+    for key in [OPENAI_KEY, OPENROUTER_KEY] {
+        assert!(!leaks(seen.as_bytes(), key), "a key reached the web view");
+    }
+    keyring.delete("openai").unwrap();
+    keyring.delete("openrouter").unwrap();
+}

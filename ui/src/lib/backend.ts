@@ -1,0 +1,38 @@
+// The one module that talks to the Rust side. Components and their tests never import
+// @tauri-apps/* themselves; they call these functions.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { AppError } from '../bindings/AppError';
+import type { AppInfo } from '../bindings/AppInfo';
+import type { ConversationSummary } from '../bindings/ConversationSummary';
+import type { ConversationView } from '../bindings/ConversationView';
+import type { ProviderStatus } from '../bindings/ProviderStatus';
+import type { ProvidersView } from '../bindings/ProvidersView';
+import type { TurnEvent } from '../bindings/TurnEvent';
+
+export const backend = {
+  appInfo: () => invoke<AppInfo>('app_info'),
+  listProviders: () => invoke<ProvidersView>('list_providers'),
+  /** The key goes to the OS keyring; nothing ever sends it back. */
+  setKey: (provider: string, key: string) => invoke<ProviderStatus>('set_key', { provider, key }),
+  deleteKey: (provider: string) => invoke<ProviderStatus>('delete_key', { provider }),
+  setBaseUrl: (provider: string, url: string | null) => invoke<ProviderStatus>('set_base_url', { provider, url }),
+  listConversations: () => invoke<ConversationSummary[]>('list_conversations'),
+  newConversation: (targets?: string[]) => invoke<ConversationView>('new_conversation', { targets: targets ?? null }),
+  loadConversation: (id: number) => invoke<ConversationView>('load_conversation', { id }),
+  /** Starts a turn; batches of events arrive on `onBatch` about once a frame. */
+  sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void) => {
+    const channel = new Channel<TurnEvent[]>();
+    channel.onmessage = onBatch;
+    return invoke<number>('send_turn', { conversationId, prompt, onEvent: channel });
+  },
+  stopTurn: (turnId: number) => invoke<boolean>('stop_turn', { turnId }),
+  stopAnswer: (messageId: number) => invoke<boolean>('stop_answer', { messageId }),
+};
+
+/** The words to show for a failed command. */
+export function errorMessage(e: unknown): string {
+  if (e && typeof e === 'object' && 'message' in e && typeof (e as AppError).message === 'string') {
+    return (e as AppError).message;
+  }
+  return typeof e === 'string' ? e : 'Something went wrong.';
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown } from './markdown';
+
+describe('renderMarkdown', () => {
+  it('renders markdown', () => {
+    const html = renderMarkdown('**bold** and `code`\n\n- one\n- two');
+    expect(html).toContain('<strong>bold</strong>');
+    expect(html).toContain('<code>code</code>');
+    expect(html).toContain('<li>one</li>');
+  });
+
+  it('makes hostile answers inert', () => {
+    const html = renderMarkdown(
+      'Hi <script>window.pwned = 1</script> <img src=x onerror="window.pwned=2"> [click](javascript:alert(1)) <a href="javascript:alert(2)">x</a> <p style="position:fixed">s</p>',
+    );
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('onerror');
+    expect(html).not.toContain('javascript:');
+    expect(html).not.toContain('style=');
+    const div = document.createElement('div');
+    div.innerHTML = html;
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it('keeps safe links and marks them as external', () => {
+    const html = renderMarkdown('[docs](https://example.com)');
+    expect(html).toContain('href="https://example.com"');
+    expect(html).toContain('rel="noopener noreferrer"');
+  });
+});

@@ -1,0 +1,19 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { defineConfig } from 'vitest/config';
+
+// The UI lives in ui/ and builds into ui/dist, which tauri.conf.json embeds into the app.
+export default defineConfig({
+  root: 'ui',
+  plugins: [svelte({ configFile: '../svelte.config.js' })],
+  clearScreen: false,
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    // WebKitGTK 2.40+ (Debian 12), WKWebView and WebView2 all run ES2021.
+    target: 'es2021',
+  },
+  test: {
+    include: ['src/**/*.test.ts'],
+    environment: 'jsdom',
+  },
+});
