@@ -1,1 +1,54 @@
-fn main(){}
+//! `tally-cli`: the engine without a window, for scripts and CI.
+//!
+//! Shares the app's database, settings and keyring, so what it spends shows up in the app.
+
+mod ask;
+mod keys;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "tally-cli", version, about = "Ask several LLMs one prompt and see what each answer cost.", long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Send one prompt to every target at once; print one JSON line per answer as it finishes.
+    ///
+    /// Each line: {"target","route","provider","model","text","finish_reason",
+    /// "usage":{"input_tokens","cached_input_tokens","cache_write_tokens","output_tokens",
+    /// "reasoning_tokens","estimated"},"cost_usd","reported_cost_usd","ttft_ms","total_ms",
+    /// "output_tokens_per_s","error":null|{"kind","message"}}. Money is a decimal string in USD.
+    /// input_tokens counts every input token (cached reads and cache writes included) and
+    /// output_tokens every output token (reasoning included). Exits 1 if any target failed.
+    ///
+    /// Keys come from the OS keyring, else from the usual environment variables
+    /// (OPENAI_API_KEY, OPENROUTER_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, GEMINI_API_KEY,
+    /// MISTRAL_API_KEY, GROQ_API_KEY, XAI_API_KEY). The turn is recorded in Tally's database
+    /// ($TALLY_DATA_DIR, else the platform data dir).
+    Ask(ask::AskArgs),
+    /// Manage API keys in the OS keyring.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Ask(args) => ask::run(args).await,
+        Command::Keys(cmd) => keys::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("tally-cli: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

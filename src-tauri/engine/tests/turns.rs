@@ -236,3 +236,42 @@ async fn a_follow_up_sends_each_column_its_own_history() {
     }
     assert_ne!(view.turns[0].answers[0].content, view.turns[0].answers[1].content, "answers differ, so threads differ");
 }
+
+/// The fake's fault scripts through the app's turn runner: what each leaves in the database.
+#[tokio::test]
+async fn each_fault_script_ends_as_a_person_would_expect() {
+    struct Case {
+        target: &'static str,
+        script: Script,
+        status: Status,
+        error_kind: Option<&'static str>,
+        requests: usize,
+        partial_text: bool,
+    }
+    let cases = [
+        Case { target: "openai:gpt-4o-mini", script: Script { status: Some(500), ..Default::default() }, status: Status::Done, error_kind: None, requests: 2, partial_text: true },
+        Case { target: "openai:gpt-4o-mini", script: Script { status: Some(402), ..Default::default() }, status: Status::Failed, error_kind: Some("quota"), requests: 1, partial_text: false },
+        Case { target: "openrouter:openai/gpt-4o-mini", script: Script { tokens: Some(20), malformed_after: Some(5), ..Default::default() }, status: Status::Failed, error_kind: Some("malformed"), requests: 1, partial_text: true },
+        Case { target: "openrouter:openai/gpt-4o-mini", script: Script { tokens: Some(20), error_after: Some(5), ..Default::default() }, status: Status::Failed, error_kind: Some("server"), requests: 1, partial_text: true },
+        Case { target: "anthropic:claude-sonnet-4-5", script: Script { tokens: Some(20), error_after: Some(5), ..Default::default() }, status: Status::Failed, error_kind: Some("overloaded"), requests: 1, partial_text: true },
+        Case { target: "anthropic:claude-sonnet-4-5", script: Script { first_byte_delay_ms: Some(200), tokens: Some(5), ..Default::default() }, status: Status::Done, error_kind: None, requests: 1, partial_text: true },
+    ];
+    for case in cases {
+        let h = harness(None).await;
+        h.fake.push(case.script.clone());
+        let conv = h.conversation(&[case.target]);
+        h.send(conv, "hi [[fake pace_ms=1]]").await;
+        let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+        let a = &view.turns[0].answers[0];
+        let label = format!("{} {:?}", case.target, case.script);
+        assert_eq!(a.status, case.status, "{label}");
+        assert_eq!(a.error.as_ref().map(|e| e.kind.as_str()), case.error_kind, "{label}");
+        assert_eq!(h.fake.requests().len(), case.requests, "{label}");
+        assert_eq!(!a.content.is_empty(), case.partial_text, "{label}");
+        let u = a.usage.as_ref().unwrap();
+        assert!(u.tokens.input_tokens > 0, "{label}: never zero input");
+        if let Some(delay) = case.script.first_byte_delay_ms {
+            assert!(u.timing.ttfb_ms.unwrap() >= delay, "{label}: the first byte cannot beat the server's delay");
+        }
+    }
+}

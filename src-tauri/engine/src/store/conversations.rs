@@ -108,6 +108,12 @@ pub(crate) fn totals(cost: String, input: i64, output: i64, unpriced: i64) -> To
 
 /// Creates a conversation with one column per target, in order.
 pub fn create(conn: &mut Connection, title: &str, targets: &[Target]) -> Result<i64, StoreError> {
+    create_with_params(conn, title, targets, &ColumnParams::default())
+}
+
+/// Like [`create`], every column with the same parameters.
+pub fn create_with_params(conn: &mut Connection, title: &str, targets: &[Target], params: &ColumnParams) -> Result<i64, StoreError> {
+    let params_json = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
     if targets.is_empty() {
         return Err(StoreError::Invalid("A conversation needs at least one column.".into()));
     }
@@ -116,8 +122,8 @@ pub fn create(conn: &mut Connection, title: &str, targets: &[Target]) -> Result<
     let id = tx.last_insert_rowid();
     for (position, t) in targets.iter().enumerate() {
         tx.execute(
-            "INSERT INTO columns (conversation_id, position, route, model) VALUES (?1, ?2, ?3, ?4)",
-            params![id, position as i64, t.route, t.model],
+            "INSERT INTO columns (conversation_id, position, route, model, params_json) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, position as i64, t.route, t.model, params_json],
         )?;
     }
     tx.commit()?;

@@ -1,0 +1,130 @@
+//! `tally-cli ask`: one prompt to several targets, concurrently, as a recorded turn.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use clap::Args;
+use serde_json::{json, Value};
+use tally_engine::endpoints::KeyringEndpoints;
+use tally_engine::providers::provider;
+use tally_engine::secrets::Keyring;
+use tally_engine::settings;
+use tally_engine::store::conversations::{self, ColumnParams};
+use tally_engine::store::messages::{MessageView, Status};
+use tally_engine::store::Store;
+use tally_engine::target::Target;
+use tally_engine::turn::{TurnDeps, TurnEvent, Turns};
+
+#[derive(Args)]
+pub struct AskArgs {
+    /// The prompt.
+    prompt: String,
+    /// A target, written route:model (openai:gpt-4o-mini, openrouter:openai/gpt-4o-mini,
+    /// anthropic:claude-sonnet-4-5, …). Repeat for several.
+    #[arg(short = 't', long = "target", required = true)]
+    targets: Vec<String>,
+    /// A system prompt for every target.
+    #[arg(long)]
+    system: Option<String>,
+    /// The most tokens each answer may have.
+    #[arg(long)]
+    max_tokens: Option<u32>,
+    /// Use this base URL for a provider this time, e.g. openai=http://127.0.0.1:8080/v1.
+    #[arg(long = "base-url", value_name = "PROVIDER=URL")]
+    base_urls: Vec<String>,
+}
+
+/// One answer as a JSON line (see `tally-cli ask --help`).
+pub fn answer_json(target: &Target, m: &MessageView) -> Value {
+    let usage = m.usage.as_ref();
+    let tokens = usage.map(|u| &u.tokens);
+    json!({
+        "target": target.to_string(),
+        "route": target.route,
+        "provider": target.provider().id,
+        "model": target.model,
+        "text": m.content,
+        "finish_reason": m.finish_reason,
+        "usage": tokens.map(|t| json!({
+            "input_tokens": t.input_tokens,
+            "cached_input_tokens": t.cached_input_tokens,
+            "cache_write_tokens": t.cache_write_tokens,
+            "output_tokens": t.output_tokens,
+            "reasoning_tokens": t.reasoning_tokens,
+            "estimated": t.estimated,
+        })),
+        "cost_usd": usage.and_then(|u| u.cost.as_ref()).map(|c| c.total.to_string()),
+        "reported_cost_usd": tokens.and_then(|t| t.reported_cost).map(|c| c.to_string()),
+        "ttft_ms": usage.and_then(|u| u.timing.ttft_ms),
+        "total_ms": usage.map(|u| u.timing.total_ms),
+        "output_tokens_per_s": usage.and_then(|u| u.output_tokens_per_s),
+        "error": m.error.as_ref().map(|e| json!({"kind": e.kind, "message": e.message})),
+    })
+}
+
+pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
+    let targets = args.targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
+    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
+    let (mut settings, warning) = settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
+    if let Some(w) = warning {
+        eprintln!("tally-cli: {w}");
+    }
+    for pair in &args.base_urls {
+        let (id, url) = pair.split_once('=').ok_or_else(|| format!("--base-url takes PROVIDER=URL, got \"{pair}\""))?;
+        let id = provider(id.trim()).ok_or_else(|| format!("unknown provider \"{id}\" in --base-url"))?.id;
+        settings.base_urls.insert(id.to_string(), settings::normalise_base_url(id, url).map_err(|e| e.to_string())?);
+    }
+    let store = Store::open(&tally_engine::paths::database(&data_dir)).map_err(|e| e.to_string())?;
+    let params = ColumnParams { system: args.system.clone(), max_tokens: args.max_tokens, ..Default::default() };
+    let conversation_id = store
+        .run({
+            let targets = targets.clone();
+            let params = params.clone();
+            move |c| conversations::create_with_params(c, conversations::NEW_TITLE, &targets, &params)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let columns: HashMap<i64, Target> = store
+        .run(move |c| conversations::columns(c, conversation_id))
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(id, target, _)| (id, target))
+        .collect();
+
+    let turns = Turns::new(TurnDeps {
+        store,
+        http: tally_engine::http::client(),
+        endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, true)),
+        origin: "cli",
+    });
+    let failed = Arc::new(Mutex::new(0usize));
+    let sink = {
+        let failed = Arc::clone(&failed);
+        Arc::new(move |batch: Vec<TurnEvent>| {
+            for event in batch {
+                if let TurnEvent::Finished { message, .. } = event {
+                    if message.status != Status::Done {
+                        *failed.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+                    }
+                    if let Some(target) = columns.get(&message.column_id) {
+                        println!("{}", answer_json(target, &message));
+                    }
+                }
+            }
+        })
+    };
+    let (turn_id, handle) = turns.send(conversation_id, args.prompt, sink).await.map_err(|e| e.to_string())?;
+    // Ctrl-C stops the turn; the partial answers are still printed, priced and recorded.
+    let stopper = Arc::clone(&turns);
+    let ctrl_c = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            stopper.stop_turn(turn_id);
+        }
+    });
+    handle.await.map_err(|_| "the turn stopped unexpectedly".to_string())?;
+    ctrl_c.abort();
+    let failed = *failed.lock().unwrap_or_else(|p| p.into_inner());
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

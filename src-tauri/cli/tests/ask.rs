@@ -1,0 +1,190 @@
+//! `tally-cli ask` end to end: the real binary against the fake provider, one scripted fault at a
+//! time. The keyring is made unreachable for the child, so keys come from the environment, as on
+//! a CI runner.
+
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use tally_engine::store::{conversations, Store};
+use tally_fake_provider::{FakeProvider, Flavour, Script};
+
+struct Run {
+    code: i32,
+    lines: Vec<Value>,
+    stderr: String,
+}
+
+fn cli(fake: &FakeProvider, data: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally-cli"));
+    cmd.arg("ask")
+        .args(args)
+        .args(["--base-url", &format!("openai={}", fake.base_url(Flavour::OpenAi))])
+        .args(["--base-url", &format!("openrouter={}", fake.base_url(Flavour::OpenRouter))])
+        .args(["--base-url", &format!("anthropic={}", fake.base_url(Flavour::Anthropic))])
+        .env("TALLY_DATA_DIR", data)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tally-cli-test")
+        .env("OPENAI_API_KEY", "test-key-cli-openai")
+        .env("OPENROUTER_API_KEY", "test-key-cli-openrouter")
+        .env("ANTHROPIC_API_KEY", "test-key-cli-anthropic")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn parse(out: Output) -> Run {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        lines: stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn ask(fake: &FakeProvider, data: &std::path::Path, args: &[&str]) -> Run {
+    let mut cmd = cli(fake, data, args);
+    parse(tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap())
+}
+
+#[tokio::test]
+async fn two_targets_print_one_json_line_each_and_are_recorded_in_the_database() {
+    let fake = FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let run = ask(&fake, data.path(), &["Hello [[fake tokens=12 pace_ms=1]]", "-t", "openai:gpt-4o-mini", "-t", "openrouter:openai/gpt-4o-mini", "--max-tokens", "50", "--system", "Be brief."]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines.len(), 2);
+    let mut targets: Vec<&str> = run.lines.iter().map(|l| l["target"].as_str().unwrap()).collect();
+    targets.sort();
+    assert_eq!(targets, ["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini"]);
+    for l in &run.lines {
+        assert_eq!(l["error"], Value::Null);
+        assert_eq!(l["usage"]["output_tokens"], 12);
+        assert_eq!(l["usage"]["estimated"], false);
+        assert!(l["cost_usd"].is_string(), "money is a decimal string: {l}");
+        assert!(l["text"].as_str().unwrap().contains("(fake)"));
+        assert!(l["ttft_ms"].is_u64() && l["total_ms"].is_u64());
+        assert_eq!(l["finish_reason"], "stop");
+    }
+    let or = run.lines.iter().find(|l| l["route"] == "openrouter").unwrap();
+    assert_eq!(or["provider"], "openrouter");
+    assert!(or["reported_cost_usd"].is_string());
+
+    // The keys came from the environment and went only to their own provider; options were sent.
+    for r in fake.requests() {
+        let (key, max_field) = if r.path.starts_with("/api/") { ("test-key-cli-openrouter", "max_tokens") } else { ("test-key-cli-openai", "max_completion_tokens") };
+        assert_eq!(r.key.as_deref(), Some(key));
+        assert_eq!(r.body[max_field], 50);
+        assert_eq!(r.body["messages"][0]["content"], "Be brief.");
+    }
+
+    let store = Store::open(&data.path().join("tally.sqlite3")).unwrap();
+    let list = store.blocking(|c| conversations::list(c)).unwrap();
+    assert_eq!(list.len(), 1, "the CLI's turn is in the app's database");
+    assert!(list[0].totals.cost > tally_engine::Decimal::ZERO);
+    let origin: String = store.blocking(|c| Ok(c.query_row("SELECT DISTINCT origin FROM usage", [], |r| r.get(0))?)).unwrap();
+    assert_eq!(origin, "cli");
+}
+
+/// One scripted fault, through the CLI: the exit code and the one JSON line it printed.
+async fn fault(script: Script, target: &str) -> (i32, Value, FakeProvider) {
+    let fake = FakeProvider::start().await.unwrap();
+    fake.push(script);
+    let data = tempfile::tempdir().unwrap();
+    let run = ask(&fake, data.path(), &["hi [[fake tokens=20 pace_ms=1]]", "-t", target]).await;
+    assert_eq!(run.lines.len(), 1, "stderr: {}", run.stderr);
+    (run.code, run.lines.into_iter().next().unwrap(), fake)
+}
+
+#[tokio::test]
+async fn a_rejected_key_exits_non_zero_with_an_auth_error_in_words() {
+    let (code, line, fake) = fault(Script { status: Some(401), ..Default::default() }, "openai:gpt-4o-mini").await;
+    assert_eq!(code, 1);
+    assert_eq!(line["error"]["kind"], "auth");
+    assert!(line["error"]["message"].as_str().unwrap().contains("rejected the API key"));
+    assert_eq!(fake.requests().len(), 1, "auth errors are not retried");
+}
+
+#[tokio::test]
+async fn rate_limit_with_retry_after_then_success() {
+    let (code, line, fake) = fault(Script { status: Some(429), retry_after: Some(1), ..Default::default() }, "openai:gpt-4o-mini").await;
+    assert_eq!(code, 0, "{line}");
+    assert_eq!(line["error"], Value::Null);
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn server_error_then_success() {
+    let (code, line, fake) = fault(Script { status: Some(500), ..Default::default() }, "anthropic:claude-sonnet-4-5").await;
+    assert_eq!(code, 0, "{line}");
+    assert_eq!(line["usage"]["output_tokens"], 20);
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_dropped_stream_keeps_its_partial_text_and_estimates_usage() {
+    let (code, line, _) = fault(Script { tokens: Some(20), drop_after: Some(8), ..Default::default() }, "openai:gpt-4o-mini").await;
+    assert_eq!(code, 1);
+    assert_eq!(line["error"]["kind"], "network");
+    assert!(!line["text"].as_str().unwrap().is_empty());
+    assert_eq!(line["usage"]["estimated"], true);
+    assert!(line["usage"]["output_tokens"].as_u64().unwrap() > 0);
+    assert!(line["cost_usd"].is_string());
+}
+
+#[tokio::test]
+async fn a_malformed_line_is_an_error_that_keeps_what_came_before() {
+    let (code, line, _) = fault(Script { tokens: Some(20), malformed_after: Some(5), ..Default::default() }, "openrouter:openai/gpt-4o-mini").await;
+    assert_eq!(code, 1);
+    assert_eq!(line["error"]["kind"], "malformed");
+    assert!(!line["text"].as_str().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn an_error_event_inside_a_200_stream_is_an_error_not_text() {
+    let (code, line, _) = fault(Script { tokens: Some(20), error_after: Some(4), ..Default::default() }, "anthropic:claude-sonnet-4-5").await;
+    assert_eq!(code, 1);
+    assert_eq!(line["error"]["kind"], "overloaded");
+    assert!(!line["text"].as_str().unwrap().contains("Overloaded"));
+}
+
+#[tokio::test]
+async fn a_slow_first_byte_shows_in_time_to_first_token() {
+    let (code, line, _) = fault(Script { first_byte_delay_ms: Some(300), ..Default::default() }, "openai:gpt-4o-mini").await;
+    assert_eq!(code, 0);
+    // The server waits 300 ms before answering, so the first token cannot come sooner.
+    assert!(line["ttft_ms"].as_u64().unwrap() >= 300, "{line}");
+}
+
+#[tokio::test]
+async fn ctrl_c_stops_the_turn_and_still_prints_the_partial_answer() {
+    let fake = FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = cli(&fake, data.path(), &["long [[fake tokens=2000 pace_ms=5]]", "-t", "openai:gpt-4o-mini"]);
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Wait on the event: the request reached the provider.
+    while fake.requests().is_empty() {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let run = parse(tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap());
+    assert_eq!(run.code, 1);
+    assert_eq!(run.lines.len(), 1, "{}", run.stderr);
+    assert_eq!(run.lines[0]["error"]["kind"], "cancelled");
+    assert!(run.lines[0]["usage"]["output_tokens"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn keys_status_says_env_when_the_keyring_is_unreachable() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tally-cli"))
+        .args(["keys", "status"])
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tally-cli-test")
+        .env("OPENAI_API_KEY", "test-key-cli-status")
+        .env_remove("ANTHROPIC_API_KEY")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["openai"], "env");
+    assert_eq!(v["anthropic"], "none");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("test-key-cli-status"));
+}
