@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tally_engine::endpoints::KeyringEndpoints;
 use tally_engine::providers::{provider, ProviderInfo, PROVIDERS};
-use tally_engine::secrets::{ApiKey, KeySource, Keyring};
+use tally_engine::secrets::{ApiKey, EnvFallback, KeySource, Keyring};
 use tally_engine::settings::{self, Settings};
 use tally_engine::store::{conversations, messages, Store};
 use tally_engine::target::Target;
@@ -89,7 +89,9 @@ impl AppState {
         let store = open_store(&tally_engine::paths::database(&data_dir), &mut notices)?;
         store.blocking(|c| messages::recover_interrupted(c))?;
         let keyring = Keyring::default();
-        let endpoints = Arc::new(KeyringEndpoints::new(keyring.clone(), settings, false));
+        // Keys come from the keyring; only if it cannot be reached do environment variables stand in,
+        // read-only, for this session.
+        let endpoints = Arc::new(KeyringEndpoints::new(keyring.clone(), settings, EnvFallback::WhenKeyringUnavailable));
         let turns = Turns::new(TurnDeps { store, http: tally_engine::http::client(), endpoints: endpoints.clone(), origin: "app" });
         Ok(AppState { turns, endpoints, keyring, data_dir, settings_path, app: app.clone(), notices })
     }

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::{json, Value};
 use tally_engine::endpoints::KeyringEndpoints;
 use tally_engine::providers::provider;
-use tally_engine::secrets::Keyring;
+use tally_engine::secrets::{EnvFallback, Keyring};
 use tally_engine::settings;
 use tally_engine::store::conversations::{self, ColumnParams};
 use tally_engine::store::messages::{MessageView, Status};
@@ -30,7 +30,9 @@ pub struct AskArgs {
     /// The most tokens each answer may have.
     #[arg(long)]
     max_tokens: Option<u32>,
-    /// Use this base URL for a provider this time, e.g. openai=http://127.0.0.1:8080/v1.
+    /// Use this base URL for a provider this time, e.g. openai=http://127.0.0.1:8080/v1, or name
+    /// a custom OpenAI-compatible endpoint: custom:lab=http://10.0.0.5:8000/v1 (then target
+    /// custom:lab:MODEL).
     #[arg(long = "base-url", value_name = "PROVIDER=URL")]
     base_urls: Vec<String>,
 }
@@ -72,6 +74,11 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
     }
     for pair in &args.base_urls {
         let (id, url) = pair.split_once('=').ok_or_else(|| format!("--base-url takes PROVIDER=URL, got \"{pair}\""))?;
+        if let Some(name) = id.trim().strip_prefix("custom:") {
+            let url = settings::normalise_base_url("custom", url).map_err(|e| e.to_string())?;
+            settings.custom_endpoints.insert(name.trim().to_string(), url);
+            continue;
+        }
         let id = provider(id.trim()).ok_or_else(|| format!("unknown provider \"{id}\" in --base-url"))?.id;
         settings.base_urls.insert(id.to_string(), settings::normalise_base_url(id, url).map_err(|e| e.to_string())?);
     }
@@ -96,7 +103,7 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
     let turns = Turns::new(TurnDeps {
         store,
         http: tally_engine::http::client(),
-        endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, true)),
+        endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always)),
         origin: "cli",
     });
     let failed = Arc::new(Mutex::new(0usize));

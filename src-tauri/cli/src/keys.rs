@@ -35,7 +35,7 @@ pub fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
             let mut out = Map::new();
             let mut warned = false;
             for p in PROVIDERS {
-                let source = secrets::resolve(&keyring, p, true).map(|(_, s)| s).unwrap_or_else(|e| {
+                let source = secrets::resolve(&keyring, p, secrets::EnvFallback::Always).map(|(_, s)| s).unwrap_or_else(|e| {
                     if !std::mem::replace(&mut warned, true) {
                         eprintln!("tally-cli: {e}");
                     }

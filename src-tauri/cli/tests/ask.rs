@@ -26,6 +26,7 @@ fn cli(fake: &FakeProvider, data: &std::path::Path, args: &[&str]) -> Command {
         .env("OPENAI_API_KEY", "test-key-cli-openai")
         .env("OPENROUTER_API_KEY", "test-key-cli-openrouter")
         .env("ANTHROPIC_API_KEY", "test-key-cli-anthropic")
+        .env("TALLY_CUSTOM_API_KEY", "test-key-cli-custom")
         .stdin(Stdio::null());
     cmd
 }
@@ -187,4 +188,16 @@ fn keys_status_says_env_when_the_keyring_is_unreachable() {
     assert_eq!(v["openai"], "env");
     assert_eq!(v["anthropic"], "none");
     assert!(!String::from_utf8_lossy(&out.stdout).contains("test-key-cli-status"));
+}
+
+#[tokio::test]
+async fn a_custom_endpoint_is_named_on_the_command_line() {
+    let fake = FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let custom = format!("custom:lab={}", fake.base_url(Flavour::OpenAi));
+    let run = ask(&fake, data.path(), &["hi [[fake tokens=3 pace_ms=0]]", "-t", "custom:lab:llama-3.1-8b", "--base-url", &custom]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.lines[0]["target"], "custom:lab:llama-3.1-8b");
+    assert_eq!(run.lines[0]["cost_usd"], Value::Null, "no price is known for a custom model, and none is invented");
+    assert_eq!(fake.requests()[0].body["model"], "llama-3.1-8b", "the endpoint's NAME is not sent as part of the model");
 }

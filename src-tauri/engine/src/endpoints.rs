@@ -3,26 +3,27 @@
 
 use std::sync::RwLock;
 
-use crate::providers::{Endpoint, ErrorKind, ProviderError, ProviderInfo};
-use crate::secrets::{self, Keyring};
+use crate::providers::{Endpoint, ErrorKind, ProviderError};
+use crate::secrets::{self, EnvFallback, Keyring};
 use crate::settings::Settings;
+use crate::target::Target;
 
-/// Resolves an endpoint for a provider. Blocking (it may ask the keyring over D-Bus).
+/// Resolves where a target's requests go. Blocking (it may ask the keyring over D-Bus).
 pub trait Endpoints: Send + Sync {
-    fn endpoint(&self, provider: &'static ProviderInfo) -> Result<Endpoint, ProviderError>;
+    fn endpoint(&self, target: &Target) -> Result<Endpoint, ProviderError>;
 }
 
 /// The app's and the CLI's resolver: base URLs from [`Settings`], keys from the keyring.
 pub struct KeyringEndpoints {
     pub keyring: Keyring,
     pub settings: RwLock<Settings>,
-    /// Read `OPENAI_API_KEY` and friends when the keyring has no key (the CLI does).
-    pub allow_env: bool,
+    /// When `OPENAI_API_KEY` and friends may supply a key.
+    pub env: EnvFallback,
 }
 
 impl KeyringEndpoints {
-    pub fn new(keyring: Keyring, settings: Settings, allow_env: bool) -> Self {
-        KeyringEndpoints { keyring, settings: RwLock::new(settings), allow_env }
+    pub fn new(keyring: Keyring, settings: Settings, env: EnvFallback) -> Self {
+        KeyringEndpoints { keyring, settings: RwLock::new(settings), env }
     }
 
     pub fn settings(&self) -> Settings {
@@ -35,12 +36,18 @@ impl KeyringEndpoints {
 }
 
 impl Endpoints for KeyringEndpoints {
-    fn endpoint(&self, provider: &'static ProviderInfo) -> Result<Endpoint, ProviderError> {
-        let base_url = self.settings().base_url(provider);
-        let (api_key, _) = secrets::resolve(&self.keyring, provider, self.allow_env)
+    fn endpoint(&self, target: &Target) -> Result<Endpoint, ProviderError> {
+        let provider = target.provider();
+        let base_url = self.settings().base_url_for(target).ok_or_else(|| {
+            ProviderError::new(
+                ErrorKind::BadRequest,
+                format!("There is no custom endpoint named \"{}\". Add its base URL in Settings.", target.custom_name().unwrap_or_default()),
+            )
+        })?;
+        let (api_key, _) = secrets::resolve_account(&self.keyring, &target.key_account(), provider, self.env)
             .map_err(|e| ProviderError::new(ErrorKind::Auth, format!("Tally could not read the {} key. {e}", provider.name)))?;
         if api_key.is_none() && provider.needs_key {
-            let hint = if self.allow_env && !provider.env_var.is_empty() {
+            let hint = if self.env != EnvFallback::Never && !provider.env_var.is_empty() {
                 format!(" (or set {})", provider.env_var)
             } else {
                 String::new()

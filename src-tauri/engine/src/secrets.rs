@@ -161,19 +161,35 @@ pub enum KeySource {
     None,
 }
 
-/// The key for a provider: the keyring first, then (only where the caller allows it, as the CLI
-/// does) the provider's usual environment variable. The environment is read, never stored.
-pub fn resolve(keyring: &Keyring, provider: &ProviderInfo, allow_env: bool) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
-    let from_env = || {
-        (allow_env && !provider.env_var.is_empty())
+/// When environment variables may supply a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvFallback {
+    /// Never (the app with a working keyring: keys are imported on the user's click).
+    Never,
+    /// Only when the keyring cannot be reached (the app on a machine without one).
+    WhenKeyringUnavailable,
+    /// Whenever the keyring has no key (the CLI).
+    Always,
+}
+
+/// The key for a provider: the keyring first, then, as `env` allows, the provider's usual
+/// environment variable. The environment is read, never stored.
+pub fn resolve(keyring: &Keyring, provider: &ProviderInfo, env: EnvFallback) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
+    resolve_account(keyring, provider.id, provider, env)
+}
+
+/// [`resolve`] for a keyring entry other than the provider's own (a custom endpoint's).
+pub fn resolve_account(keyring: &Keyring, account: &str, provider: &ProviderInfo, env: EnvFallback) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
+    let from_env = |allowed: bool| {
+        (allowed && !provider.env_var.is_empty())
             .then(|| std::env::var(provider.env_var).ok())
             .flatten()
             .and_then(|v| ApiKey::new(v).ok())
     };
-    match keyring.get(provider.id) {
+    match keyring.get(account) {
         Ok(Some(key)) => Ok((Some(key), KeySource::Keyring)),
-        Ok(None) => Ok(from_env().map_or((None, KeySource::None), |k| (Some(k), KeySource::Env))),
-        Err(e) => match from_env() {
+        Ok(None) => Ok(from_env(env == EnvFallback::Always).map_or((None, KeySource::None), |k| (Some(k), KeySource::Env))),
+        Err(e) => match from_env(env != EnvFallback::Never) {
             Some(k) => Ok((Some(k), KeySource::Env)),
             None => Err(e),
         },

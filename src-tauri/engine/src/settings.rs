@@ -9,6 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::providers::{provider, ProviderInfo};
+use crate::target::Target;
 
 /// The store key under which base URLs live.
 pub const BASE_URLS_KEY: &str = "base_urls";
@@ -18,11 +19,25 @@ pub struct Settings {
     /// provider id → base URL, only where the user changed it.
     #[serde(default)]
     pub base_urls: BTreeMap<String, String>,
+    /// NAME → base URL of the user's own OpenAI-compatible endpoints (`custom:NAME:model`).
+    #[serde(default)]
+    pub custom_endpoints: BTreeMap<String, String>,
 }
+
+/// The store key under which custom endpoints live.
+pub const CUSTOM_ENDPOINTS_KEY: &str = "custom_endpoints";
 
 impl Settings {
     pub fn base_url(&self, p: &ProviderInfo) -> String {
         self.base_urls.get(p.id).cloned().unwrap_or_else(|| p.default_base_url.to_string())
+    }
+
+    /// Where a target's requests go; `None` for a custom endpoint the user has not added.
+    pub fn base_url_for(&self, target: &Target) -> Option<String> {
+        match target.custom_name() {
+            Some(name) => self.custom_endpoints.get(name).cloned(),
+            None => Some(self.base_url(target.provider())),
+        }
     }
 }
 
@@ -88,6 +103,15 @@ mod tests {
         assert!(warning.is_none());
         assert_eq!(settings.base_url(provider("openai").unwrap()), "http://127.0.0.1:9/v1");
         assert_eq!(settings.base_url(provider("anthropic").unwrap()), "https://api.anthropic.com");
+    }
+
+    #[test]
+    fn custom_endpoints_are_found_by_name() {
+        let mut s = Settings::default();
+        s.custom_endpoints.insert("lab".into(), "http://10.0.0.5:8000/v1".into());
+        assert_eq!(s.base_url_for(&Target::parse("custom:lab:m").unwrap()).as_deref(), Some("http://10.0.0.5:8000/v1"));
+        assert_eq!(s.base_url_for(&Target::parse("custom:other:m").unwrap()), None);
+        assert_eq!(s.base_url_for(&Target::parse("openai:m").unwrap()).as_deref(), Some("https://api.openai.com/v1"));
     }
 
     #[test]

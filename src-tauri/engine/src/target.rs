@@ -1,9 +1,14 @@
 //! Targets: which model, reached by which route, written `route:model`
-//! (`openai:gpt-4o-mini`, `openrouter:openai/gpt-4o-mini`, `anthropic:claude-sonnet-4-5`).
+//! (`openai:gpt-4o-mini`, `openrouter:openai/gpt-4o-mini`, `anthropic:claude-sonnet-4-5`), or
+//! `custom:NAME:model` for an OpenAI-compatible endpoint the user named (its base URL is in the
+//! settings under NAME). For custom targets `model` holds `NAME:model`.
 
 use serde::{Deserialize, Serialize};
 
 use crate::providers::{provider, ProviderInfo};
+
+/// The route of user-named OpenAI-compatible endpoints.
+pub const CUSTOM: &str = "custom";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
@@ -33,7 +38,35 @@ impl Target {
             let known: Vec<&str> = crate::providers::PROVIDERS.iter().map(|p| p.id).collect();
             return Err(TargetError::UnknownRoute(route.to_string(), known.join(", ")));
         }
-        Ok(Target { route: route.to_string(), model: model.to_string() })
+        let target = Target { route: route.to_string(), model: model.to_string() };
+        if route == CUSTOM {
+            match target.custom_name() {
+                Some(name) if !name.is_empty() && !target.wire_model().is_empty() => {}
+                _ => return Err(TargetError::Malformed(text.to_string())),
+            }
+        }
+        Ok(target)
+    }
+
+    /// NAME in `custom:NAME:model`.
+    pub fn custom_name(&self) -> Option<&str> {
+        (self.route == CUSTOM).then(|| self.model.split_once(':').map(|(name, _)| name.trim())).flatten()
+    }
+
+    /// The model as the provider's API names it (without a custom endpoint's NAME).
+    pub fn wire_model(&self) -> &str {
+        match self.custom_name() {
+            Some(_) => self.model.split_once(':').map_or("", |(_, m)| m.trim()),
+            None => &self.model,
+        }
+    }
+
+    /// The keyring entry holding this target's key: the provider id, or `custom:NAME`.
+    pub fn key_account(&self) -> String {
+        match self.custom_name() {
+            Some(name) => format!("{CUSTOM}:{name}"),
+            None => self.provider().id.to_string(),
+        }
     }
 
     pub fn provider(&self) -> &'static ProviderInfo {
@@ -44,6 +77,9 @@ impl Target {
 
     /// Where the request goes, in words: "direct to OpenAI" or "via OpenRouter → OpenAI".
     pub fn path_label(&self) -> String {
+        if let Some(name) = self.custom_name() {
+            return format!("direct to {name} (custom endpoint)");
+        }
         let p = self.provider();
         if p.id == "openrouter" {
             let upstream = self.model.split('/').next().unwrap_or_default();
@@ -76,6 +112,19 @@ mod tests {
         assert_eq!(t.model, "openai/gpt-4o-mini");
         assert_eq!(t.path_label(), "via OpenRouter → OpenAI");
         assert_eq!(t.to_string(), "openrouter:openai/gpt-4o-mini");
+    }
+
+    #[test]
+    fn custom_targets_name_their_endpoint() {
+        let t = Target::parse("custom:lab:llama-3.1-8b").unwrap();
+        assert_eq!(t.custom_name(), Some("lab"));
+        assert_eq!(t.wire_model(), "llama-3.1-8b");
+        assert_eq!(t.key_account(), "custom:lab");
+        assert_eq!(t.path_label(), "direct to lab (custom endpoint)");
+        assert_eq!(t.to_string(), "custom:lab:llama-3.1-8b");
+        assert!(Target::parse("custom:lab").is_err());
+        assert!(Target::parse("custom::model").is_err());
+        assert_eq!(Target::parse("openai:gpt-4o").unwrap().wire_model(), "gpt-4o");
     }
 
     #[test]

@@ -207,9 +207,8 @@ struct Answer {
 }
 
 async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, cancel: CancellationToken, tx: mpsc::UnboundedSender<Coalesce>) {
-    let provider = col.target.provider();
     let request = ChatRequest {
-        model: col.target.model.clone(),
+        model: col.target.wire_model().to_string(),
         system: col.params.system.clone(),
         messages: col.history.clone(),
         max_tokens: col.params.max_tokens,
@@ -217,7 +216,8 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         extra: col.params.extra.clone(),
     };
     let endpoints = Arc::clone(&deps.endpoints);
-    let endpoint = tokio::task::spawn_blocking(move || endpoints.endpoint(provider))
+    let target = col.target.clone();
+    let endpoint = tokio::task::spawn_blocking(move || endpoints.endpoint(&target))
         .await
         .unwrap_or_else(|_| Err(ProviderError::new(ErrorKind::Auth, "Tally could not read the key store.")));
 

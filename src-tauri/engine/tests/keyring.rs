@@ -2,7 +2,7 @@
 //! session with gnome-keyring unlocked). Each test uses its own service name.
 
 use tally_engine::providers::provider;
-use tally_engine::secrets::{self, ApiKey, KeySource, Keyring, SecretsError};
+use tally_engine::secrets::{self, ApiKey, EnvFallback, KeySource, Keyring, SecretsError};
 
 fn keyring(test: &str) -> Keyring {
     assert!(
@@ -42,9 +42,9 @@ fn unicode_and_4kb_keys_round_trip() {
 fn providers_are_separate_entries_and_status_says_where_a_key_comes_from() {
     let k = keyring("status");
     k.set("openai", &ApiKey::new("test-key-openai-status").unwrap()).unwrap();
-    let (key, source) = secrets::resolve(&k, provider("openai").unwrap(), false).unwrap();
+    let (key, source) = secrets::resolve(&k, provider("openai").unwrap(), EnvFallback::Never).unwrap();
     assert_eq!((key.unwrap().expose(), source), ("test-key-openai-status", KeySource::Keyring));
-    let (key, source) = secrets::resolve(&k, provider("deepseek").unwrap(), false).unwrap();
+    let (key, source) = secrets::resolve(&k, provider("deepseek").unwrap(), EnvFallback::Never).unwrap();
     assert_eq!((key, source), (None, KeySource::None));
     k.delete("openai").unwrap();
 }

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use tally_engine::endpoints::Endpoints;
-use tally_engine::providers::{Endpoint, ErrorKind, ProviderError, ProviderInfo};
+use tally_engine::providers::{Endpoint, ErrorKind, ProviderError};
 use tally_engine::secrets::ApiKey;
 use tally_engine::store::messages::Status;
 use tally_engine::store::{conversations, Store};
@@ -20,7 +20,8 @@ struct FakeEndpoints {
 }
 
 impl Endpoints for FakeEndpoints {
-    fn endpoint(&self, provider: &'static ProviderInfo) -> Result<Endpoint, ProviderError> {
+    fn endpoint(&self, target: &Target) -> Result<Endpoint, ProviderError> {
+        let provider = target.provider();
         if self.keyless == Some(provider.id) {
             return Err(ProviderError::new(ErrorKind::Auth, format!("There is no {} API key yet. Add one in Settings.", provider.name)));
         }
