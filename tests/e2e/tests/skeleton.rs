@@ -52,7 +52,10 @@ async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_key
     set_provider(&c, "openrouter", OPENROUTER_KEY, &fake.base_url(Flavour::OpenRouter)).await;
 
     click(&c, "[data-testid=new-conversation]").await;
-    assert_eq!(texts(&c, "[data-testid=column-header] .column-path").await, ["direct to OpenAI", "via OpenRouter → OpenAI"]);
+    until("two columns, one per route", || async {
+        (texts(&c, "[data-testid=column-header] .column-path").await == ["direct to OpenAI", "via OpenRouter → OpenAI"]).then_some(())
+    })
+    .await;
     type_into(&c, "[data-testid=prompt-input]", "Compare these routes [[fake tokens=60 pace_ms=15]]").await;
     find(&c, "[data-testid=prompt-input]").await.send_keys("\u{E007}").await.unwrap(); // Enter sends
 
