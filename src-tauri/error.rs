@@ -28,6 +28,7 @@ impl From<StoreError> for AppError {
         let kind = match &e {
             StoreError::NotFound(_) => "not_found",
             StoreError::Invalid(_) => "invalid",
+            StoreError::Refused(_) => "refused",
             _ => "database",
         };
         AppError::new(kind, e.to_string())

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tally_engine::endpoints::KeyringEndpoints;
-use tally_engine::providers::{provider, ProviderInfo, PROVIDERS};
-use tally_engine::secrets::{ApiKey, EnvFallback, KeySource, Keyring};
+use tally_engine::providers::{check_key, provider, Endpoint, KeyCheck, ProviderInfo, PROVIDERS};
+use tally_engine::secrets::{self, ApiKey, EnvFallback, KeySource, Keyring};
 use tally_engine::settings::{self, Settings};
 use tally_engine::store::{conversations, messages, Store};
 use tally_engine::target::Target;
@@ -27,6 +27,7 @@ pub struct AppState {
     pub turns: Arc<Turns>,
     pub endpoints: Arc<KeyringEndpoints>,
     pub keyring: Keyring,
+    http: tally_engine::http::Client,
     pub data_dir: PathBuf,
     settings_path: PathBuf,
     app: AppHandle,
@@ -52,6 +53,15 @@ pub struct ProviderStatus {
     pub key_source: KeySource,
     pub base_url: String,
     pub base_url_is_default: bool,
+}
+
+/// A key found in an environment variable, offered for import. Never the value.
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct EnvKey {
+    pub provider: String,
+    pub provider_name: String,
+    pub env_var: String,
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -92,8 +102,9 @@ impl AppState {
         // Keys come from the keyring; only if it cannot be reached do environment variables stand in,
         // read-only, for this session.
         let endpoints = Arc::new(KeyringEndpoints::new(keyring.clone(), settings, EnvFallback::WhenKeyringUnavailable));
-        let turns = Turns::new(TurnDeps { store, http: tally_engine::http::client(), endpoints: endpoints.clone(), origin: "app" });
-        Ok(AppState { turns, endpoints, keyring, data_dir, settings_path, app: app.clone(), notices })
+        let http = tally_engine::http::client();
+        let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), origin: "app" });
+        Ok(AppState { turns, endpoints, keyring, http, data_dir, settings_path, app: app.clone(), notices })
     }
 
     pub fn store(&self) -> &Store {
@@ -112,21 +123,64 @@ impl AppState {
             let mut keyring_error = None;
             let providers = PROVIDERS
                 .iter()
+                .filter(|p| p.id != tally_engine::target::CUSTOM)
                 .map(|p| {
                     let key_source = match keyring.get(p.id) {
                         Ok(Some(_)) => KeySource::Keyring,
                         Ok(None) => KeySource::None,
                         Err(e) => {
                             keyring_error.get_or_insert_with(|| e.to_string());
-                            KeySource::None
+                            // The environment stands in, read-only, while the keyring is away.
+                            let in_env = !p.env_var.is_empty() && std::env::var(p.env_var).ok().and_then(|v| ApiKey::new(v).ok()).is_some();
+                            if in_env { KeySource::Env } else { KeySource::None }
                         }
                     };
                     status(p, key_source, &settings)
                 })
                 .collect();
+            let keyring_error = keyring_error.map(|e| {
+                format!("{e} Until it is available, keys are read from environment variables (OPENAI_API_KEY and the like) for this session only, and cannot be saved.")
+            });
             ProvidersView { providers, keyring_error }
         })
         .await?)
+    }
+
+    /// Tests a provider's key with a free authenticated call, and says what happened in words.
+    pub async fn test_key(&self, provider_id: String) -> Result<KeyCheck, AppError> {
+        let p = known(&provider_id)?;
+        let keyring = self.keyring.clone();
+        let (key, _) = tokio::task::spawn_blocking(move || secrets::resolve(&keyring, p, EnvFallback::WhenKeyringUnavailable)).await??;
+        if key.is_none() && p.needs_key {
+            return Err(AppError::new("no_key", format!("There is no {} key to test yet. Paste one and save it first.", p.name)));
+        }
+        let endpoint = Endpoint { provider: p, base_url: self.endpoints.settings().base_url(p), api_key: key };
+        Ok(check_key(&self.http, &endpoint).await)
+    }
+
+    /// The usual environment variables that hold a key right now (names only, never values).
+    pub fn env_keys(&self) -> Vec<EnvKey> {
+        PROVIDERS
+            .iter()
+            .filter(|p| !p.env_var.is_empty())
+            .filter(|p| std::env::var(p.env_var).ok().and_then(|v| ApiKey::new(v).ok()).is_some())
+            .map(|p| EnvKey { provider: p.id.to_string(), provider_name: p.name.to_string(), env_var: p.env_var.to_string() })
+            .collect()
+    }
+
+    /// Copies the chosen providers' keys from their environment variables into the keyring.
+    pub async fn import_env_keys(&self, provider_ids: Vec<String>) -> Result<ProvidersView, AppError> {
+        let chosen = provider_ids.iter().map(|id| known(id)).collect::<Result<Vec<_>, _>>()?;
+        let keyring = self.keyring.clone();
+        tokio::task::spawn_blocking(move || -> Result<(), AppError> {
+            for p in chosen {
+                let raw = std::env::var(p.env_var).map_err(|_| AppError::new("invalid", format!("{} is not set any more.", p.env_var)))?;
+                keyring.set(p.id, &ApiKey::new(raw)?)?;
+            }
+            Ok(())
+        })
+        .await??;
+        self.providers().await
     }
 
     /// Stores a key in the keyring. The key arrives here and goes nowhere but the keyring.
@@ -187,6 +241,42 @@ impl AppState {
             .run(move |c| {
                 let id = conversations::create(c, conversations::NEW_TITLE, &targets)?;
                 conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    pub async fn set_sensitive(&self, id: i64, sensitive: bool) -> Result<conversations::ConversationView, AppError> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                conversations::set_sensitive(c, id, sensitive)?;
+                conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    /// Adds a column. On a sensitive conversation a route via OpenRouter is refused, unless the
+    /// user confirmed that the conversation stops being sensitive (`leave_sensitive`).
+    pub async fn add_column(&self, conversation_id: i64, target: String, leave_sensitive: bool) -> Result<conversations::ConversationView, AppError> {
+        let target = Target::parse(&target)?;
+        Ok(self
+            .store()
+            .run(move |c| {
+                if leave_sensitive && conversations::sensitive_refusal(&target).is_some() {
+                    conversations::set_sensitive(c, conversation_id, false)?;
+                }
+                conversations::add_column(c, conversation_id, &target)?;
+                conversations::load(c, conversation_id)
+            })
+            .await?)
+    }
+
+    pub async fn remove_column(&self, column_id: i64) -> Result<conversations::ConversationView, AppError> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                let conversation_id = conversations::remove_column(c, column_id)?;
+                conversations::load(c, conversation_id)
             })
             .await?)
     }

@@ -1,13 +1,15 @@
 //! IPC commands: each maps one call from the web view onto [`AppState`], and nothing more.
 //! No command returns an API key; `set_key` only takes one in.
 
+use tally_engine::pricing::{self, KnownTarget};
+use tally_engine::providers::KeyCheck;
 use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
 use tally_engine::turn::TurnEvent;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::AppError;
-use crate::state::{AppInfo, AppState, ProviderStatus, ProvidersView};
+use crate::state::{AppInfo, AppState, EnvKey, ProviderStatus, ProvidersView};
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -34,6 +36,42 @@ pub async fn delete_key(state: State<'_, AppState>, provider: String) -> Result<
 #[tauri::command]
 pub async fn set_base_url(state: State<'_, AppState>, provider: String, url: Option<String>) -> Result<ProviderStatus> {
     state.set_base_url(provider, url).await
+}
+
+#[tauri::command]
+pub async fn test_key(state: State<'_, AppState>, provider: String) -> Result<KeyCheck> {
+    state.test_key(provider).await
+}
+
+/// Names of the environment variables that hold a key (never their values).
+#[tauri::command]
+pub fn env_keys(state: State<'_, AppState>) -> Vec<EnvKey> {
+    state.env_keys()
+}
+
+#[tauri::command]
+pub async fn import_env_keys(state: State<'_, AppState>, providers: Vec<String>) -> Result<ProvidersView> {
+    state.import_env_keys(providers).await
+}
+
+#[tauri::command]
+pub fn known_targets() -> Vec<KnownTarget> {
+    pricing::known_targets()
+}
+
+#[tauri::command]
+pub async fn set_sensitive(state: State<'_, AppState>, id: i64, sensitive: bool) -> Result<ConversationView> {
+    state.set_sensitive(id, sensitive).await
+}
+
+#[tauri::command]
+pub async fn add_column(state: State<'_, AppState>, conversation_id: i64, target: String, leave_sensitive: bool) -> Result<ConversationView> {
+    state.add_column(conversation_id, target, leave_sensitive).await
+}
+
+#[tauri::command]
+pub async fn remove_column(state: State<'_, AppState>, column_id: i64) -> Result<ConversationView> {
+    state.remove_column(column_id).await
 }
 
 #[tauri::command]

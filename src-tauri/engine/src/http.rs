@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use reqwest::Client;
+
 /// Builds the engine's HTTP client: rustls, a connect timeout, and no overall timeout (answers
 /// stream for minutes; stalls are caught per read instead).
 pub fn client() -> reqwest::Client {

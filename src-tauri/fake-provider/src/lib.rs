@@ -119,7 +119,9 @@ impl FakeProvider {
             .route("/api/v1/chat/completions", post(openrouter))
             .route("/v1/messages", post(anthropic))
             .route("/v1/models", get(models))
+            .route("/models", get(models))
             .route("/api/v1/models", get(models))
+            .route("/api/v1/key", get(openrouter_key))
             .route("/_fake/script", post(push_script))
             .route("/_fake/requests", get(list_requests))
             .with_state(Arc::clone(&state));
@@ -225,12 +227,50 @@ async fn anthropic(st: AxState<Arc<State>>, headers: HeaderMap, body: Json<Value
     wire::respond(st.0, Flavour::Anthropic, "/v1/messages", headers, body.0).await
 }
 
-async fn models() -> Json<Value> {
+/// A key the fake treats as revoked, for testing the "invalid key" path by hand or in a test.
+pub const REJECTED_KEY: &str = "test-key-rejected";
+
+/// The status a key-checking GET gets: 401 without a key or with [`REJECTED_KEY`], else 200,
+/// unless a queued script says otherwise.
+fn key_status(state: &State, path: &str, headers: &HeaderMap) -> StatusCode {
+    let rec = state.record(path, headers, &Value::Null);
+    let script = {
+        let mut queue = state.scripts.lock().unwrap_or_else(|p| p.into_inner());
+        let i = queue.iter().position(|s| s.model.is_none());
+        i.and_then(|i| queue.remove(i))
+    };
+    if let Some(status) = script.and_then(|s| s.status) {
+        return StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    match rec.key.as_deref() {
+        None | Some(REJECTED_KEY) => StatusCode::UNAUTHORIZED,
+        Some(_) => StatusCode::OK,
+    }
+}
+
+async fn models(st: AxState<Arc<State>>, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    let status = key_status(&st.0, uri.path(), &headers);
+    if status != StatusCode::OK {
+        return (status, Json(serde_json::json!({"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}}))).into_response();
+    }
     Json(serde_json::json!({"object": "list", "data": [
         {"id": "gpt-4o-mini", "object": "model"},
         {"id": "openai/gpt-4o-mini", "object": "model"},
         {"id": "claude-sonnet-4-5", "object": "model"}
     ]}))
+    .into_response()
+}
+
+/// OpenRouter's `GET /api/v1/key`, answered with the recorded payload.
+async fn openrouter_key(st: AxState<Arc<State>>, headers: HeaderMap) -> Response {
+    let status = key_status(&st.0, "/api/v1/key", &headers);
+    if status != StatusCode::OK {
+        return (status, Json(serde_json::json!({"error": {"code": status.as_u16(), "message": "No auth credentials found"}}))).into_response();
+    }
+    match std::fs::read_to_string(st.0.defaults.fixtures_dir.join("openrouter-key.json")) {
+        Ok(text) => ([("content-type", "application/json")], text).into_response(),
+        Err(_) => Json(serde_json::json!({"data": {"label": "fake", "usage": 0, "limit": null}})).into_response(),
+    }
 }
 
 async fn push_script(st: AxState<Arc<State>>, script: Json<Script>) -> StatusCode {

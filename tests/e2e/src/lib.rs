@@ -32,8 +32,14 @@ pub struct Driver {
 
 impl Driver {
     pub async fn start(home: &Path) -> Driver {
+        Self::start_with_env(home, &[]).await
+    }
+
+    /// Like [`Driver::start`], with extra environment variables for the app.
+    pub async fn start_with_env(home: &Path, env: &[(&str, &str)]) -> Driver {
         let (port, native_port) = (free_port(), free_port());
         let child = Command::new("tauri-driver")
+            .envs(env.iter().copied())
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
             .env("XDG_DATA_HOME", home.join("share"))
             .env("XDG_CONFIG_HOME", home.join("config"))
@@ -146,6 +152,16 @@ pub async fn type_into(c: &Client, css: &str, value: &str) {
 
 pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Asserts that no file under `dir` holds any of `secrets` or a 12-character slice of one.
+pub fn assert_no_file_leaks(dir: &Path, secrets: &[&str]) {
+    for f in files_under(dir) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for key in secrets {
+            assert!(!leaks(&bytes, key), "a key leaked into {}", f.display());
+        }
+    }
 }
 
 /// Every file under `dir`, recursively.

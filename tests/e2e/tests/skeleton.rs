@@ -134,12 +134,7 @@ async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_key
     let files = files_under(home.path());
     assert!(files.iter().any(|f| f.ends_with("tally.sqlite3")), "the database is where expected: {files:?}");
     assert!(files.iter().any(|f| f.ends_with("settings.json")), "settings were stored: {files:?}");
-    for f in &files {
-        let bytes = std::fs::read(f).unwrap_or_default();
-        for key in [OPENAI_KEY, OPENROUTER_KEY] {
-            assert!(!leaks(&bytes, key), "a key leaked into {}", f.display());
-        }
-    }
+    assert_no_file_leaks(home.path(), &[OPENAI_KEY, OPENROUTER_KEY]);
     for key in [OPENAI_KEY, OPENROUTER_KEY] {
         assert!(!leaks(seen.as_bytes(), key), "a key reached the web view");
     }

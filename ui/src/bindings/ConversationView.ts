@@ -3,4 +3,8 @@ import type { ColumnView } from "./ColumnView";
 import type { Totals } from "./Totals";
 import type { TurnView } from "./TurnView";
 
-export type ConversationView = { id: number, title: string, created_at: string, totals: Totals, columns: Array<ColumnView>, turns: Array<TurnView>, };
+export type ConversationView = { id: number, title: string, created_at: string, 
+/**
+ * Direct routes only: no column via OpenRouter may be added or sent to.
+ */
+sensitive: boolean, totals: Totals, columns: Array<ColumnView>, turns: Array<TurnView>, };

@@ -5,6 +5,9 @@ import type { AppError } from '../bindings/AppError';
 import type { AppInfo } from '../bindings/AppInfo';
 import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
+import type { EnvKey } from '../bindings/EnvKey';
+import type { KeyCheck } from '../bindings/KeyCheck';
+import type { KnownTarget } from '../bindings/KnownTarget';
 import type { ProviderStatus } from '../bindings/ProviderStatus';
 import type { ProvidersView } from '../bindings/ProvidersView';
 import type { TurnEvent } from '../bindings/TurnEvent';
@@ -16,6 +19,16 @@ export const backend = {
   setKey: (provider: string, key: string) => invoke<ProviderStatus>('set_key', { provider, key }),
   deleteKey: (provider: string) => invoke<ProviderStatus>('delete_key', { provider }),
   setBaseUrl: (provider: string, url: string | null) => invoke<ProviderStatus>('set_base_url', { provider, url }),
+  /** A free authenticated call with the saved key; the verdict in words. */
+  testKey: (provider: string) => invoke<KeyCheck>('test_key', { provider }),
+  /** Names of environment variables holding a key; never their values. */
+  envKeys: () => invoke<EnvKey[]>('env_keys'),
+  importEnvKeys: (providers: string[]) => invoke<ProvidersView>('import_env_keys', { providers }),
+  knownTargets: () => invoke<KnownTarget[]>('known_targets'),
+  setSensitive: (id: number, sensitive: boolean) => invoke<ConversationView>('set_sensitive', { id, sensitive }),
+  addColumn: (conversationId: number, target: string, leaveSensitive: boolean) =>
+    invoke<ConversationView>('add_column', { conversationId, target, leaveSensitive }),
+  removeColumn: (columnId: number) => invoke<ConversationView>('remove_column', { columnId }),
   listConversations: () => invoke<ConversationSummary[]>('list_conversations'),
   newConversation: (targets?: string[]) => invoke<ConversationView>('new_conversation', { targets: targets ?? null }),
   loadConversation: (id: number) => invoke<ConversationView>('load_conversation', { id }),
@@ -28,6 +41,11 @@ export const backend = {
   stopTurn: (turnId: number) => invoke<boolean>('stop_turn', { turnId }),
   stopAnswer: (messageId: number) => invoke<boolean>('stop_answer', { messageId }),
 };
+
+/** The stable kind of a failed command's error (`refused`, `invalid`, …), if it has one. */
+export function errorKind(e: unknown): string | null {
+  return e && typeof e === 'object' && 'kind' in e && typeof (e as AppError).kind === 'string' ? (e as AppError).kind : null;
+}
 
 /** The words to show for a failed command. */
 export function errorMessage(e: unknown): string {

@@ -10,7 +10,7 @@ function view(): ConversationView {
     id, position: id, target, route: target.split(':')[0]!, model: target.split(':')[1]!,
     provider_name: 'X', path_label: 'direct to X', totals: totals('0'),
   });
-  return { id: 1, title: 't', created_at: '', totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [] };
+  return { id: 1, title: 't', created_at: '', sensitive: false, totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [] };
 }
 
 function answer(id: number, column_id: number, status: MessageView['status'] = 'streaming'): MessageView {

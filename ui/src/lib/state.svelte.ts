@@ -49,6 +49,15 @@ class AppState {
     });
   }
 
+  async setSensitive(sensitive: boolean): Promise<void> {
+    const current = this.current;
+    if (current) await this.guard(async () => (this.current = await backend.setSensitive(current.id, sensitive)));
+  }
+
+  async removeColumn(columnId: number): Promise<void> {
+    await this.guard(async () => (this.current = await backend.removeColumn(columnId)));
+  }
+
   async send(prompt: string): Promise<boolean> {
     if (!prompt.trim() || this.runningTurn !== null) return false;
     return this.guard(async () => {
@@ -81,6 +90,7 @@ class AppState {
 
   /** Runs an action; a failure becomes a message on screen, never a silent console line. */
   private async guard(action: () => Promise<unknown>): Promise<boolean> {
+    this.error = null; // an old error does not outlive the next thing the user does
     try {
       await action();
       return true;

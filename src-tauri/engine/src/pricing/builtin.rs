@@ -35,6 +35,11 @@ fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap_or_default()
 }
 
+/// Every target the table prices, as `route:model`.
+pub(super) fn targets() -> impl Iterator<Item = String> {
+    TABLE.iter().map(|(route, model, ..)| format!("{route}:{model}"))
+}
+
 pub(super) fn lookup(route: &str, model: &str) -> Option<Price> {
     let model = model.trim();
     TABLE.iter().find(|(r, m, ..)| *r == route && *m == model).map(|(r, _, input, output, cached, write)| Price {

@@ -97,6 +97,25 @@ pub fn price_for(target: &Target, served_model: Option<&str>) -> Option<Price> {
         .or_else(|| builtin::lookup(&target.route, &target.model))
 }
 
+/// A target Tally can price, for pickers: `route:model` and its price.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct KnownTarget {
+    pub target: String,
+    pub path_label: String,
+    pub price: Price,
+}
+
+/// Every target with a known price.
+pub fn known_targets() -> Vec<KnownTarget> {
+    builtin::targets()
+        .filter_map(|t| {
+            let target = Target::parse(&t).ok()?;
+            Some(KnownTarget { path_label: target.path_label(), price: price_for(&target, None)?, target: t })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

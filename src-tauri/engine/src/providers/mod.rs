@@ -8,6 +8,7 @@
 //! not leave this module. Keys arrive as [`ApiKey`] and only ever go into a request header.
 
 pub mod anthropic;
+mod check;
 mod error;
 pub mod openai;
 mod sse;
@@ -18,6 +19,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
+pub use check::{check_key, KeyCheck, KeyVerdict};
 pub use error::{redact, ErrorKind, ProviderError};
 
 use crate::secrets::ApiKey;

@@ -83,6 +83,8 @@ pub struct ConversationView {
     pub id: i64,
     pub title: String,
     pub created_at: String,
+    /// Direct routes only: no column via OpenRouter may be added or sent to.
+    pub sensitive: bool,
     pub totals: Totals,
     pub columns: Vec<ColumnView>,
     pub turns: Vec<TurnView>,
@@ -154,9 +156,73 @@ pub fn rename(conn: &Connection, id: i64, title: &str) -> Result<(), StoreError>
     Ok(())
 }
 
+/// At most this many columns side by side.
+pub const MAX_COLUMNS: usize = 8;
+
+/// Why a sensitive conversation refuses a target, or `None` when it may be used.
+pub fn sensitive_refusal(target: &Target) -> Option<String> {
+    (target.route == "openrouter").then(|| {
+        format!("This conversation is marked sensitive, so it only uses direct routes; {target} goes via OpenRouter.")
+    })
+}
+
+fn is_sensitive(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    conn.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))
+}
+
+pub fn set_sensitive(conn: &Connection, id: i64, sensitive: bool) -> Result<(), StoreError> {
+    if conn.execute("UPDATE conversations SET sensitive = ?1 WHERE id = ?2", params![sensitive, id])? == 0 {
+        return Err(StoreError::NotFound(format!("Conversation {id}")));
+    }
+    Ok(())
+}
+
+/// Adds a column at the end. A sensitive conversation refuses a route via OpenRouter.
+pub fn add_column(conn: &mut Connection, id: i64, target: &Target) -> Result<i64, StoreError> {
+    let tx = conn.transaction()?;
+    if is_sensitive(&tx, id)? {
+        if let Some(why) = sensitive_refusal(target) {
+            return Err(StoreError::Refused(why));
+        }
+    }
+    let (count, next): (i64, i64) = tx.query_row(
+        "SELECT count(*), coalesce(max(position) + 1, 0) FROM columns WHERE conversation_id = ?1 AND removed = 0",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if count as usize >= MAX_COLUMNS {
+        return Err(StoreError::Invalid(format!("A conversation has at most {MAX_COLUMNS} columns side by side.")));
+    }
+    tx.execute("INSERT INTO columns (conversation_id, position, route, model) VALUES (?1, ?2, ?3, ?4)", params![id, next, target.route, target.model])?;
+    let column_id = tx.last_insert_rowid();
+    tx.commit()?;
+    Ok(column_id)
+}
+
+/// Removes a column from view. Its answers and their cost stay in history and in the totals:
+/// money spent is not un-spent.
+pub fn remove_column(conn: &Connection, column_id: i64) -> Result<i64, StoreError> {
+    let (conversation_id, visible): (i64, i64) = conn
+        .query_row(
+            "SELECT conversation_id, (SELECT count(*) FROM columns c2 WHERE c2.conversation_id = c.conversation_id AND c2.removed = 0)
+             FROM columns c WHERE id = ?1 AND removed = 0",
+            [column_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))?;
+    if visible <= 1 {
+        return Err(StoreError::Invalid("A conversation needs at least one column.".into()));
+    }
+    conn.execute("UPDATE columns SET removed = 1 WHERE id = ?1", [column_id])?;
+    Ok(conversation_id)
+}
+
 /// The columns of a conversation with what a request needs: target and parameters.
 pub fn columns(conn: &Connection, conversation_id: i64) -> Result<Vec<(i64, Target, ColumnParams)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT id, route, model, params_json FROM columns WHERE conversation_id = ?1 ORDER BY position, id")?;
+    let mut stmt = conn.prepare("SELECT id, route, model, params_json FROM columns WHERE conversation_id = ?1 AND removed = 0 ORDER BY position, id")?;
     let rows = stmt.query_map([conversation_id], |r| {
         let params: String = r.get(3)?;
         Ok((r.get::<_, i64>(0)?, Target { route: r.get(1)?, model: r.get(2)? }, serde_json::from_str(&params).unwrap_or_default()))
@@ -168,16 +234,16 @@ pub fn columns(conn: &Connection, conversation_id: i64) -> Result<Vec<(i64, Targ
 pub fn load(conn: &Connection, id: i64) -> Result<ConversationView, StoreError> {
     let head = conn
         .query_row(
-            "SELECT title, created_at, total_cost, input_tokens, output_tokens, unpriced_answers FROM conversations WHERE id = ?1",
+            "SELECT title, created_at, total_cost, input_tokens, output_tokens, unpriced_answers, sensitive FROM conversations WHERE id = ?1",
             [id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, totals(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))),
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, totals(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?), r.get::<_, bool>(6)?)),
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))?;
 
     let mut stmt = conn.prepare(
         "SELECT id, position, route, model, total_cost, input_tokens, output_tokens
-         FROM columns WHERE conversation_id = ?1 ORDER BY position, id",
+         FROM columns WHERE conversation_id = ?1 AND removed = 0 ORDER BY position, id",
     )?;
     let columns = stmt
         .query_map([id], |r| {
@@ -206,6 +272,6 @@ pub fn load(conn: &Connection, id: i64) -> Result<ConversationView, StoreError> 
             turn.answers.push(answer);
         }
     }
-    let (title, created_at, totals) = head;
-    Ok(ConversationView { id, title, created_at, totals, columns, turns })
+    let (title, created_at, totals, sensitive) = head;
+    Ok(ConversationView { id, title, created_at, sensitive, totals, columns, turns })
 }

@@ -108,6 +108,12 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
     if cols.is_empty() {
         return Err(StoreError::NotFound(format!("Conversation {conversation_id}")));
     }
+    let sensitive: bool = tx.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
+    if sensitive {
+        if let Some(why) = cols.iter().find_map(|(_, t, _)| conversations::sensitive_refusal(t)) {
+            return Err(StoreError::Refused(format!("{why} Nothing was sent. Remove that column, or unmark the conversation as sensitive.")));
+        }
+    }
     tx.execute("INSERT INTO turns (conversation_id, prompt) VALUES (?1, ?2)", params![conversation_id, prompt])?;
     let turn_id = tx.last_insert_rowid();
     let mut columns = Vec::with_capacity(cols.len());

@@ -29,12 +29,18 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Invalid(String),
+    /// Refused by a rule the user set (a sensitive conversation, say).
+    #[error("{0}")]
+    Refused(String),
     #[error("The database worker stopped unexpectedly.")]
     Worker,
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_init.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_init.sql")),
+        M::up(include_str!("migrations/002_sensitive_and_column_removal.sql")),
+    ])
 }
 
 #[derive(Clone)]

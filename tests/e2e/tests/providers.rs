@@ -1,0 +1,85 @@
+//! Providers and keys through the window: test a rejected and a working key, remove a key,
+//! import one from an environment variable, and a sensitive conversation that keeps prompts off
+//! OpenRouter unless the user says otherwise.
+
+use tally_e2e::*;
+use tally_engine::secrets::Keyring;
+use tally_fake_provider::{FakeProvider, Flavour, REJECTED_KEY};
+
+const OPENAI_KEY: &str = "test-key-openai-prov-Hq2Vb7Nz4Kc9Wd1X";
+const ENV_OPENROUTER_KEY: &str = "test-key-openrouter-env-Lp5Rt8Ys3Fg6Jm0A";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_stay_direct() {
+    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh (they use a throwaway keyring)");
+    let home = tempfile::tempdir().unwrap();
+    let fake = FakeProvider::start().await.unwrap();
+    let driver = Driver::start_with_env(home.path(), &[("OPENROUTER_API_KEY", ENV_OPENROUTER_KEY)]).await;
+    let c = driver.session().await;
+    click(&c, "[data-testid=nav-settings]").await;
+
+    // A rejected key is reported as such; a good one as working.
+    type_into(&c, "[data-testid=base-url-openai]", &fake.base_url(Flavour::OpenAi)).await;
+    click(&c, "[data-testid=save-base-url-openai]").await;
+    until("base URL saved", || async { (text(&c, "[data-testid=provider-message-openai]").await == "Base URL saved.").then_some(()) }).await;
+    for (key, expect) in [(REJECTED_KEY, "OpenAI rejected this key"), (OPENAI_KEY, "The key works")] {
+        type_into(&c, "[data-testid=key-input-openai]", key).await;
+        click(&c, "[data-testid=save-key-openai]").await;
+        until("key saved", || async { text(&c, "[data-testid=provider-message-openai]").await.contains("Key saved").then_some(()) }).await;
+        click(&c, "[data-testid=test-key-openai]").await;
+        until(expect, || async { text(&c, "[data-testid=provider-message-openai]").await.contains(expect).then_some(()) }).await;
+    }
+
+    // Import from the environment: listed by name, saved only when chosen.
+    click(&c, "[data-testid=env-look]").await;
+    find(&c, "[data-testid=env-choose-openrouter]").await;
+    click(&c, "[data-testid=env-import]").await;
+    until("openrouter key imported", || async { (text(&c, "[data-testid=key-status-openrouter]").await == "Key set").then_some(()) }).await;
+    assert_eq!(Keyring::default().get("openrouter").unwrap().unwrap().expose(), ENV_OPENROUTER_KEY);
+    type_into(&c, "[data-testid=base-url-openrouter]", &fake.base_url(Flavour::OpenRouter)).await;
+    click(&c, "[data-testid=save-base-url-openrouter]").await;
+    until("base URL saved", || async { (text(&c, "[data-testid=provider-message-openrouter]").await == "Base URL saved.").then_some(()) }).await;
+
+    // A sensitive conversation sends nothing while it has a column via OpenRouter.
+    click(&c, "[data-testid=new-conversation]").await;
+    click(&c, "[data-testid=sensitive-toggle]").await;
+    until("marked sensitive", || async { find(&c, "[data-testid=sensitive-toggle]").await.prop("checked").await.ok().flatten().filter(|v| v == "true") }).await;
+    let before = fake.requests().len();
+    type_into(&c, "[data-testid=prompt-input]", "private [[fake tokens=5 pace_ms=1]]").await;
+    click(&c, "[data-testid=send]").await;
+    let error = until("the refusal", || async { c.find(fantoccini::Locator::Css("[data-testid=app-error]")).await.ok() }).await;
+    let words = error.text().await.unwrap();
+    assert!(words.contains("marked sensitive") && words.contains("Nothing was sent"), "{words}");
+    assert_eq!(fake.requests().len(), before, "nothing reached any provider");
+
+    // Remove the OpenRouter column; now the prompt goes out, directly.
+    let removes = c.find_all(fantoccini::Locator::Css("[data-testid=remove-column]")).await.unwrap();
+    removes[1].click().await.unwrap();
+    until("one column left", || async { (texts(&c, "[data-testid=column-header] .column-path").await == ["direct to OpenAI"]).then_some(()) }).await;
+    click(&c, "[data-testid=send]").await;
+    until("the direct answer", || async { (attrs(&c, "[data-testid=answer]", "data-status").await == ["done"]).then_some(()) }).await;
+    assert!(fake.requests().iter().skip(before).all(|r| !r.path.starts_with("/api/")), "no request went to OpenRouter");
+
+    // Adding an OpenRouter column asks first; confirming unmarks the conversation.
+    click(&c, "[data-testid=add-column]").await;
+    type_into(&c, "[data-testid=add-column-target]", "openrouter:openai/gpt-4o-mini").await;
+    click(&c, "[data-testid=add-column-confirm]").await;
+    find(&c, "[data-testid=sensitive-confirm]").await;
+    assert_eq!(texts(&c, "[data-testid=column-header]").await.len(), 1, "not added before the user confirms");
+    click(&c, "[data-testid=sensitive-confirm-yes]").await;
+    until("two columns", || async { (texts(&c, "[data-testid=column-header] .column-path").await == ["direct to OpenAI", "via OpenRouter → OpenAI"]).then_some(()) }).await;
+    assert_eq!(find(&c, "[data-testid=sensitive-toggle]").await.prop("checked").await.unwrap().as_deref(), Some("false"));
+    let shot = c.screenshot().await.unwrap();
+    std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/providers.png"), shot).ok();
+
+    // Removing a key takes it out of the keyring.
+    click(&c, "[data-testid=nav-settings]").await;
+    click(&c, "[data-testid=remove-key-openai]").await;
+    until("openai key removed", || async { (text(&c, "[data-testid=key-status-openai]").await == "No key").then_some(()) }).await;
+    assert_eq!(Keyring::default().get("openai").unwrap(), None);
+    c.close().await.unwrap();
+    drop(driver);
+
+    assert_no_file_leaks(home.path(), &[OPENAI_KEY, ENV_OPENROUTER_KEY, REJECTED_KEY]);
+    Keyring::default().delete("openrouter").unwrap();
+}
