@@ -71,3 +71,35 @@ fn without_a_session_bus_the_error_says_what_is_missing() {
     assert!(stdout.contains("KEYRING-ERROR-KIND=keyring_unavailable"), "{stdout}");
     assert!(stdout.contains("Secret Service"), "the message says what to install: {stdout}");
 }
+
+#[test]
+fn a_locked_keyring_is_reported_as_locked_in_words() {
+    if std::env::var_os("TALLY_KEYRING_CHILD").is_some_and(|v| v == "locked") {
+        let err = Keyring::with_service("dev.tally.test.locked").set("openai", &ApiKey::new("test-key-locked-0000").unwrap()).unwrap_err();
+        println!("KEYRING-ERROR-KIND={} MESSAGE={err}", err.kind());
+        return;
+    }
+    // A login keyring with a password, then a new session in which nobody unlocks it.
+    let home = tempfile::tempdir().unwrap();
+    let create = std::process::Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && printf v | secret-tool store --label=probe tally probe"])
+        .env("XDG_DATA_HOME", home.path())
+        .output()
+        .unwrap();
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let exe = std::env::current_exe().unwrap();
+    let script = format!("gnome-keyring-daemon --start --components=secrets >/dev/null && exec {} --exact a_locked_keyring_is_reported_as_locked_in_words --nocapture", exe.display());
+    // No display: the keyring cannot show its unlock prompt, as on a server or over SSH.
+    let out = std::process::Command::new("dbus-run-session")
+        .args(["--", "bash", "-c", &script])
+        .env("XDG_DATA_HOME", home.path())
+        .env("TALLY_KEYRING_CHILD", "locked")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("KEYRING-ERROR-KIND=keyring_locked"), "{stdout}");
+    assert!(stdout.contains("Unlock it"), "the message says what to do: {stdout}");
+}
