@@ -83,6 +83,14 @@ async fn serve(tokens: usize, per_ms: usize) -> String {
     format!("http://{addr}/v1")
 }
 
+/// CPU time this process has used (user + system), from /proc; `None` off Linux.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0) // USER_HZ is 100 on Linux
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -172,20 +180,23 @@ async fn main() {
         })
     };
     let t0 = Instant::now();
+    let cpu0 = cpu_seconds();
     let (_, handle) = turns.send(conv, "bench".into(), sink).await.unwrap();
     handle.await.unwrap();
     let wall = t0.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().zip(cpu0).map(|(b, a)| b - a);
     let mut lags = lags.lock().unwrap().clone();
     lags.sort_by(f64::total_cmp);
     let over_frame = lags.iter().filter(|l| **l > 1000.0 / 60.0).count();
     println!("## {STREAMS} concurrent streams × {TOKENS} tokens at 2,000 tokens/s each, through the turn runner\n");
-    println!("| tokens delivered | batches to the UI sink | wall time s | token lag p50 ms | p99 ms | max ms | tokens held > 16.7 ms |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("| tokens delivered | batches to the UI sink | wall time s | CPU µs per token (server included) | token lag p50 ms | p99 ms | max ms | tokens held > 16.7 ms |");
+    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | {} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
+        "| {} | {} | {:.2} | {} | {:.2} | {:.2} | {:.2} | {} |",
         lags.len(),
         batches.lock().unwrap(),
         wall,
+        cpu.map_or("n/a".to_string(), |c| format!("{:.1}", c * 1e6 / lags.len() as f64)),
         pct(&lags, 0.5),
         pct(&lags, 0.99),
         lags.last().copied().unwrap_or(0.0),

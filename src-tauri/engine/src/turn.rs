@@ -24,8 +24,9 @@ use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
 use crate::store::{Store, StoreError};
 use crate::stream::{StreamEvent, Timing, Usage};
 
-/// How often streamed text reaches the UI: about one frame.
-pub const FRAME: Duration = Duration::from_millis(16);
+/// The longest a streamed token waits before it is sent to the UI: less than one 60 Hz frame
+/// (16.7 ms), leaving the UI time to paint it within that frame.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(12);
 /// How often a streaming answer's text is saved.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: u32 = 3;
@@ -160,13 +161,19 @@ enum Coalesce {
     Flush(TurnEvent),
 }
 
-/// Batches events: deltas are merged per answer and sent once per frame; anything else is sent
-/// at once, after the deltas that came before it.
+/// Batches events: deltas are merged per answer and sent at most [`BATCH_WINDOW`] after the
+/// oldest of them arrived; anything else is sent at once, after the deltas that came before it.
+/// Nothing ticks while nothing streams.
 async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
     let mut batch: Vec<TurnEvent> = Vec::new();
-    let mut tick = tokio::time::interval(FRAME);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut deadline: Option<tokio::time::Instant> = None;
     loop {
+        let due = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             item = rx.recv() => match item {
                 Some(Coalesce::Delta { message_id, text, reasoning }) => {
@@ -178,16 +185,19 @@ async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
                         Some((t, r)) => { t.push_str(&text); r.push_str(&reasoning); }
                         None => batch.push(TurnEvent::Delta { message_id, text, reasoning }),
                     }
+                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + BATCH_WINDOW);
                 }
                 Some(Coalesce::Flush(event)) => {
                     batch.push(event);
                     sink(std::mem::take(&mut batch));
+                    deadline = None;
                 }
                 None => break,
             },
-            _ = tick.tick() => if !batch.is_empty() {
+            _ = due => {
                 sink(std::mem::take(&mut batch));
-            },
+                deadline = None;
+            }
         }
     }
     if !batch.is_empty() {

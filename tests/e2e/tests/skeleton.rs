@@ -127,6 +127,18 @@ async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_key
     })
     .await;
     assert_eq!(text(&c, "[data-testid=conversation-total-cost]").await, total);
+    // Base URLs were kept (tauri-plugin-store), keys are still set, and neither page shows a key.
+    click(&c, "[data-testid=nav-settings]").await;
+    let base = find(&c, "[data-testid=base-url-openai]").await;
+    until("the saved base URL", || async {
+        (base.prop("value").await.ok().flatten().as_deref() == Some(fake.base_url(Flavour::OpenAi).as_str())).then_some(())
+    })
+    .await;
+    assert_eq!(text(&c, "[data-testid=key-status-openrouter]").await, "Key set");
+    let page = c.source().await.unwrap();
+    for key in [OPENAI_KEY, OPENROUTER_KEY] {
+        assert!(!leaks(page.as_bytes(), key), "the page shows no key");
+    }
     c.close().await.unwrap();
     drop(driver);
 
