@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tally_engine::endpoints::KeyringEndpoints;
+use tally_engine::pricing::{catalog_store, Pricing};
 use tally_engine::providers::{check_key, provider, Endpoint, KeyCheck, ProviderInfo, PROVIDERS};
 use tally_engine::secrets::{self, ApiKey, EnvFallback, KeySource, Keyring};
 use tally_engine::settings::{self, Settings};
@@ -28,6 +29,7 @@ pub struct AppState {
     pub endpoints: Arc<KeyringEndpoints>,
     pub keyring: Keyring,
     http: tally_engine::http::Client,
+    pub pricing: Arc<Pricing>,
     pub data_dir: PathBuf,
     settings_path: PathBuf,
     app: AppHandle,
@@ -101,10 +103,14 @@ impl AppState {
         let keyring = Keyring::default();
         // Keys come from the keyring; only if it cannot be reached do environment variables stand in,
         // read-only, for this session.
+        let settings_fees = settings.fees();
         let endpoints = Arc::new(KeyringEndpoints::new(keyring.clone(), settings, EnvFallback::WhenKeyringUnavailable));
         let http = tally_engine::http::client();
-        let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), origin: "app" });
-        Ok(AppState { turns, endpoints, keyring, http, data_dir, settings_path, app: app.clone(), notices })
+        let (catalog, warning) = catalog_store::load(&data_dir);
+        notices.extend(warning);
+        let pricing = Arc::new(Pricing::new(catalog, settings_fees));
+        let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), pricing: pricing.clone(), origin: "app" });
+        Ok(AppState { turns, endpoints, keyring, http, pricing, data_dir, settings_path, app: app.clone(), notices })
     }
 
     pub fn store(&self) -> &Store {

@@ -1,7 +1,7 @@
 //! IPC commands: each maps one call from the web view onto [`AppState`], and nothing more.
 //! No command returns an API key; `set_key` only takes one in.
 
-use tally_engine::pricing::{self, KnownTarget};
+use tally_engine::pricing::KnownTarget;
 use tally_engine::providers::KeyCheck;
 use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
 use tally_engine::turn::TurnEvent;
@@ -55,8 +55,8 @@ pub async fn import_env_keys(state: State<'_, AppState>, providers: Vec<String>)
 }
 
 #[tauri::command]
-pub fn known_targets() -> Vec<KnownTarget> {
-    pricing::known_targets()
+pub fn known_targets(state: State<'_, AppState>) -> Vec<KnownTarget> {
+    state.pricing.catalog().known_targets()
 }
 
 #[tauri::command]

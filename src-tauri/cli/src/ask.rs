@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 use serde_json::{json, Value};
 use tally_engine::endpoints::KeyringEndpoints;
+use tally_engine::pricing::{catalog_store, Pricing};
 use tally_engine::providers::provider;
 use tally_engine::secrets::{EnvFallback, Keyring};
 use tally_engine::settings;
@@ -100,8 +101,10 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         .map(|(id, target, _)| (id, target))
         .collect();
 
+    let pricing = Arc::new(Pricing::new(catalog_store::load(&data_dir).0, settings.fees()));
     let turns = Turns::new(TurnDeps {
         store,
+        pricing,
         http: tally_engine::http::client(),
         endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always)),
         origin: "cli",

@@ -4,6 +4,7 @@
 
 mod ask;
 mod keys;
+mod prices;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,18 @@ enum Command {
     /// Manage API keys in the OS keyring.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// The price catalog (embedded OpenRouter snapshot, direct list prices, refreshes).
+    #[command(subcommand)]
+    Catalog(prices::CatalogCommand),
+    /// Print a target's price as JSON: decimal strings in USD per token, and its twin on the
+    /// other route.
+    Price {
+        /// route:model
+        target: String,
+    },
+    /// Print the itemised cost of a usage on a target as JSON, with `total_usd` (the list cost)
+    /// and `effective_total_usd` (with the route's fees).
+    Cost(prices::CostArgs),
 }
 
 #[tokio::main]
@@ -43,6 +56,9 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Ask(args) => ask::run(args).await,
         Command::Keys(cmd) => keys::run(cmd),
+        Command::Catalog(cmd) => prices::refresh(cmd).await,
+        Command::Price { target } => prices::price(&target),
+        Command::Cost(args) => prices::cost_of(args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::pricing::Fees;
 use crate::providers::{provider, ProviderInfo};
 use crate::target::Target;
 
@@ -22,12 +23,20 @@ pub struct Settings {
     /// NAME → base URL of the user's own OpenAI-compatible endpoints (`custom:NAME:model`).
     #[serde(default)]
     pub custom_endpoints: BTreeMap<String, String>,
+    /// Route fees in percent; `None` until the user changes the defaults.
+    #[serde(default)]
+    pub fees: Option<Fees>,
 }
 
 /// The store key under which custom endpoints live.
 pub const CUSTOM_ENDPOINTS_KEY: &str = "custom_endpoints";
 
 impl Settings {
+    /// The route fees in force: the user's, else the defaults.
+    pub fn fees(&self) -> Fees {
+        self.fees.clone().unwrap_or_default()
+    }
+
     pub fn base_url(&self, p: &ProviderInfo) -> String {
         self.base_urls.get(p.id).cloned().unwrap_or_else(|| p.default_base_url.to_string())
     }

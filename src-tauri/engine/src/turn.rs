@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::endpoints::Endpoints;
-use crate::pricing;
+use crate::pricing::Pricing;
 use crate::providers::{self, ChatRequest, ErrorKind, ProviderError};
 use crate::store::conversations::Totals;
 use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
@@ -70,6 +70,7 @@ pub struct TurnDeps {
     pub store: Store,
     pub http: reqwest::Client,
     pub endpoints: Arc<dyn Endpoints>,
+    pub pricing: Arc<Pricing>,
     /// "app" or "cli": recorded with each usage row.
     pub origin: &'static str,
 }
@@ -287,8 +288,7 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         Some(_) => Status::Failed,
     };
     let usage = settle_usage(answer.usage.take(), &request, &answer, status);
-    let price = pricing::price_for(&col.target, answer.served_model.as_deref());
-    let cost = price.as_ref().map(|p| pricing::cost(&usage, p));
+    let (price, cost) = deps.pricing.charge(&col.target, answer.served_model.as_deref(), &usage);
     let finished = Finished {
         conversation_id,
         column_id: col.column_id,

@@ -3,6 +3,8 @@
 
 use std::str::FromStr;
 
+use tally_engine::pricing::{cost, Catalog, Fees, Price, Pricing};
+use tally_engine::target::Target;
 use tally_engine::providers::{self, provider, ChatMessage, ChatRequest, Endpoint, ErrorKind, ProviderError, Role};
 use tally_engine::secrets::ApiKey;
 use tally_engine::stream::{StreamEvent, Usage};
@@ -159,4 +161,70 @@ async fn openrouter_truncated_capture_with_processing_comments_is_a_dropped_stre
     assert_eq!(c.text, "亚");
     assert_eq!(c.served_model.as_deref(), Some("openai/gpt-4o-mini"));
     assert_eq!(c.error.unwrap().kind, ErrorKind::Network);
+}
+
+fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+/// What the catalog charges for a replayed answer on `target`, or `None` if it has no price.
+fn catalog_cost(c: &Collected, target: &str) -> Option<Decimal> {
+    let pricing = Pricing::new(Catalog::embedded(), Fees::none());
+    let (_, cost) = pricing.charge(&Target::parse(target).unwrap(), c.served_model.as_deref(), c.usage.as_ref().unwrap());
+    cost.map(|c| c.total)
+}
+
+#[tokio::test]
+async fn every_direct_fixture_is_priced_by_the_model_that_served_it() {
+    // Hand-computed from the catalog's list prices (USD per token), by the served model.
+    let cases = [
+        ("openai-chat-stream-usage", "openai", "openai:gpt-4o", Some("0.000335")), // 14 × 0.0000025 + 30 × 0.00001
+        ("openai-chat-stream-usage-details", "openai", "openai:gpt-4.1-nano", Some("0.0001216")), // 16 × 0.0000001 + 300 × 0.0000004
+        ("anthropic-messages-stream", "anthropic", "anthropic:claude-sonnet-4-5", Some("0.000555")), // 135 × 0.000003 + 10 × 0.000015
+        ("deepseek-stream-usage", "deepseek", "deepseek:deepseek-reasoner", Some("0.00009072")), // 6 × 0.00000028 + 212 × 0.00000042
+        ("groq-stream-usage", "groq", "groq:openai/gpt-oss-120b", Some("0.00008565")), // 339 × 0.00000015 + 58 × 0.0000006
+        ("mistral-stream-usage", "mistral", "mistral:mistral-small-latest", Some("0.00000675")), // 13 × 0.00000015 + 8 × 0.0000006
+        // Claude Opus 4.1 is not in the price data: no price is invented.
+        ("anthropic-messages-stream-docs-basic", "anthropic", "anthropic:claude-opus-4-1", None),
+    ];
+    for (fixture, provider_id, target, expected) in cases {
+        let c = replay(fixture, provider_id).await;
+        assert_eq!(catalog_cost(&c, target), expected.map(d), "{fixture}");
+    }
+}
+
+#[tokio::test]
+async fn openrouters_reported_charge_is_reproduced_exactly_from_list_prices() {
+    let c = replay("openrouter-stream-with-cost", "openrouter").await;
+    let usage = c.usage.clone().unwrap();
+    // x-ai/grok-4 at its list rates: $3/M input, $0.75/M cached input, $15/M output (reasoning
+    // included in output). 8 uncached + 679 cached input tokens, 187 output tokens.
+    let grok = Price {
+        input: d("0.000003"),
+        output: d("0.000015"),
+        cached_input: Some(d("0.00000075")),
+        cache_write: None,
+        reasoning: None,
+        request: None,
+        tiers: vec![],
+        source: "xAI list price".into(),
+    };
+    let ours = cost(&usage, &grok, Decimal::ZERO);
+    assert_eq!(ours.input + ours.cached_input, d("0.00053325"), "OpenRouter's upstream_inference_prompt_cost");
+    assert_eq!(ours.output, d("0.002805"), "OpenRouter's upstream_inference_completions_cost");
+    assert_eq!(Some(ours.total), usage.reported_cost, "cached tokens charged once, reasoning inside output");
+    // The snapshot does not list grok-4: the charge OpenRouter reported stands, marked as such.
+    let pricing = Pricing::new(Catalog::embedded(), Fees::default());
+    let (price, charged) = pricing.charge(&Target::parse("openrouter:x-ai/grok-4").unwrap(), c.served_model.as_deref(), &usage);
+    assert!(price.is_none());
+    let charged = charged.unwrap();
+    assert!(charged.as_reported);
+    assert_eq!(charged.total, d("0.00333825"));
+    assert_eq!(charged.platform_fee, d("0.000183603750"), "5.5 % credit fee on top");
+}
+
+#[tokio::test]
+async fn a_free_model_that_failed_midstream_costs_what_openrouter_reported_zero() {
+    let c = replay("openrouter-stream-midstream-error", "openrouter").await;
+    assert_eq!(catalog_cost(&c, "openrouter:minimax/minimax-m2:free"), Some(Decimal::ZERO));
 }

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use tally_engine::endpoints::Endpoints;
+use tally_engine::pricing::{Catalog, Fees, Pricing};
 use tally_engine::providers::{Endpoint, ErrorKind, ProviderError};
 use tally_engine::secrets::ApiKey;
 use tally_engine::store::messages::Status;
@@ -52,6 +53,7 @@ async fn harness(keyless: Option<&'static str>) -> Harness {
     let turns = Turns::new(TurnDeps {
         store,
         http: tally_engine::http::client(),
+        pricing: Arc::new(Pricing::new(Catalog::embedded(), Fees::default())),
         endpoints: Arc::new(FakeEndpoints {
             base_urls: [Flavour::OpenAi, Flavour::OpenRouter, Flavour::Anthropic].map(|f| fake.base_url(f)),
             keyless,

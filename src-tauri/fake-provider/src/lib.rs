@@ -58,6 +58,8 @@ pub struct Script {
     pub cached_tokens: Option<u64>,
     /// Replay `NAME.sse` from the fixtures folder verbatim.
     pub fixture: Option<String>,
+    /// Answer a models-list request with this body as is (to test broken refreshes).
+    pub body: Option<String>,
 }
 
 /// One request as the fake received it.
@@ -120,7 +122,7 @@ impl FakeProvider {
             .route("/v1/messages", post(anthropic))
             .route("/v1/models", get(models))
             .route("/models", get(models))
-            .route("/api/v1/models", get(models))
+            .route("/api/v1/models", get(openrouter_models))
             .route("/api/v1/key", get(openrouter_key))
             .route("/_fake/script", post(push_script))
             .route("/_fake/requests", get(list_requests))
@@ -259,6 +261,29 @@ async fn models(st: AxState<Arc<State>>, uri: axum::http::Uri, headers: HeaderMa
         {"id": "claude-sonnet-4-5", "object": "model"}
     ]}))
     .into_response()
+}
+
+/// OpenRouter's public `GET /api/v1/models`: the recorded sample of 35 real entries, unless a
+/// queued script asks for an error status or a body of its own.
+async fn openrouter_models(st: AxState<Arc<State>>, headers: HeaderMap) -> Response {
+    st.0.record("/api/v1/models", &headers, &Value::Null);
+    let script = {
+        let mut queue = st.0.scripts.lock().unwrap_or_else(|p| p.into_inner());
+        let i = queue.iter().position(|s| s.model.is_none());
+        i.and_then(|i| queue.remove(i))
+    };
+    if let Some(s) = script {
+        if let Some(status) = s.status {
+            return (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "error").into_response();
+        }
+        if let Some(body) = s.body {
+            return ([("content-type", "application/json")], body).into_response();
+        }
+    }
+    match std::fs::read_to_string(st.0.defaults.fixtures_dir.join("openrouter-models-sample.json")) {
+        Ok(text) => ([("content-type", "application/json")], text).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("fake provider: no models sample: {e}")).into_response(),
+    }
 }
 
 /// OpenRouter's `GET /api/v1/key`, answered with the recorded payload.

@@ -3,4 +3,21 @@
 /**
  * What one answer cost, line by line; `total` is their exact sum.
  */
-export type Cost = { input: string, cached_input: string, cache_write: string, output: string, reasoning: string, request: string, total: string, };
+export type Cost = { input: string, cached_input: string, cache_write: string, output: string, reasoning: string, request: string, 
+/**
+ * The list cost: the sum of the lines above.
+ */
+total: string, 
+/**
+ * What the route adds on top (OpenRouter's credit fee), as a share of `total`.
+ */
+platform_fee: string, 
+/**
+ * `total` + `platform_fee`: what the answer effectively cost.
+ */
+effective_total: string, 
+/**
+ * True when Tally has no price for the model and `total` is what the route reported it
+ * charged (OpenRouter's `usage.cost`); the lines above are then zero.
+ */
+as_reported: boolean, };

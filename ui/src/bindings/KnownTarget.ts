@@ -4,4 +4,8 @@ import type { Price } from "./Price";
 /**
  * A target Tally can price, for pickers: `route:model` and its price.
  */
-export type KnownTarget = { target: string, path_label: string, price: Price, };
+export type KnownTarget = { target: string, path_label: string, price: Price, 
+/**
+ * The same model on the other route, when the catalog knows it.
+ */
+twin: string | null, };

@@ -1,17 +1,39 @@
 //! Prices and what an answer cost.
 //!
-//! Owns: the price of a target (USD per token, exact decimals), and [`cost`], an itemised,
+//! Owns: the price catalog ([`catalog`]), route fees ([`Fees`]), and [`cost`], an itemised,
 //! exact computation from normalised [`Usage`]. Must not: round (formatting is the UI's job),
 //! touch `f64`, or recompute history (the price used is stored with each usage row).
 
-mod builtin;
+pub mod catalog;
+pub mod catalog_store;
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use catalog::{Catalog, CatalogError, CatalogInfo};
+
 use crate::stream::Usage;
 use crate::target::Target;
+
+/// A higher rate for long prompts: applies when the input exceeds `above_input_tokens`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Tier {
+    #[ts(type = "number")]
+    pub above_input_tokens: u64,
+    #[ts(type = "string")]
+    pub input: Decimal,
+    #[ts(type = "string")]
+    pub output: Decimal,
+    #[ts(type = "string | null")]
+    pub cached_input: Option<Decimal>,
+    #[ts(type = "string | null")]
+    pub cache_write: Option<Decimal>,
+}
 
 /// A model's price on one route, in USD per token (per request for `request`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -33,8 +55,56 @@ pub struct Price {
     /// A fixed fee per request.
     #[ts(type = "string | null")]
     pub request: Option<Decimal>,
+    /// Long-context rates, lowest threshold first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<Tier>,
     /// Where the figures come from and their date.
     pub source: String,
+}
+
+impl Price {
+    /// The rates that apply to a request with this many input tokens (a long-context tier's,
+    /// where one applies).
+    pub fn for_input(&self, input_tokens: u64) -> Price {
+        match self.tiers.iter().rev().find(|t| input_tokens > t.above_input_tokens) {
+            None => self.clone(),
+            Some(t) => Price {
+                input: t.input,
+                output: t.output,
+                cached_input: t.cached_input.or(self.cached_input),
+                cache_write: t.cache_write.or(self.cache_write),
+                tiers: Vec::new(),
+                source: format!("{} (rate above {} input tokens)", self.source, t.above_input_tokens),
+                ..self.clone()
+            },
+        }
+    }
+}
+
+/// Fees a route adds on top of list prices, in percent (OpenRouter's fee on buying credits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Fees {
+    #[ts(type = "Record<string, string>")]
+    pub percent_by_route: BTreeMap<String, Decimal>,
+}
+
+impl Default for Fees {
+    /// OpenRouter charges 5.5 % when credits are bought by card (its FAQ, 2025); direct routes
+    /// bill list prices. The user can change both in the settings.
+    fn default() -> Self {
+        Fees { percent_by_route: BTreeMap::from([("openrouter".to_string(), Decimal::new(55, 1))]) }
+    }
+}
+
+impl Fees {
+    pub fn none() -> Self {
+        Fees { percent_by_route: BTreeMap::new() }
+    }
+
+    pub fn percent(&self, route: &str) -> Decimal {
+        self.percent_by_route.get(route).copied().unwrap_or_default()
+    }
 }
 
 /// What one answer cost, line by line; `total` is their exact sum.
@@ -53,13 +123,28 @@ pub struct Cost {
     pub reasoning: Decimal,
     #[ts(type = "string")]
     pub request: Decimal,
+    /// The list cost: the sum of the lines above.
     #[ts(type = "string")]
     pub total: Decimal,
+    /// What the route adds on top (OpenRouter's credit fee), as a share of `total`.
+    #[serde(default)]
+    #[ts(type = "string")]
+    pub platform_fee: Decimal,
+    /// `total` + `platform_fee`: what the answer effectively cost.
+    #[serde(default)]
+    #[ts(type = "string")]
+    pub effective_total: Decimal,
+    /// True when Tally has no price for the model and `total` is what the route reported it
+    /// charged (OpenRouter's `usage.cost`); the lines above are then zero.
+    #[serde(default)]
+    pub as_reported: bool,
 }
 
-/// Prices `usage` at `price`. Cached reads and cache writes are charged at their own rates and
-/// are not charged again as plain input; reasoning is charged apart only where it is priced apart.
-pub fn cost(usage: &Usage, price: &Price) -> Cost {
+/// Prices `usage` at `price`, with `fee_percent` on top for the effective cost. Cached reads and
+/// cache writes are charged at their own rates and are not charged again as plain input;
+/// reasoning is charged apart only where it is priced apart; a long prompt takes its tier's rates.
+pub fn cost(usage: &Usage, price: &Price, fee_percent: Decimal) -> Cost {
+    let price = &price.for_input(usage.input_tokens);
     let n = |tokens: u64| Decimal::from(tokens);
     let uncached = usage.uncached_input_tokens();
     let (reasoning_tokens, plain_output) = match price.reasoning {
@@ -74,27 +159,79 @@ pub fn cost(usage: &Usage, price: &Price) -> Cost {
         reasoning: n(reasoning_tokens) * price.reasoning.unwrap_or(price.output),
         request: price.request.unwrap_or_default(),
         total: Decimal::ZERO,
+        platform_fee: Decimal::ZERO,
+        effective_total: Decimal::ZERO,
+        as_reported: false,
     };
     c.total = c.input + c.cached_input + c.cache_write + c.output + c.reasoning + c.request;
+    c.platform_fee = c.total * fee_percent / Decimal::ONE_HUNDRED;
+    c.effective_total = c.total + c.platform_fee;
     c.normalize()
 }
 
 impl Cost {
     /// Drops trailing zeros (`0.000090000` → `0.00009`) without changing any value.
     fn normalize(mut self) -> Self {
-        for d in [&mut self.input, &mut self.cached_input, &mut self.cache_write, &mut self.output, &mut self.reasoning, &mut self.request, &mut self.total] {
+        for d in [
+            &mut self.input,
+            &mut self.cached_input,
+            &mut self.cache_write,
+            &mut self.output,
+            &mut self.reasoning,
+            &mut self.request,
+            &mut self.total,
+            &mut self.platform_fee,
+            &mut self.effective_total,
+        ] {
             *d = d.normalize();
         }
         self
     }
 }
 
-/// The price of a target, if Tally knows it. A served model (an OpenRouter fallback) is looked
-/// up first, since usage is priced by the model that actually answered.
-pub fn price_for(target: &Target, served_model: Option<&str>) -> Option<Price> {
-    served_model
-        .and_then(|served| builtin::lookup(&target.route, served))
-        .or_else(|| builtin::lookup(&target.route, &target.model))
+/// The app's pricing: the catalog and the route fees, shared by the turn runner and the UI.
+pub struct Pricing {
+    catalog: RwLock<Catalog>,
+    fees: RwLock<Fees>,
+}
+
+impl Pricing {
+    pub fn new(catalog: Catalog, fees: Fees) -> Self {
+        Pricing { catalog: RwLock::new(catalog), fees: RwLock::new(fees) }
+    }
+
+    pub fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn update_catalog(&self, f: impl FnOnce(Catalog) -> Catalog) {
+        let mut guard = self.catalog.write().unwrap_or_else(|p| p.into_inner());
+        *guard = f(guard.clone());
+    }
+
+    pub fn fees(&self) -> Fees {
+        self.fees.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_fees(&self, fees: Fees) {
+        *self.fees.write().unwrap_or_else(|p| p.into_inner()) = fees;
+    }
+
+    /// The price used and the itemised cost of an answer. Without a catalog price, the amount
+    /// the route reported charging stands as the cost (marked `as_reported`); with neither, `None`.
+    pub fn charge(&self, target: &Target, served_model: Option<&str>, usage: &Usage) -> (Option<Price>, Option<Cost>) {
+        let fee = self.fees().percent(&target.route);
+        let price = self.catalog().price(target, served_model);
+        let cost = match (&price, usage.reported_cost) {
+            (Some(p), _) => Some(cost(usage, p, fee)),
+            (None, Some(reported)) => {
+                let platform_fee = (reported * fee / Decimal::ONE_HUNDRED).normalize();
+                Some(Cost { total: reported, platform_fee, effective_total: (reported + platform_fee).normalize(), as_reported: true, ..Cost::default() })
+            }
+            (None, None) => None,
+        };
+        (price, cost)
+    }
 }
 
 /// A target Tally can price, for pickers: `route:model` and its price.
@@ -104,16 +241,18 @@ pub struct KnownTarget {
     pub target: String,
     pub path_label: String,
     pub price: Price,
+    /// The same model on the other route, when the catalog knows it.
+    pub twin: Option<String>,
 }
 
-/// Every target with a known price.
-pub fn known_targets() -> Vec<KnownTarget> {
-    builtin::targets()
-        .filter_map(|t| {
-            let target = Target::parse(&t).ok()?;
-            Some(KnownTarget { path_label: target.path_label(), price: price_for(&target, None)?, target: t })
-        })
-        .collect()
+impl Catalog {
+    /// Every priced target with its twin, for pickers and the pricing screen.
+    pub fn known_targets(&self) -> Vec<KnownTarget> {
+        self.targets()
+            .into_iter()
+            .map(|(t, price)| KnownTarget { path_label: t.path_label(), twin: self.twin(&t).map(|x| x.to_string()), target: t.to_string(), price })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -125,8 +264,16 @@ mod tests {
         Decimal::from_str(s).unwrap()
     }
 
+    fn price(target: &str) -> Price {
+        Catalog::embedded().price(&Target::parse(target).unwrap(), None).unwrap()
+    }
+
     fn sonnet() -> Price {
-        price_for(&Target::parse("anthropic:claude-sonnet-4-5").unwrap(), None).unwrap()
+        price("anthropic:claude-sonnet-4-5")
+    }
+
+    fn cost(usage: &Usage, price: &Price) -> Cost {
+        super::cost(usage, price, Decimal::ZERO)
     }
 
     #[test]
@@ -143,7 +290,7 @@ mod tests {
 
     #[test]
     fn a_five_token_prompt_to_a_cheap_model_costs_less_than_a_micro_dollar_and_is_not_zero() {
-        let price = price_for(&Target::parse("openai:gpt-4o-mini").unwrap(), None).unwrap();
+        let price = price("openai:gpt-4o-mini");
         let usage = Usage { input_tokens: 5, output_tokens: 0, ..Default::default() };
         let c = cost(&usage, &price);
         assert_eq!(c.total, d("0.00000075")); // 5 × 0.00000015
@@ -165,16 +312,46 @@ mod tests {
 
     #[test]
     fn openrouter_twin_has_its_own_price_and_unknown_models_have_none() {
-        let or = price_for(&Target::parse("openrouter:openai/gpt-4o-mini").unwrap(), None).unwrap();
+        let or = price("openrouter:openai/gpt-4o-mini");
         assert_eq!(or.input, d("0.00000015"));
         assert!(or.source.contains("OpenRouter"));
-        assert!(price_for(&Target::parse("openai:no-such-model").unwrap(), None).is_none());
+        let c = Catalog::embedded();
+        assert!(c.price(&Target::parse("openai:no-such-model").unwrap(), None).is_none());
+        assert_eq!(c.twin(&Target::parse("openai:gpt-4o-mini").unwrap()).unwrap().to_string(), "openrouter:openai/gpt-4o-mini");
+        assert_eq!(c.twin(&Target::parse("openrouter:anthropic/claude-sonnet-4.5").unwrap()).unwrap().to_string(), "anthropic:claude-sonnet-4-5");
     }
 
     #[test]
     fn the_served_model_is_priced_not_the_requested_one() {
         let t = Target::parse("openrouter:openai/gpt-4o-mini").unwrap();
-        let p = price_for(&t, Some("anthropic/claude-sonnet-4.5")).unwrap();
+        let p = Catalog::embedded().price(&t, Some("anthropic/claude-sonnet-4.5")).unwrap();
         assert_eq!(p.input, d("0.000003"));
+    }
+
+    #[test]
+    fn a_long_prompt_takes_the_long_context_rates() {
+        // Gemini 2.5 Pro direct: $1.25/M in, $10/M out; above 200k input tokens $2.50/M and $15/M.
+        let p = price("gemini:gemini-2.5-pro");
+        let short = Usage { input_tokens: 200_000, output_tokens: 1000, ..Default::default() };
+        assert_eq!(cost(&short, &p).total, d("0.26")); // 200000 × 0.00000125 + 1000 × 0.00001
+        let long = Usage { input_tokens: 200_001, output_tokens: 1000, ..Default::default() };
+        assert_eq!(cost(&long, &p).total, d("0.5150025")); // 200001 × 0.0000025 + 1000 × 0.000015
+        // OpenRouter's own tier for Claude Sonnet 4.5: min_prompt_tokens 200000 → $6/M in, $22.50/M out.
+        let or = price("openrouter:anthropic/claude-sonnet-4.5");
+        let at = Usage { input_tokens: 200_000, output_tokens: 10, ..Default::default() };
+        assert_eq!(cost(&at, &or).input, d("1.2"));
+        assert_eq!(cost(&at, &or).output, d("0.000225"));
+    }
+
+    #[test]
+    fn a_per_request_fee_and_a_platform_fee_are_their_own_lines() {
+        let mut p = price("openai:gpt-4o-mini");
+        p.request = Some(d("0.005"));
+        let usage = Usage { input_tokens: 1000, output_tokens: 100, ..Default::default() };
+        let c = super::cost(&usage, &p, d("5.5"));
+        assert_eq!(c.request, d("0.005"));
+        assert_eq!(c.total, d("0.00521")); // 0.00015 + 0.00006 + 0.005
+        assert_eq!(c.platform_fee, d("0.00028655")); // 5.5 % of the list total, exact
+        assert_eq!(c.effective_total, d("0.00549655"));
     }
 }
