@@ -1,7 +1,7 @@
 //! IPC commands: each maps one call from the web view onto [`AppState`], and nothing more.
 //! No command returns an API key; `set_key` only takes one in.
 
-use tally_engine::pricing::KnownTarget;
+use tally_engine::pricing::{CatalogInfo, KnownTarget};
 use tally_engine::providers::KeyCheck;
 use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
 use tally_engine::turn::TurnEvent;
@@ -9,7 +9,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::AppError;
-use crate::state::{AppInfo, AppState, EnvKey, ProviderStatus, ProvidersView};
+use crate::state::{AppInfo, AppState, EnvKey, PriceInput, ProviderStatus, ProvidersView};
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -57,6 +57,26 @@ pub async fn import_env_keys(state: State<'_, AppState>, providers: Vec<String>)
 #[tauri::command]
 pub fn known_targets(state: State<'_, AppState>) -> Vec<KnownTarget> {
     state.pricing.catalog().known_targets()
+}
+
+#[tauri::command]
+pub fn catalog_info(state: State<'_, AppState>) -> CatalogInfo {
+    state.catalog_info()
+}
+
+#[tauri::command]
+pub async fn refresh_catalog(state: State<'_, AppState>) -> Result<CatalogInfo> {
+    state.refresh_catalog().await
+}
+
+#[tauri::command]
+pub async fn set_price_override(state: State<'_, AppState>, target: String, per_million: PriceInput) -> Result<KnownTarget> {
+    state.set_price_override(target, per_million).await
+}
+
+#[tauri::command]
+pub async fn reset_price_override(state: State<'_, AppState>, target: String) -> Result<Option<KnownTarget>> {
+    state.reset_price_override(target).await
 }
 
 #[tauri::command]

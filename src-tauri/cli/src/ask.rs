@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use clap::Args;
 use serde_json::{json, Value};
 use tally_engine::endpoints::KeyringEndpoints;
-use tally_engine::pricing::{catalog_store, Pricing};
 use tally_engine::providers::provider;
 use tally_engine::secrets::{EnvFallback, Keyring};
 use tally_engine::settings;
@@ -101,7 +100,7 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         .map(|(id, target, _)| (id, target))
         .collect();
 
-    let pricing = Arc::new(Pricing::new(catalog_store::load(&data_dir).0, settings.fees()));
+    let pricing = Arc::new(tally_engine::pricing::load(&data_dir, settings.fees(), &store).0);
     let turns = Turns::new(TurnDeps {
         store,
         pricing,

@@ -45,11 +45,11 @@ pub struct CostArgs {
 fn context() -> Result<(std::path::PathBuf, settings::Settings, Pricing), String> {
     let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
     let (settings, warning) = settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
-    let (catalog, catalog_warning) = catalog_store::load(&data_dir);
+    let store = tally_engine::store::Store::open(&tally_engine::paths::database(&data_dir)).map_err(|e| e.to_string())?;
+    let (pricing, catalog_warning) = tally_engine::pricing::load(&data_dir, settings.fees(), &store);
     for w in warning.into_iter().chain(catalog_warning) {
         eprintln!("tally-cli: {w}");
     }
-    let pricing = Pricing::new(catalog, settings.fees());
     Ok((data_dir, settings, pricing))
 }
 

@@ -2,10 +2,15 @@
 import type { Price } from "./Price";
 
 /**
- * A target Tally can price, for pickers: `route:model` and its price.
+ * A target Tally can price, for pickers and the pricing screen: its price, whether the user
+ * overrode it, and the same model on the other route with how much dearer this one is.
  */
-export type KnownTarget = { target: string, path_label: string, price: Price, 
+export type KnownTarget = { target: string, route: string, model: string, path_label: string, price: Price, overridden: boolean, 
 /**
  * The same model on the other route, when the catalog knows it.
  */
-twin: string | null, };
+twin: string | null, twin_price: Price | null, 
+/**
+ * (this − twin) / twin × 100 for input and output, to one decimal place; `None` without a twin.
+ */
+input_vs_twin_percent: string | null, output_vs_twin_percent: string | null, };

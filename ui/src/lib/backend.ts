@@ -7,7 +7,9 @@ import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { EnvKey } from '../bindings/EnvKey';
 import type { KeyCheck } from '../bindings/KeyCheck';
+import type { CatalogInfo } from '../bindings/CatalogInfo';
 import type { KnownTarget } from '../bindings/KnownTarget';
+import type { PriceInput } from '../bindings/PriceInput';
 import type { ProviderStatus } from '../bindings/ProviderStatus';
 import type { ProvidersView } from '../bindings/ProvidersView';
 import type { TurnEvent } from '../bindings/TurnEvent';
@@ -25,6 +27,12 @@ export const backend = {
   envKeys: () => invoke<EnvKey[]>('env_keys'),
   importEnvKeys: (providers: string[]) => invoke<ProvidersView>('import_env_keys', { providers }),
   knownTargets: () => invoke<KnownTarget[]>('known_targets'),
+  catalogInfo: () => invoke<CatalogInfo>('catalog_info'),
+  /** Only when the user asks: fetches OpenRouter's current models list. */
+  refreshCatalog: () => invoke<CatalogInfo>('refresh_catalog'),
+  /** Prices per million tokens, as decimal text. */
+  setPriceOverride: (target: string, perMillion: PriceInput) => invoke<KnownTarget>('set_price_override', { target, perMillion }),
+  resetPriceOverride: (target: string) => invoke<KnownTarget | null>('reset_price_override', { target }),
   setSensitive: (id: number, sensitive: boolean) => invoke<ConversationView>('set_sensitive', { id, sensitive }),
   addColumn: (conversationId: number, target: string, leaveSensitive: boolean) =>
     invoke<ConversationView>('add_column', { conversationId, target, leaveSensitive }),

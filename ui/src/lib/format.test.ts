@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { formatMs, formatRate, formatTokens, formatUsd, perMillion } from './format';
+import { compareDecimal, formatMs, formatRate, formatTokens, formatUsd, perMillion } from './format';
+
+describe('compareDecimal', () => {
+  it('orders prices exactly, unknowns last', () => {
+    expect(compareDecimal('0.00000015', '0.0000006')).toBeLessThan(0);
+    expect(compareDecimal('0.000003', '0.0000030')).toBe(0);
+    expect(compareDecimal('10', '9.99999999999999999')).toBeGreaterThan(0);
+    expect(compareDecimal(null, '1')).toBeGreaterThan(0);
+  });
+});
 
 describe('formatUsd', () => {
   it('shows cents from a dollar up', () => {

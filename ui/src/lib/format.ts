@@ -28,6 +28,17 @@ function render(units: bigint, decimals: number): string {
   return `${neg ? '-' : ''}${grouped}${decimals ? `.${frac}` : ''}`;
 }
 
+/** Compares two decimal strings exactly (for sorting prices): negative, zero or positive. */
+export function compareDecimal(a: string | null | undefined, b: string | null | undefined): number {
+  const x = a == null ? null : parseDecimal(a);
+  const y = b == null ? null : parseDecimal(b);
+  if (!x || !y) return x ? -1 : y ? 1 : 0; // unknowns sort last
+  const scale = Math.max(x.scale, y.scale);
+  const xu = x.units * 10n ** BigInt(scale - x.scale);
+  const yu = y.units * 10n ** BigInt(scale - y.scale);
+  return xu < yu ? -1 : xu > yu ? 1 : 0;
+}
+
 /**
  * US dollars for a person: cents from $1 up; below that two significant digits (at least
  * two decimals), so $0.50, $0.012, $0.000042, $0.0000014.

@@ -6,7 +6,7 @@ import type { TurnEvent } from '../bindings/TurnEvent';
 import { backend, errorMessage } from './backend';
 import { applyEvents } from './conversation';
 
-export type Page = 'chat' | 'settings';
+export type Page = 'chat' | 'settings' | 'pricing';
 
 class AppState {
   page = $state<Page>('chat');

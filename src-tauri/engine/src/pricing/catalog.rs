@@ -256,6 +256,18 @@ impl Catalog {
         entry.openrouter_id.as_ref().map(|id| Target { route: "openrouter".into(), model: id.clone() })
     }
 
+    pub fn is_overridden(&self, target: &Target) -> bool {
+        self.overrides.contains_key(&target.to_string())
+    }
+
+    /// The catalog's own price, ignoring any override (what "reset" goes back to).
+    pub fn listed_price(&self, target: &Target) -> Option<Price> {
+        match target.route.as_str() {
+            "openrouter" => self.openrouter.get(&target.model).cloned(),
+            _ => self.direct.get(&(target.route.clone(), target.model.clone())).map(|e| e.price.clone()),
+        }
+    }
+
     /// Every priced target, direct ones first, for pickers and the pricing screen.
     pub fn targets(&self) -> Vec<(Target, Price)> {
         let mut out: Vec<(Target, Price)> = self
@@ -263,7 +275,18 @@ impl Catalog {
             .iter()
             .map(|((route, model), e)| (Target { route: route.clone(), model: model.clone() }, e.price.clone()))
             .chain(self.openrouter.iter().map(|(id, p)| (Target { route: "openrouter".into(), model: id.clone() }, p.clone())))
+            .map(|(t, p)| {
+                let p = self.overrides.get(&t.to_string()).cloned().unwrap_or(p);
+                (t, p)
+            })
             .collect();
+        for (key, p) in &self.overrides {
+            if let Ok(t) = Target::parse(key) {
+                if !out.iter().any(|(x, _)| x == &t) {
+                    out.push((t, p.clone()));
+                }
+            }
+        }
         out.sort_by(|a, b| (a.0.route == "openrouter", &a.0.route, &a.0.model).cmp(&(b.0.route == "openrouter", &b.0.route, &b.0.model)));
         out
     }

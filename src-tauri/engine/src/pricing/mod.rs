@@ -189,6 +189,15 @@ impl Cost {
     }
 }
 
+/// The pricing the app and the CLI start with: the embedded catalog, the last sound refresh on
+/// top, then the user's overrides from the database. Returns a notice when a saved refresh was
+/// damaged (the embedded prices are used instead).
+pub fn load(data_dir: &std::path::Path, fees: Fees, store: &crate::store::Store) -> (Pricing, Option<String>) {
+    let (catalog, warning) = catalog_store::load(data_dir);
+    let catalog = store.blocking(|c| crate::store::overrides::apply(c, catalog.clone())).unwrap_or(catalog);
+    (Pricing::new(catalog, fees), warning)
+}
+
 /// The app's pricing: the catalog and the route fees, shared by the turn runner and the UI.
 pub struct Pricing {
     catalog: RwLock<Catalog>,
@@ -234,15 +243,27 @@ impl Pricing {
     }
 }
 
-/// A target Tally can price, for pickers: `route:model` and its price.
+/// A target Tally can price, for pickers and the pricing screen: its price, whether the user
+/// overrode it, and the same model on the other route with how much dearer this one is.
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct KnownTarget {
     pub target: String,
+    pub route: String,
+    pub model: String,
     pub path_label: String,
     pub price: Price,
+    pub overridden: bool,
     /// The same model on the other route, when the catalog knows it.
     pub twin: Option<String>,
+    pub twin_price: Option<Price>,
+    /// (this − twin) / twin × 100 for input and output, to one decimal place; `None` without a twin.
+    pub input_vs_twin_percent: Option<String>,
+    pub output_vs_twin_percent: Option<String>,
+}
+
+fn percent_diff(this: Decimal, other: Decimal) -> Option<String> {
+    (!other.is_zero()).then(|| ((this - other) / other * Decimal::ONE_HUNDRED).round_dp(1).normalize().to_string())
 }
 
 impl Catalog {
@@ -250,7 +271,22 @@ impl Catalog {
     pub fn known_targets(&self) -> Vec<KnownTarget> {
         self.targets()
             .into_iter()
-            .map(|(t, price)| KnownTarget { path_label: t.path_label(), twin: self.twin(&t).map(|x| x.to_string()), target: t.to_string(), price })
+            .map(|(t, price)| {
+                let twin = self.twin(&t);
+                let twin_price = twin.as_ref().and_then(|x| self.price(x, None));
+                KnownTarget {
+                    path_label: t.path_label(),
+                    overridden: self.is_overridden(&t),
+                    input_vs_twin_percent: twin_price.as_ref().and_then(|tp| percent_diff(price.input, tp.input)),
+                    output_vs_twin_percent: twin_price.as_ref().and_then(|tp| percent_diff(price.output, tp.output)),
+                    twin: twin.map(|x| x.to_string()),
+                    twin_price,
+                    target: t.to_string(),
+                    route: t.route,
+                    model: t.model,
+                    price,
+                }
+            })
             .collect()
     }
 }
@@ -341,6 +377,23 @@ mod tests {
         let at = Usage { input_tokens: 200_000, output_tokens: 10, ..Default::default() };
         assert_eq!(cost(&at, &or).input, d("1.2"));
         assert_eq!(cost(&at, &or).output, d("0.000225"));
+    }
+
+    #[test]
+    fn an_override_wins_is_listed_and_resets_to_the_catalog_price() {
+        let mut c = Catalog::embedded();
+        let t = Target::parse("openai:gpt-4o-mini").unwrap();
+        let mut mine = c.price(&t, None).unwrap();
+        mine.input = d("0.0000001");
+        c.set_override(&t, Some(mine));
+        assert_eq!(c.price(&t, None).unwrap().input, d("0.0000001"));
+        let row = c.known_targets().into_iter().find(|k| k.target == "openai:gpt-4o-mini").unwrap();
+        assert!(row.overridden);
+        assert_eq!(row.twin.as_deref(), Some("openrouter:openai/gpt-4o-mini"));
+        assert_eq!(row.input_vs_twin_percent.as_deref(), Some("-33.3")); // 0.10 vs 0.15 per M
+        c.set_override(&t, None);
+        assert_eq!(c.price(&t, None).unwrap().input, d("0.00000015"));
+        assert_eq!(c.listed_price(&t).unwrap().input, d("0.00000015"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod overrides;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -40,6 +41,7 @@ fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("migrations/001_init.sql")),
         M::up(include_str!("migrations/002_sensitive_and_column_removal.sql")),
+        M::up(include_str!("migrations/003_price_overrides.sql")),
     ])
 }
 
