@@ -37,6 +37,8 @@ pub fn run() {
             commands::import_env_keys,
             commands::known_targets,
             commands::catalog_info,
+            commands::fees,
+            commands::set_fee,
             commands::refresh_catalog,
             commands::set_price_override,
             commands::reset_price_override,

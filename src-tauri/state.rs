@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use tally_engine::endpoints::KeyringEndpoints;
-use tally_engine::pricing::{catalog_store, CatalogInfo, KnownTarget, Price, Pricing};
+use tally_engine::pricing::{catalog_store, CatalogInfo, Fees, KnownTarget, Price, Pricing};
 use tally_engine::store::overrides;
 use tally_engine::providers::{check_key, provider, Endpoint, KeyCheck, ProviderInfo, PROVIDERS};
 use tally_engine::secrets::{self, ApiKey, EnvFallback, KeySource, Keyring};
@@ -235,8 +235,11 @@ impl AppState {
     fn save_settings(&self, settings: &Settings) -> Result<(), AppError> {
         let fail = |e: tauri_plugin_store::Error| AppError::new("settings", format!("The settings could not be saved: {e}"));
         let store = self.app.store(&self.settings_path).map_err(fail)?;
-        let value = serde_json::to_value(&settings.base_urls).unwrap_or_default();
-        store.set(settings::BASE_URLS_KEY, value);
+        store.set(settings::BASE_URLS_KEY, serde_json::to_value(&settings.base_urls).unwrap_or_default());
+        store.set(settings::CUSTOM_ENDPOINTS_KEY, serde_json::to_value(&settings.custom_endpoints).unwrap_or_default());
+        if let Some(fees) = &settings.fees {
+            store.set(settings::FEES_KEY, serde_json::to_value(fees).unwrap_or_default());
+        }
         store.save().map_err(fail)
     }
 
@@ -250,6 +253,27 @@ impl AppState {
                 conversations::load(c, id)
             })
             .await?)
+    }
+
+    /// Sets a route's fee in percent (OpenRouter's fee on buying credits, say) and keeps it.
+    pub fn set_fee(&self, route: String, percent: String) -> Result<Fees, AppError> {
+        let p = known(&route)?;
+        let value: tally_engine::Decimal = percent.trim().trim_end_matches('%').trim().parse().map_err(|_| AppError::new("invalid", format!("A fee is a percentage like 5.5; got \"{percent}\".")))?;
+        if value.is_sign_negative() || value > tally_engine::Decimal::ONE_HUNDRED {
+            return Err(AppError::new("invalid", "A fee is between 0 and 100 %."));
+        }
+        let mut settings = self.endpoints.settings();
+        let mut fees = settings.fees();
+        fees.percent_by_route.insert(p.id.to_string(), value.normalize());
+        settings.fees = Some(fees.clone());
+        self.save_settings(&settings)?;
+        self.endpoints.set_settings(settings);
+        self.pricing.set_fees(fees.clone());
+        Ok(fees)
+    }
+
+    pub fn fees(&self) -> Fees {
+        self.pricing.fees()
     }
 
     pub fn catalog_info(&self) -> CatalogInfo {

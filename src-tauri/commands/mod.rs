@@ -1,7 +1,7 @@
 //! IPC commands: each maps one call from the web view onto [`AppState`], and nothing more.
 //! No command returns an API key; `set_key` only takes one in.
 
-use tally_engine::pricing::{CatalogInfo, KnownTarget};
+use tally_engine::pricing::{CatalogInfo, Fees, KnownTarget};
 use tally_engine::providers::KeyCheck;
 use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
 use tally_engine::turn::TurnEvent;
@@ -57,6 +57,16 @@ pub async fn import_env_keys(state: State<'_, AppState>, providers: Vec<String>)
 #[tauri::command]
 pub fn known_targets(state: State<'_, AppState>) -> Vec<KnownTarget> {
     state.pricing.catalog().known_targets()
+}
+
+#[tauri::command]
+pub fn fees(state: State<'_, AppState>) -> Fees {
+    state.fees()
+}
+
+#[tauri::command]
+pub fn set_fee(state: State<'_, AppState>, route: String, percent: String) -> Result<Fees> {
+    state.set_fee(route, percent)
 }
 
 #[tauri::command]

@@ -30,6 +30,8 @@ pub struct Settings {
 
 /// The store key under which custom endpoints live.
 pub const CUSTOM_ENDPOINTS_KEY: &str = "custom_endpoints";
+/// The store key under which route fees live.
+pub const FEES_KEY: &str = "fees";
 
 impl Settings {
     /// The route fees in force: the user's, else the defaults.
@@ -112,6 +114,14 @@ mod tests {
         assert!(warning.is_none());
         assert_eq!(settings.base_url(provider("openai").unwrap()), "http://127.0.0.1:9/v1");
         assert_eq!(settings.base_url(provider("anthropic").unwrap()), "https://api.anthropic.com");
+    }
+
+    #[test]
+    fn fees_default_to_openrouters_credit_fee_and_read_back_as_exact_decimals() {
+        assert_eq!(Settings::default().fees().percent("openrouter").to_string(), "5.5");
+        assert!(Settings::default().fees().percent("openai").is_zero());
+        let s: Settings = serde_json::from_str(r#"{"fees": {"percent_by_route": {"openrouter": "0.8"}}}"#).unwrap();
+        assert_eq!(s.fees().percent("openrouter").to_string(), "0.8");
     }
 
     #[test]

@@ -228,3 +228,26 @@ async fn a_free_model_that_failed_midstream_costs_what_openrouter_reported_zero(
     let c = replay("openrouter-stream-midstream-error", "openrouter").await;
     assert_eq!(catalog_cost(&c, "openrouter:minimax/minimax-m2:free"), Some(Decimal::ZERO));
 }
+
+#[tokio::test]
+async fn a_byok_charge_is_openrouters_fee_plus_the_providers_bill() {
+    // The recorded BYOK usage object, sent verbatim as the stream's final usage.
+    let usage_json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/openrouter-usage-byok.json")).unwrap(),
+    )
+    .unwrap();
+    let fake = FakeProvider::start().await.unwrap();
+    fake.push(Script { usage_json: Some(usage_json), tokens: Some(3), pace_ms: Some(0), ..Default::default() });
+    let endpoint = Endpoint { provider: provider("openrouter").unwrap(), base_url: fake.base_url(Flavour::OpenRouter), api_key: Some(ApiKey::new("test-key-byok").unwrap()) };
+    let request = ChatRequest { model: "anthropic/claude-sonnet-4.5".into(), messages: vec![ChatMessage { role: Role::User, content: "hi".into() }], ..Default::default() };
+    let mut usage = None;
+    let mut on = |e: StreamEvent| {
+        if let StreamEvent::Usage(u) = e {
+            usage = Some(u);
+        }
+    };
+    providers::stream_chat(&tally_engine::http::client(), &endpoint, &request, &CancellationToken::new(), &mut on).await;
+    let u = usage.unwrap();
+    assert_eq!((u.input_tokens, u.output_tokens, u.reasoning_tokens), (9171, 113, 55));
+    assert_eq!(u.reported_cost, Some(d("0.0360795")), "cost 0 (OpenRouter's fee) + upstream_inference_cost 0.0360795");
+}

@@ -60,6 +60,8 @@ pub struct Script {
     pub fixture: Option<String>,
     /// Answer a models-list request with this body as is (to test broken refreshes).
     pub body: Option<String>,
+    /// Send this usage object verbatim in the final chunk (a recorded one, say).
+    pub usage_json: Option<Value>,
 }
 
 /// One request as the fake received it.

@@ -264,9 +264,9 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
         Flavour::OpenRouter => {
             push(&mut steps, 0, sse(&chunk(json!({"content": ""}), json!("stop"))));
             let mut last = chunk(json!({"content": ""}), Value::Null);
-            last["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
+            last["usage"] = script.usage_json.clone().unwrap_or_else(|| json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
                 "cost": openrouter_cost(prompt_tokens - cached, completion), "is_byok": false,
-                "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}});
+                "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}}));
             push(&mut steps, 0, sse(&last));
             push(&mut steps, 0, "data: [DONE]\n\n".into());
         }

@@ -48,6 +48,16 @@ async fn prices_are_dated_compared_across_routes_overridden_and_refreshed() {
     })
     .await;
 
+    // The OpenRouter fee is a setting, checked and kept.
+    type_into(&c, "[data-testid=fee-openrouter]", "abc").await;
+    find(&c, "[data-testid=fee-openrouter]").await.send_keys("\u{E007}").await.unwrap();
+    until("the fee refused in words", || async { text(&c, ".fee-setting").await.contains("A fee is a percentage").then_some(()) }).await;
+    type_into(&c, "[data-testid=fee-openrouter]", "5").await;
+    find(&c, "[data-testid=fee-openrouter]").await.send_keys("\u{E007}").await.unwrap();
+    until("the fee saved", || async { text(&c, ".fee-setting").await.contains("Saved").then_some(()) }).await;
+    let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.path().join("share/dev.tally.desktop/settings.json")).unwrap()).unwrap();
+    assert_eq!(settings["fees"]["percent_by_route"]["openrouter"], "5", "{settings}");
+
     // Refresh from OpenRouter (the fake's recorded list): a broken answer first, then a good one.
     click(&c, "[data-testid=nav-settings]").await;
     type_into(&c, "[data-testid=base-url-openrouter]", &fake.base_url(Flavour::OpenRouter)).await;

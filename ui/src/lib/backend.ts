@@ -8,6 +8,7 @@ import type { ConversationView } from '../bindings/ConversationView';
 import type { EnvKey } from '../bindings/EnvKey';
 import type { KeyCheck } from '../bindings/KeyCheck';
 import type { CatalogInfo } from '../bindings/CatalogInfo';
+import type { Fees } from '../bindings/Fees';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { PriceInput } from '../bindings/PriceInput';
 import type { ProviderStatus } from '../bindings/ProviderStatus';
@@ -28,6 +29,9 @@ export const backend = {
   importEnvKeys: (providers: string[]) => invoke<ProvidersView>('import_env_keys', { providers }),
   knownTargets: () => invoke<KnownTarget[]>('known_targets'),
   catalogInfo: () => invoke<CatalogInfo>('catalog_info'),
+  fees: () => invoke<Fees>('fees'),
+  /** A route's fee in percent, as decimal text ("5.5"). */
+  setFee: (route: string, percent: string) => invoke<Fees>('set_fee', { route, percent }),
   /** Only when the user asks: fetches OpenRouter's current models list. */
   refreshCatalog: () => invoke<CatalogInfo>('refresh_catalog'),
   /** Prices per million tokens, as decimal text. */

@@ -78,6 +78,15 @@ struct WireUsage {
     prompt_cache_hit_tokens: Option<u64>,
     /// OpenRouter: what was charged, in USD credits.
     cost: Option<Box<RawValue>>,
+    /// OpenRouter: the request used the user's own provider key (BYOK).
+    is_byok: Option<bool>,
+    cost_details: Option<CostDetails>,
+}
+
+#[derive(Deserialize)]
+struct CostDetails {
+    /// With BYOK, what the provider bills the user's own key.
+    upstream_inference_cost: Option<Box<RawValue>>,
 }
 
 #[derive(Deserialize)]
@@ -119,8 +128,19 @@ impl WireUsage {
                 .as_ref()
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
-            reported_cost: self.cost.as_deref().and_then(exact_decimal),
+            reported_cost: self.reported_cost(),
             estimated: false,
+        }
+    }
+
+    /// What the request cost the user. With BYOK, OpenRouter's `cost` is only its own fee and
+    /// the provider bills `upstream_inference_cost` to the user's key, so the charge is the sum.
+    fn reported_cost(&self) -> Option<rust_decimal::Decimal> {
+        let cost = self.cost.as_deref().and_then(exact_decimal);
+        let upstream = self.cost_details.as_ref().and_then(|d| d.upstream_inference_cost.as_deref()).and_then(exact_decimal);
+        match (self.is_byok, cost, upstream) {
+            (Some(true), cost, Some(up)) => Some((cost.unwrap_or_default() + up).normalize()),
+            (_, cost, _) => cost,
         }
     }
 }
