@@ -104,9 +104,49 @@ pub async fn remove_column(state: State<'_, AppState>, column_id: i64) -> Result
     state.remove_column(column_id).await
 }
 
+/// Conversations, most recent first; with a query, those whose title, prompts or answers hold it.
 #[tauri::command]
-pub async fn list_conversations(state: State<'_, AppState>) -> Result<Vec<ConversationSummary>> {
-    Ok(state.store().run(|c| conversations::list(c)).await?)
+pub async fn list_conversations(state: State<'_, AppState>, query: Option<String>) -> Result<Vec<ConversationSummary>> {
+    let query = query.unwrap_or_default();
+    Ok(state.store().run(move |c| conversations::search(c, &query)).await?)
+}
+
+#[tauri::command]
+pub async fn rename_conversation(state: State<'_, AppState>, id: i64, title: String) -> Result<ConversationView> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            conversations::rename(c, id, &title)?;
+            conversations::load(c, id)
+        })
+        .await?)
+}
+
+/// Hides a conversation; `restore_conversation` undoes it. Its spend stays in the usage history.
+#[tauri::command]
+pub async fn delete_conversation(state: State<'_, AppState>, id: i64) -> Result<()> {
+    Ok(state.store().run(move |c| conversations::set_deleted(c, id, true)).await?)
+}
+
+#[tauri::command]
+pub async fn restore_conversation(state: State<'_, AppState>, id: i64) -> Result<ConversationView> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            conversations::set_deleted(c, id, false)?;
+            conversations::load(c, id)
+        })
+        .await?)
+}
+
+/// Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
+#[tauri::command]
+pub async fn regenerate_answer(state: State<'_, AppState>, message_id: i64, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
+    let sink = std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
+        let _ = on_event.send(batch);
+    });
+    let (turn_id, _running) = state.turns.regenerate(message_id, sink).await?;
+    Ok(turn_id)
 }
 
 #[tauri::command]

@@ -44,6 +44,14 @@ pub enum TurnEvent {
         prompt: String,
         answers: Vec<MessageView>,
     },
+    /// One answer of an earlier turn starts again; `answer` (streaming) replaces `replaces`.
+    Restarted {
+        #[ts(type = "number")]
+        turn_id: i64,
+        #[ts(type = "number")]
+        replaces: i64,
+        answer: MessageView,
+    },
     /// Text that arrived since the last batch, for one answer.
     Delta {
         #[ts(type = "number")]
@@ -102,24 +110,43 @@ impl Turns {
         let p = prompt.clone();
         let start = self.deps.store.run(move |c| messages::start_turn(c, conversation_id, &p)).await?;
         let turn_id = start.turn_id;
-        let answers = {
-            let ids: Vec<i64> = start.columns.iter().map(|c| c.message_id).collect();
-            self.deps.store.run(move |c| ids.iter().map(|id| messages::message(c, *id)).collect::<Result<Vec<_>, _>>()).await?
-        };
-        let mut running = Running::default();
-        for col in &start.columns {
-            running.by_message.insert(col.message_id, running.turn.child_token());
-        }
-        let tokens: Vec<CancellationToken> = start.columns.iter().map(|c| running.by_message[&c.message_id].clone()).collect();
-        self.lock().insert(turn_id, running);
+        let answers = self.answers(&start.columns).await?;
+        let handle = self.launch(conversation_id, turn_id, start.columns, sink, TurnEvent::Started { turn_id, prompt, answers });
+        Ok((turn_id, handle))
+    }
 
+    /// Runs one column's answer again (after an error, a stop, or because the user wants another):
+    /// the old answer is superseded, and the new one streams in its place with the same thread.
+    pub async fn regenerate(self: &Arc<Self>, message_id: i64, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
+        let (conversation_id, turn_id, column) = self.deps.store.run(move |c| messages::regenerate(c, message_id)).await?;
+        let answer = self.answers(std::slice::from_ref(&column)).await?.remove(0);
+        let handle = self.launch(conversation_id, turn_id, vec![column], sink, TurnEvent::Restarted { turn_id, replaces: message_id, answer });
+        Ok((turn_id, handle))
+    }
+
+    async fn answers(&self, columns: &[ColumnTurn]) -> Result<Vec<MessageView>, StoreError> {
+        let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
+        self.deps.store.run(move |c| ids.iter().map(|id| messages::message(c, *id)).collect::<Result<Vec<_>, _>>()).await
+    }
+
+    fn launch(self: &Arc<Self>, conversation_id: i64, turn_id: i64, columns: Vec<ColumnTurn>, sink: Sink, first: TurnEvent) -> JoinHandle<()> {
+        let mut tokens = Vec::with_capacity(columns.len());
+        {
+            let mut running = self.lock();
+            let entry = running.entry(turn_id).or_default();
+            for col in &columns {
+                let token = entry.turn.child_token();
+                entry.by_message.insert(col.message_id, token.clone());
+                tokens.push(token);
+            }
+        }
         let (tx, rx) = mpsc::unbounded_channel();
-        let _ = tx.send(Coalesce::Flush(TurnEvent::Started { turn_id, prompt, answers }));
+        let _ = tx.send(Coalesce::Flush(first));
         let forwarder = tokio::spawn(forward(rx, sink));
         let this = Arc::clone(self);
-        let handle = tokio::spawn(async move {
-            let tasks: Vec<_> = start
-                .columns
+        let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
+        tokio::spawn(async move {
+            let tasks: Vec<_> = columns
                 .into_iter()
                 .zip(tokens)
                 .map(|(col, cancel)| tokio::spawn(run_column(Arc::clone(&this.deps), conversation_id, col, cancel, tx.clone())))
@@ -127,12 +154,21 @@ impl Turns {
             for t in tasks {
                 let _ = t.await;
             }
-            this.lock().remove(&turn_id);
+            {
+                let mut running = this.lock();
+                if let Some(entry) = running.get_mut(&turn_id) {
+                    for id in &ids {
+                        entry.by_message.remove(id);
+                    }
+                    if entry.by_message.is_empty() {
+                        running.remove(&turn_id);
+                    }
+                }
+            }
             let _ = tx.send(Coalesce::Flush(TurnEvent::Done { turn_id }));
             drop(tx);
             let _ = forwarder.await;
-        });
-        Ok((turn_id, handle))
+        })
     }
 
     /// Stops every answer of a turn. `false` when the turn is not running.
@@ -209,6 +245,8 @@ async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
 /// What one column's stream produced.
 #[derive(Default)]
 struct Answer {
+    /// The provider accepted the request and started answering (so it bills input tokens).
+    accepted: bool,
     text: String,
     reasoning: String,
     usage: Option<Usage>,
@@ -244,7 +282,10 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
                 let message_id = col.message_id;
                 let store = deps.store.clone();
                 let mut on_event = |event: StreamEvent| match event {
-                    StreamEvent::Started { served_model, .. } => answer.served_model = served_model.or(answer.served_model.take()),
+                    StreamEvent::Started { served_model, .. } => {
+                        answer.accepted = true;
+                        answer.served_model = served_model.or(answer.served_model.take());
+                    }
                     StreamEvent::TextDelta(t) => {
                         answer.text.push_str(&t);
                         let _ = tx.send(Coalesce::Delta { message_id, text: t, reasoning: String::new() });
@@ -317,9 +358,10 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
     }
 }
 
-/// The usage to record. The provider's own counts when the answer completed; otherwise an
-/// estimate from the text (about four characters a token), marked `estimated`, never zero
-/// input, and never fewer output tokens than the text that arrived.
+/// The usage to record. The provider's own counts when the answer completed. A request the
+/// provider refused (an error status, no connection) was not billed: zero. An accepted answer that
+/// ended early without usage gets an estimate from the text (about four characters a token),
+/// marked `estimated`, never zero input, and never fewer output tokens than the text that arrived.
 fn settle_usage(reported: Option<Usage>, request: &ChatRequest, answer: &Answer, status: Status) -> Usage {
     let estimate = |text_len: usize| (text_len as u64).div_ceil(4);
     let input_chars: usize = request.messages.iter().map(|m| m.content.len()).sum::<usize>() + request.system.as_ref().map_or(0, String::len);
@@ -327,6 +369,7 @@ fn settle_usage(reported: Option<Usage>, request: &ChatRequest, answer: &Answer,
     let est_output = estimate(answer.text.len() + answer.reasoning.len());
     match reported {
         Some(u) if status == Status::Done => u,
+        None if !answer.accepted => Usage::default(),
         Some(mut u) => {
             if u.input_tokens == 0 {
                 u.input_tokens = est_input;
@@ -353,7 +396,7 @@ mod tests {
 
     #[test]
     fn a_dropped_answer_without_usage_is_estimated_and_never_zero() {
-        let answer = Answer { text: "Hello there, partial".into(), ..Default::default() };
+        let answer = Answer { accepted: true, text: "Hello there, partial".into(), ..Default::default() };
         let u = settle_usage(None, &request("hi"), &answer, Status::Failed);
         assert!(u.estimated);
         assert_eq!(u.input_tokens, 1);
@@ -363,9 +406,16 @@ mod tests {
     #[test]
     fn a_stopped_answer_keeps_reported_input_and_raises_stale_output() {
         let reported = Usage { input_tokens: 135, output_tokens: 1, ..Default::default() };
-        let answer = Answer { text: "x".repeat(40), ..Default::default() };
+        let answer = Answer { accepted: true, text: "x".repeat(40), ..Default::default() };
         let u = settle_usage(Some(reported), &request("hi"), &answer, Status::Stopped);
         assert_eq!((u.input_tokens, u.output_tokens, u.estimated), (135, 10, true));
+    }
+
+    #[test]
+    fn a_refused_request_costs_nothing() {
+        let u = settle_usage(None, &request("hi"), &Answer::default(), Status::Failed);
+        assert_eq!(u, Usage::default());
+        assert!(!u.estimated);
     }
 
     #[test]

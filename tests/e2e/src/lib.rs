@@ -143,6 +143,15 @@ pub async fn attrs(c: &Client, css: &str, name: &str) -> Vec<String> {
     out
 }
 
+/// A DOM property of every element matching `css` (`textContent`, `value`, …).
+pub async fn props(c: &Client, css: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in c.find_all(Locator::Css(css)).await.unwrap_or_default() {
+        out.push(e.prop(name).await.ok().flatten().unwrap_or_default());
+    }
+    out
+}
+
 /// Replaces an input's value by typing, as a person would.
 pub async fn type_into(c: &Client, css: &str, value: &str) {
     let e = find(c, css).await;
@@ -152,6 +161,22 @@ pub async fn type_into(c: &Client, css: &str, value: &str) {
 
 pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+/// Saves a key and a base URL for a provider on the Settings page (which must be open).
+pub async fn set_provider(c: &fantoccini::Client, id: &str, key: &str, base_url: &str) {
+    type_into(c, &format!("[data-testid=key-input-{id}]"), key).await;
+    click(c, &format!("[data-testid=save-key-{id}]")).await;
+    until(&format!("{id} key set"), || async { (text(c, &format!("[data-testid=key-status-{id}]")).await == "Key set").then_some(()) }).await;
+    let input = find(c, &format!("[data-testid=key-input-{id}]")).await;
+    assert_eq!(input.prop("value").await.unwrap().unwrap_or_default(), "", "the key field is emptied once saved");
+
+    type_into(c, &format!("[data-testid=base-url-{id}]"), base_url).await;
+    click(c, &format!("[data-testid=save-base-url-{id}]")).await;
+    until(&format!("{id} base URL saved"), || async {
+        (text(c, &format!("[data-testid=provider-message-{id}]")).await == "Base URL saved.").then_some(())
+    })
+    .await;
 }
 
 /// Asserts that no file under `dir` holds any of `secrets` or a 12-character slice of one.

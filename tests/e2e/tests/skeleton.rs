@@ -12,21 +12,6 @@ use tally_fake_provider::{FakeProvider, Flavour};
 const OPENAI_KEY: &str = "test-key-openai-e2e-Q7wLx3Rk9Zp2Vn6T";
 const OPENROUTER_KEY: &str = "test-key-openrouter-e2e-M4dHs8Jc1Yb5Gf0K";
 
-async fn set_provider(c: &fantoccini::Client, id: &str, key: &str, base_url: &str) {
-    type_into(c, &format!("[data-testid=key-input-{id}]"), key).await;
-    click(c, &format!("[data-testid=save-key-{id}]")).await;
-    until(&format!("{id} key set"), || async { (text(c, &format!("[data-testid=key-status-{id}]")).await == "Key set").then_some(()) }).await;
-    let input = find(c, &format!("[data-testid=key-input-{id}]")).await;
-    assert_eq!(input.prop("value").await.unwrap().unwrap_or_default(), "", "the key field is emptied once saved");
-
-    type_into(c, &format!("[data-testid=base-url-{id}]"), base_url).await;
-    click(c, &format!("[data-testid=save-base-url-{id}]")).await;
-    until(&format!("{id} base URL saved"), || async {
-        (text(c, &format!("[data-testid=provider-message-{id}]")).await == "Base URL saved.").then_some(())
-    })
-    .await;
-}
-
 /// Calls a command through the page's own IPC bridge and returns its JSON, to check what the
 /// web view can read back.
 async fn ipc(c: &fantoccini::Client, command: &str, args: serde_json::Value) -> String {

@@ -5,4 +5,4 @@ import type { Totals } from "./Totals";
 /**
  * What the UI hears about a running turn, in batches.
  */
-export type TurnEvent = { "type": "started", turn_id: number, prompt: string, answers: Array<MessageView>, } | { "type": "delta", message_id: number, text: string, reasoning: string, } | { "type": "finished", message: MessageView, column_totals: Totals, conversation_totals: Totals, } | { "type": "done", turn_id: number, };
+export type TurnEvent = { "type": "started", turn_id: number, prompt: string, answers: Array<MessageView>, } | { "type": "restarted", turn_id: number, replaces: number, answer: MessageView, } | { "type": "delta", message_id: number, text: string, reasoning: string, } | { "type": "finished", message: MessageView, column_totals: Totals, conversation_totals: Totals, } | { "type": "done", turn_id: number, };

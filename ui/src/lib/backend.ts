@@ -41,7 +41,16 @@ export const backend = {
   addColumn: (conversationId: number, target: string, leaveSensitive: boolean) =>
     invoke<ConversationView>('add_column', { conversationId, target, leaveSensitive }),
   removeColumn: (columnId: number) => invoke<ConversationView>('remove_column', { columnId }),
-  listConversations: () => invoke<ConversationSummary[]>('list_conversations'),
+  listConversations: (query?: string) => invoke<ConversationSummary[]>('list_conversations', { query: query ?? null }),
+  renameConversation: (id: number, title: string) => invoke<ConversationView>('rename_conversation', { id, title }),
+  deleteConversation: (id: number) => invoke<null>('delete_conversation', { id }),
+  restoreConversation: (id: number) => invoke<ConversationView>('restore_conversation', { id }),
+  /** Runs one answer again in its place; it streams like a turn. */
+  regenerateAnswer: (messageId: number, onBatch: (events: TurnEvent[]) => void) => {
+    const channel = new Channel<TurnEvent[]>();
+    channel.onmessage = onBatch;
+    return invoke<number>('regenerate_answer', { messageId, onEvent: channel });
+  },
   newConversation: (targets?: string[]) => invoke<ConversationView>('new_conversation', { targets: targets ?? null }),
   loadConversation: (id: number) => invoke<ConversationView>('load_conversation', { id }),
   /** Starts a turn; batches of events arrive on `onBatch` about once a frame. */

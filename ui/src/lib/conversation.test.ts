@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
-import { applyEvents, isStreaming } from './conversation';
+import { applyEvents, isStreaming, liveTotal, standouts } from './conversation';
 
 const totals = (cost: string) => ({ cost, input_tokens: 0, output_tokens: 0, unpriced_answers: 0 });
 
@@ -45,5 +45,48 @@ describe('applyEvents', () => {
     const started = { type: 'started' as const, turn_id: 5, prompt: 'hi', answers: [answer(100, 10)] };
     applyEvents(v, [started, started]);
     expect(v.turns).toHaveLength(1);
+  });
+});
+
+describe('regenerating', () => {
+  it('replaces the old answer with the restarted one', () => {
+    const v = view();
+    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [answer(100, 10, 'failed'), answer(101, 11, 'done')] }]);
+    applyEvents(v, [{ type: 'restarted', turn_id: 5, replaces: 100, answer: answer(102, 10) }]);
+    expect(v.turns[0]!.answers.map((a) => a.id)).toEqual([102, 101]);
+    applyEvents(v, [{ type: 'delta', message_id: 102, text: 'again', reasoning: '' }]);
+    expect(v.turns[0]!.answers[0]!.content).toBe('again');
+  });
+});
+
+describe('live total and standouts', () => {
+  const usage = (cost: string, ttft: number) => ({
+    tokens: { input_tokens: 1, cached_input_tokens: 0, cache_write_tokens: 0, output_tokens: 1, reasoning_tokens: 0, reported_cost: null, estimated: false },
+    served_model: null, price: null, output_tokens_per_s: null,
+    cost: { input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: cost, platform_fee: '0', effective_total: cost, as_reported: false },
+    timing: { ttfb_ms: null, ttft_ms: ttft, total_ms: 100 },
+  });
+
+  it('adds an exact estimate for streaming answers to the exact totals', () => {
+    const v = view();
+    v.totals = totals('0.001');
+    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'abcdefgh', answers: [answer(100, 10)] }]);
+    applyEvents(v, [{ type: 'delta', message_id: 100, text: 'x'.repeat(400), reasoning: '' }]);
+    const prices = new Map([['openai:a', { input: '0.000001', output: '0.000002' }]]);
+    // 0.001 + 2 input tokens × 0.000001 + 100 output tokens × 0.000002
+    expect(liveTotal(v, prices)).toEqual({ cost: '0.001202', estimated: true });
+  });
+
+  it('marks the cheapest and the fastest column, and no winner on a tie', () => {
+    const v = view();
+    v.columns[0]!.totals = totals('0.002');
+    v.columns[1]!.totals = totals('0.001');
+    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [
+      { ...answer(100, 10, 'done'), usage: usage('0.002', 100) },
+      { ...answer(101, 11, 'done'), usage: usage('0.001', 300) },
+    ] }]);
+    expect(standouts(v)).toEqual({ cheapest: 11, fastest: 10 });
+    v.columns[0]!.totals = totals('0.001');
+    expect(standouts(v).cheapest).toBeNull();
   });
 });

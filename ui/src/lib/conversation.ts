@@ -3,6 +3,7 @@
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
 import type { TurnEvent } from '../bindings/TurnEvent';
+import { addDecimals, compareDecimal, mulDecimal } from './format';
 
 function findAnswer(view: ConversationView, messageId: number): { turn: number; index: number } | null {
   for (let t = view.turns.length - 1; t >= 0; t--) {
@@ -22,6 +23,11 @@ export function applyEvents(view: ConversationView, events: TurnEvent[]): void {
           view.turns.push({ id: event.turn_id, prompt: event.prompt, created_at: '', answers: event.answers });
         }
         break;
+      case 'restarted': {
+        const at = findAnswer(view, event.replaces);
+        if (at) view.turns[at.turn]!.answers[at.index] = event.answer;
+        break;
+      }
       case 'delta': {
         const at = findAnswer(view, event.message_id);
         if (!at) break;
@@ -53,4 +59,51 @@ export function answerFor(answers: MessageView[], columnId: number): MessageView
 
 export function isStreaming(view: ConversationView): boolean {
   return view.turns.some((t) => t.answers.some((a) => a.status === 'streaming'));
+}
+
+/** Per-token prices by target, for live estimates. */
+export type PriceBook = Map<string, { input: string; output: string }>;
+
+/**
+ * The conversation's total while answers stream: the exact totals so far plus, for each streaming
+ * answer, an estimate (about four characters a token, for the prompt and the text so far).
+ * `estimated` says whether any part is an estimate.
+ */
+export function liveTotal(view: ConversationView, prices: PriceBook): { cost: string; estimated: boolean } {
+  const parts = [view.totals.cost];
+  let estimated = false;
+  for (const turn of view.turns) {
+    for (const a of turn.answers) {
+      if (a.status !== 'streaming') continue;
+      const column = view.columns.find((c) => c.id === a.column_id);
+      const price = column && prices.get(column.target);
+      if (!price) continue;
+      estimated = true;
+      parts.push(mulDecimal(price.input, Math.ceil(turn.prompt.length / 4)));
+      parts.push(mulDecimal(price.output, Math.ceil((a.content.length + a.reasoning.length) / 4)));
+    }
+  }
+  return { cost: addDecimals(parts), estimated };
+}
+
+/** The column that cost least so far, and the one whose first tokens came soonest on average. */
+export function standouts(view: ConversationView): { cheapest: number | null; fastest: number | null } {
+  if (view.columns.length < 2) return { cheapest: null, fastest: null };
+  const answered = view.columns.filter((c) => view.turns.some((t) => t.answers.some((a) => a.column_id === c.id && a.usage?.cost && a.status === 'done')));
+  let cheapest: number | null = null;
+  if (answered.length >= 2) {
+    const sorted = [...answered].sort((a, b) => compareDecimal(a.totals.cost, b.totals.cost));
+    if (compareDecimal(sorted[0]!.totals.cost, sorted[1]!.totals.cost) < 0) cheapest = sorted[0]!.id;
+  }
+  const meanTtft = (columnId: number) => {
+    const ttfts = view.turns.flatMap((t) => t.answers.filter((a) => a.column_id === columnId && a.status === 'done').map((a) => a.usage?.timing.ttft_ms ?? null)).filter((v): v is number => v !== null);
+    return ttfts.length ? ttfts.reduce((x, y) => x + y, 0) / ttfts.length : null;
+  };
+  const timed = view.columns.map((c) => ({ id: c.id, ttft: meanTtft(c.id) })).filter((c): c is { id: number; ttft: number } => c.ttft !== null);
+  let fastest: number | null = null;
+  if (timed.length >= 2) {
+    timed.sort((a, b) => a.ttft - b.ttft);
+    if (timed[0]!.ttft < timed[1]!.ttft) fastest = timed[0]!.id;
+  }
+  return { cheapest, fastest };
 }

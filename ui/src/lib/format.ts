@@ -28,6 +28,38 @@ function render(units: bigint, decimals: number): string {
   return `${neg ? '-' : ''}${grouped}${decimals ? `.${frac}` : ''}`;
 }
 
+/** The exact sum of decimal strings, as a decimal string. */
+export function addDecimals(values: string[]): string {
+  let units = 0n;
+  let scale = 0;
+  for (const v of values) {
+    const d = parseDecimal(v);
+    if (!d) continue;
+    if (d.scale > scale) {
+      units *= 10n ** BigInt(d.scale - scale);
+      scale = d.scale;
+    }
+    units += d.units * 10n ** BigInt(scale - d.scale);
+  }
+  return trimDecimal(units, scale);
+}
+
+/** `price × count` exactly (a per-token price times a token count), as a decimal string. */
+export function mulDecimal(price: string, count: number): string {
+  const d = parseDecimal(price);
+  if (!d || !Number.isSafeInteger(count)) return '0';
+  return trimDecimal(d.units * BigInt(count), d.scale);
+}
+
+function trimDecimal(units: bigint, scale: number): string {
+  if (scale === 0) return units.toString();
+  const neg = units < 0n;
+  const digits = (neg ? -units : units).toString().padStart(scale + 1, '0');
+  const int = digits.slice(0, digits.length - scale);
+  const frac = digits.slice(digits.length - scale).replace(/0+$/, '');
+  return `${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
+}
+
 /** Compares two decimal strings exactly (for sorting prices): negative, zero or positive. */
 export function compareDecimal(a: string | null | undefined, b: string | null | undefined): number {
   const x = a == null ? null : parseDecimal(a);

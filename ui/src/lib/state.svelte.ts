@@ -4,7 +4,8 @@ import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { TurnEvent } from '../bindings/TurnEvent';
 import { backend, errorMessage } from './backend';
-import { applyEvents } from './conversation';
+import type { KnownTarget } from '../bindings/KnownTarget';
+import { applyEvents, type PriceBook } from './conversation';
 
 export type Page = 'chat' | 'settings' | 'pricing';
 
@@ -15,18 +16,32 @@ class AppState {
   current = $state<ConversationView | null>(null);
   runningTurn = $state<number | null>(null);
   error = $state<string | null>(null);
+  query = $state('');
+  /** The conversation just deleted, while its undo is offered. */
+  deleted = $state<{ id: number; title: string } | null>(null);
+  /** Known targets by `route:model`: prices for live estimates, twins for Pair. */
+  known = $state<Map<string, KnownTarget>>(new Map());
+
+  get prices(): PriceBook {
+    return new Map([...this.known].map(([t, k]) => [t, { input: k.price.input, output: k.price.output }]));
+  }
+
+  async loadKnown(): Promise<void> {
+    const list = await backend.knownTargets();
+    this.known = new Map(list.map((k) => [k.target, k]));
+  }
 
   async init(): Promise<void> {
     await this.guard(async () => {
       this.info = await backend.appInfo();
-      await this.refreshList();
+      await Promise.all([this.refreshList(), this.loadKnown()]);
       const first = this.conversations[0];
       if (first) await this.open(first.id);
     });
   }
 
   async refreshList(): Promise<void> {
-    this.conversations = await backend.listConversations();
+    this.conversations = await backend.listConversations(this.query.trim() || undefined);
     // The first prompt names a conversation; keep the open one's header in step.
     const current = this.current;
     const summary = current && this.conversations.find((c) => c.id === current.id);
@@ -46,6 +61,67 @@ class AppState {
       this.runningTurn = null;
       this.page = 'chat';
       await this.refreshList();
+    });
+  }
+
+  async search(query: string): Promise<void> {
+    this.query = query;
+    await this.guard(() => this.refreshList());
+  }
+
+  async rename(title: string): Promise<void> {
+    const current = this.current;
+    if (!current || !title.trim() || title.trim() === current.title) return;
+    await this.guard(async () => {
+      this.current = await backend.renameConversation(current.id, title.trim());
+      await this.refreshList();
+    });
+  }
+
+  /** Deletes the open conversation; `undoDelete` brings it back. */
+  async deleteCurrent(): Promise<void> {
+    const current = this.current;
+    if (!current || this.runningTurn !== null) return;
+    await this.guard(async () => {
+      await backend.deleteConversation(current.id);
+      this.deleted = { id: current.id, title: current.title };
+      this.current = null;
+      await this.refreshList();
+      const next = this.conversations[0];
+      if (next) this.current = await backend.loadConversation(next.id);
+    });
+  }
+
+  async undoDelete(): Promise<void> {
+    const deleted = this.deleted;
+    if (!deleted) return;
+    await this.guard(async () => {
+      this.current = await backend.restoreConversation(deleted.id);
+      this.deleted = null;
+      this.page = 'chat';
+      await this.refreshList();
+    });
+  }
+
+  /** Runs one answer again in its place (after an error, a stop, or to get another). */
+  async regenerate(messageId: number): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    await this.guard(async () => {
+      await backend.regenerateAnswer(messageId, (events) => {
+        if (this.current?.id === current.id) applyEvents(this.current, events);
+        if (events.some((e) => e.type === 'done')) void this.refreshList();
+      });
+    });
+  }
+
+  /** Adds the same model on the other route (OpenRouter ↔ direct) as a new column. */
+  async pair(target: string): Promise<void> {
+    const current = this.current;
+    const twin = this.known.get(target)?.twin;
+    if (!current || !twin) return;
+    await this.guard(async () => {
+      this.current = await backend.addColumn(current.id, twin, false);
     });
   }
 

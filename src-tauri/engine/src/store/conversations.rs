@@ -132,16 +132,34 @@ pub fn create_with_params(conn: &mut Connection, title: &str, targets: &[Target]
     Ok(id)
 }
 
-/// All conversations, most recently active first.
+/// All conversations, most recently active first; with a query, those whose title or any
+/// prompt or answer contains it (case-insensitive for ASCII).
 pub fn list(conn: &Connection) -> Result<Vec<ConversationSummary>, StoreError> {
+    search(conn, "")
+}
+
+pub fn search(conn: &Connection, query: &str) -> Result<Vec<ConversationSummary>, StoreError> {
+    let pattern = format!("%{}%", query.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let mut stmt = conn.prepare(
         "SELECT id, title, updated_at, total_cost, input_tokens, output_tokens, unpriced_answers
-         FROM conversations ORDER BY updated_at DESC, id DESC",
+         FROM conversations c
+         WHERE deleted = 0 AND (?1 = '%%' OR title LIKE ?1 ESCAPE '\\' OR EXISTS (
+             SELECT 1 FROM messages m JOIN columns col ON col.id = m.column_id
+             WHERE col.conversation_id = c.id AND m.superseded = 0 AND m.content LIKE ?1 ESCAPE '\\'))
+         ORDER BY updated_at DESC, id DESC",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([pattern], |r| {
         Ok(ConversationSummary { id: r.get(0)?, title: r.get(1)?, updated_at: r.get(2)?, totals: totals(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?) })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Hides a conversation (`deleted = true`) or brings it back. Its usage stays in history.
+pub fn set_deleted(conn: &Connection, id: i64, deleted: bool) -> Result<(), StoreError> {
+    if conn.execute("UPDATE conversations SET deleted = ?1 WHERE id = ?2", params![deleted, id])? == 0 {
+        return Err(StoreError::NotFound(format!("Conversation {id}")));
+    }
+    Ok(())
 }
 
 pub fn rename(conn: &Connection, id: i64, title: &str) -> Result<(), StoreError> {

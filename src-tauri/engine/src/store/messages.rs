@@ -118,7 +118,7 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
     let turn_id = tx.last_insert_rowid();
     let mut columns = Vec::with_capacity(cols.len());
     for (column_id, target, params) in cols {
-        let mut history = thread(&tx, column_id)?;
+        let mut history = thread(&tx, column_id, i64::MAX)?;
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, content, status) VALUES (?1, ?2, 'user', ?3, 'done')",
             params![column_id, turn_id, prompt],
@@ -140,17 +140,53 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
     Ok(TurnStart { turn_id, columns })
 }
 
-/// A column's thread: its user prompts and the non-empty answers it got, oldest first.
-fn thread(conn: &Connection, column_id: i64) -> Result<Vec<ChatMessage>, StoreError> {
+/// A column's thread before message `before`: its user prompts and the non-empty answers it
+/// got (regenerated ones replaced), oldest first.
+fn thread(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<ChatMessage>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT role, content FROM messages
-         WHERE column_id = ?1 AND (role = 'user' OR content != '') ORDER BY id",
+         WHERE column_id = ?1 AND superseded = 0 AND id < ?2 AND (role = 'user' OR content != '') ORDER BY id",
     )?;
-    let rows = stmt.query_map([column_id], |r| {
+    let rows = stmt.query_map([column_id, before], |r| {
         let role: String = r.get(0)?;
         Ok(ChatMessage { role: if role == "user" { Role::User } else { Role::Assistant }, content: r.get(1)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Starts a new answer in place of `message_id` (a failed, stopped or unwanted one) for the same
+/// turn and column, with the thread as it stood then. The old answer is superseded, not deleted:
+/// it stays in history with its usage. Returns the conversation and what the column must send.
+pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, ColumnTurn), StoreError> {
+    let tx = conn.transaction()?;
+    let (column_id, turn_id, status, conversation_id): (i64, i64, String, i64) = tx
+        .query_row(
+            "SELECT m.column_id, m.turn_id, m.status, c.conversation_id FROM messages m JOIN columns c ON c.id = m.column_id
+             WHERE m.id = ?1 AND m.role = 'assistant' AND m.superseded = 0 AND c.removed = 0",
+            [message_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Answer {message_id}")))?;
+    if status == "streaming" {
+        return Err(StoreError::Invalid("This answer is still streaming: stop it first.".into()));
+    }
+    let (_, target, params) = conversations::columns(&tx, conversation_id)?
+        .into_iter()
+        .find(|(id, ..)| *id == column_id)
+        .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))?;
+    let sensitive: bool = tx.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
+    if sensitive {
+        if let Some(why) = conversations::sensitive_refusal(&target) {
+            return Err(StoreError::Refused(format!("{why} Nothing was sent.")));
+        }
+    }
+    let history = thread(&tx, column_id, message_id)?;
+    tx.execute("UPDATE messages SET superseded = 1 WHERE id = ?1", [message_id])?;
+    tx.execute("INSERT INTO messages (column_id, turn_id, role, status) VALUES (?1, ?2, 'assistant', 'streaming')", params![column_id, turn_id])?;
+    let new_id = tx.last_insert_rowid();
+    tx.commit()?;
+    Ok((conversation_id, turn_id, ColumnTurn { column_id, target, params, history, message_id: new_id }))
 }
 
 /// Saves what has streamed so far, so a crash loses at most the last few hundred milliseconds.
@@ -317,7 +353,7 @@ pub fn message(conn: &Connection, id: i64) -> Result<MessageView, StoreError> {
 pub(crate) fn assistant_messages_of_conversation(conn: &Connection, conversation_id: i64) -> Result<Vec<MessageView>, StoreError> {
     let sql = format!(
         "{MESSAGE_SELECT} JOIN columns c ON c.id = m.column_id
-         WHERE c.conversation_id = ?1 AND m.role = 'assistant' ORDER BY m.turn_id, c.position, m.id"
+         WHERE c.conversation_id = ?1 AND m.role = 'assistant' AND m.superseded = 0 ORDER BY m.turn_id, c.position, m.id"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([conversation_id], message_row)?;

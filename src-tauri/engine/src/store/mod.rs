@@ -42,6 +42,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/001_init.sql")),
         M::up(include_str!("migrations/002_sensitive_and_column_removal.sql")),
         M::up(include_str!("migrations/003_price_overrides.sql")),
+        M::up(include_str!("migrations/004_regenerate_and_delete.sql")),
     ])
 }
 

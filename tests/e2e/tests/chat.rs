@@ -1,0 +1,95 @@
+//! The main screen through the window: three columns streaming at different paces with one
+//! failing and then retried, a hostile answer rendered inert, cheapest and fastest marked, Pair
+//! adding the same model on the other route, and conversations renamed, deleted, undone, searched.
+
+use tally_e2e::*;
+use tally_fake_provider::{FakeProvider, Flavour, Script};
+
+const HOSTILE: &str = "Hi <script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\"> [click](javascript:window.__pwned=3) <a href=\"javascript:window.__pwned=4\">there</a> **bold**";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversations_managed() {
+    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
+    let home = tempfile::tempdir().unwrap();
+    let fake = FakeProvider::start().await.unwrap();
+    let driver = Driver::start(home.path()).await;
+    let c = driver.session().await;
+    click(&c, "[data-testid=nav-settings]").await;
+    set_provider(&c, "openai", "test-key-chat-openai-000000", &fake.base_url(Flavour::OpenAi)).await;
+    set_provider(&c, "openrouter", "test-key-chat-openrouter-0000", &fake.base_url(Flavour::OpenRouter)).await;
+    set_provider(&c, "anthropic", "test-key-chat-anthropic-00000", &fake.base_url(Flavour::Anthropic)).await;
+
+    click(&c, "[data-testid=new-conversation]").await;
+    click(&c, "[data-testid=add-column]").await;
+    type_into(&c, "[data-testid=add-column-target]", "anthropic:claude-sonnet-4-5").await;
+    click(&c, "[data-testid=add-column-confirm]").await;
+    until("three columns", || async { (texts(&c, "[data-testid=column-header]").await.len() == 3).then_some(()) }).await;
+
+    // Different paces, one refusal, one hostile answer.
+    fake.push(Script { model: Some("gpt-4o-mini".into()), tokens: Some(30), pace_ms: Some(3), ..Default::default() });
+    fake.push(Script { model: Some("openai/gpt-4o-mini".into()), status: Some(401), ..Default::default() });
+    fake.push(Script { model: Some("claude-sonnet-4-5".into()), reply: Some(HOSTILE.into()), pace_ms: Some(25), ..Default::default() });
+    type_into(&c, "[data-testid=prompt-input]", "Compare please").await;
+    click(&c, "[data-testid=send]").await;
+    until("all three answers ended", || async {
+        (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "failed", "done"]).then_some(())
+    })
+    .await;
+    let failed = text(&c, "[data-testid=answer][data-status=failed] [data-testid=answer-error]").await;
+    assert!(failed.contains("OpenRouter rejected the API key"), "{failed}");
+
+    // The hostile answer is inert: no script, no handler, no javascript: link, nothing ran.
+    let html: String = c
+        .execute("return document.querySelectorAll('[data-testid=answer-text]')[2].innerHTML", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(html.contains("<strong>bold</strong>"), "markdown rendered: {html}");
+    assert!(!html.contains("<script") && !html.contains("onerror") && !html.contains("javascript:"), "{html}");
+    for link in c.find_all(fantoccini::Locator::Css("[data-testid=answer-text] a")).await.unwrap() {
+        link.click().await.unwrap();
+    }
+    let pwned = c.execute("return window.__pwned === undefined ? 'clean' : String(window.__pwned)", vec![]).await.unwrap();
+    assert_eq!(pwned, "clean");
+
+    // Retry the failed column: it streams in place and succeeds.
+    click(&c, "[data-testid=retry-answer]").await;
+    until("the retried answer", || async {
+        (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "done", "done"]).then_some(())
+    })
+    .await;
+    assert_eq!(texts(&c, "[data-testid=answer]").await.len(), 3, "the retry replaced the failed answer");
+
+    // Cheapest and fastest are marked; Pair adds Claude via OpenRouter.
+    until("marks", || async { (texts(&c, "[data-testid=mark-cheapest]").await.len() == 1).then_some(()) }).await;
+    assert_eq!(texts(&c, "[data-testid=mark-fastest]").await.len(), 1);
+    let pair = c.find_all(fantoccini::Locator::Css("[data-testid=pair-column]")).await.unwrap();
+    assert_eq!(pair.len(), 1, "only Claude lacks its twin here");
+    pair[0].click().await.unwrap();
+    until("four columns", || async {
+        texts(&c, "[data-testid=column-header] .column-path").await.last().filter(|p| p.as_str() == "via OpenRouter → Anthropic").map(|_| ())
+    })
+    .await;
+    let shot = c.screenshot().await.unwrap();
+    std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/chat-4-columns.png"), shot).ok();
+
+    // Rename, delete with undo, search.
+    click(&c, "[data-testid=chat-title]").await;
+    // Erase and type over it, as a person does (a WebDriver clear would blur, which saves).
+    let erase = "\u{E003}".repeat(40);
+    find(&c, "[data-testid=title-input]").await.send_keys(&format!("{erase}Routes compared\u{E007}")).await.unwrap();
+    // (textContent: WebKitWebDriver reports no visible text for an ellipsized span.)
+    until("renamed in the list", || async { props(&c, ".conversation-title", "textContent").await.contains(&"Routes compared".to_string()).then_some(()) }).await;
+    assert_eq!(props(&c, "[data-testid=chat-title]", "textContent").await, ["Routes compared"]);
+    click(&c, "[data-testid=delete-conversation]").await;
+    until("deleted", || async { texts(&c, "[data-testid=conversation-item]").await.is_empty().then_some(()) }).await;
+    click(&c, "[data-testid=undo-delete-button]").await;
+    until("restored", || async { (texts(&c, "[data-testid=answer]").await.len() == 3).then_some(()) }).await;
+    type_into(&c, "[data-testid=conversation-search]", "no such words anywhere").await;
+    until("nothing matches", || async { texts(&c, "[data-testid=conversation-item]").await.is_empty().then_some(()) }).await;
+    type_into(&c, "[data-testid=conversation-search]", "word7").await; // only in the streamed answers
+    until("found by an answer's text", || async { (texts(&c, "[data-testid=conversation-item]").await.len() == 1).then_some(()) }).await;
+    c.close().await.unwrap();
+}
