@@ -105,6 +105,54 @@ pub async fn remove_column(state: State<'_, AppState>, column_id: i64) -> Result
 }
 
 /// Conversations, most recent first; with a query, those whose title, prompts or answers hold it.
+/// Pauses (or resumes) a column: paused columns sit out new turns.
+#[tauri::command]
+pub async fn set_column_paused(state: State<'_, AppState>, column_id: i64, paused: bool) -> Result<ConversationView> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            let id = conversations::set_paused(c, column_id, paused)?;
+            conversations::load(c, id)
+        })
+        .await?)
+}
+
+/// A column's system prompt, temperature and max output tokens; `all_columns` applies the same
+/// to every column of the conversation.
+#[tauri::command]
+pub async fn set_column_params(
+    state: State<'_, AppState>,
+    column_id: i64,
+    system: Option<String>,
+    temperature: Option<f64>,
+    max_tokens: Option<u32>,
+    all_columns: bool,
+) -> Result<ConversationView> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            let id = conversations::set_params(c, column_id, system.clone(), temperature, max_tokens)?;
+            if all_columns {
+                for (other, ..) in conversations::columns(c, id)? {
+                    conversations::set_params(c, other, system.clone(), temperature, max_tokens)?;
+                }
+            }
+            conversations::load(c, id)
+        })
+        .await?)
+}
+
+#[tauri::command]
+pub async fn move_column(state: State<'_, AppState>, column_id: i64, step: i64) -> Result<ConversationView> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            let id = conversations::move_column(c, column_id, step.signum())?;
+            conversations::load(c, id)
+        })
+        .await?)
+}
+
 #[tauri::command]
 pub async fn list_conversations(state: State<'_, AppState>, query: Option<String>) -> Result<Vec<ConversationSummary>> {
     let query = query.unwrap_or_default();

@@ -73,3 +73,33 @@ fn at_most_eight_columns() {
         })
         .unwrap();
 }
+
+#[test]
+fn paused_columns_sit_out_turns_and_parameters_and_order_are_kept() {
+    let (_dir, store) = store();
+    store
+        .blocking(|c| {
+            let id = conversations::create(c, "x", &[t("openai:gpt-4o-mini"), t("anthropic:claude-sonnet-4-5"), t("deepseek:deepseek-chat")])?;
+            let cols = conversations::load(c, id)?.columns;
+            conversations::set_paused(c, cols[1].id, true)?;
+            let start = messages::start_turn(c, id, "hello")?;
+            assert_eq!(start.columns.iter().map(|col| col.target.to_string()).collect::<Vec<_>>(), ["openai:gpt-4o-mini", "deepseek:deepseek-chat"]);
+            conversations::set_paused(c, cols[0].id, true)?;
+            conversations::set_paused(c, cols[2].id, true)?;
+            assert!(messages::start_turn(c, id, "hello").unwrap_err().to_string().contains("Every column is paused"));
+
+            conversations::set_params(c, cols[0].id, Some("Answer in French.".into()), Some(0.3), Some(200))?;
+            assert!(conversations::set_params(c, cols[0].id, None, Some(3.0), None).is_err(), "temperature out of range");
+            let view = conversations::load(c, id)?;
+            assert_eq!((view.columns[0].system.as_deref(), view.columns[0].temperature, view.columns[0].max_tokens), (Some("Answer in French."), Some(0.3), Some(200)));
+            conversations::set_paused(c, cols[0].id, false)?;
+            let start = messages::start_turn(c, id, "again")?;
+            assert_eq!(start.columns[0].params.system.as_deref(), Some("Answer in French."));
+
+            conversations::move_column(c, cols[2].id, -1)?;
+            let order: Vec<String> = conversations::load(c, id)?.columns.into_iter().map(|col| col.target).collect();
+            assert_eq!(order, ["openai:gpt-4o-mini", "deepseek:deepseek-chat", "anthropic:claude-sonnet-4-5"]);
+            Ok(())
+        })
+        .unwrap();
+}

@@ -75,6 +75,38 @@ async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversat
     let shot = c.screenshot().await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/chat-4-columns.png"), shot).ok();
 
+    // A column's own system prompt reaches its provider; a paused column sits out; order changes.
+    click(&c, "[data-testid=column-settings]").await;
+    type_into(&c, "[data-testid=column-system]", "Answer in French.").await;
+    type_into(&c, "[data-testid=column-max-tokens]", "0").await;
+    click(&c, "[data-testid=column-settings-save]").await;
+    find(&c, "[data-testid=column-settings-form] [role=alert]").await;
+    type_into(&c, "[data-testid=column-max-tokens]", "64").await;
+    click(&c, "[data-testid=column-settings-save]").await;
+    until("settings saved", || async { c.find(fantoccini::Locator::Css("[data-testid=column-settings-form]")).await.is_err().then_some(()) }).await;
+    let pauses = c.find_all(fantoccini::Locator::Css("[data-testid=pause-column]")).await.unwrap();
+    pauses[3].click().await.unwrap(); // Claude via OpenRouter sits out
+    until("paused", || async { texts(&c, ".pause-toggle").await.iter().any(|t| t.contains("Paused")).then_some(()) }).await;
+    let before = fake.requests().len();
+    click(&c, "[data-testid=edit-last-prompt]").await;
+    assert_eq!(find(&c, "[data-testid=prompt-input]").await.prop("value").await.unwrap().as_deref(), Some("Compare please"));
+    find(&c, "[data-testid=prompt-input]").await.send_keys(" again\u{E007}").await.unwrap();
+    until("the second turn", || async {
+        (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() == 6).then_some(())
+    })
+    .await;
+    let sent: Vec<_> = fake.requests().into_iter().skip(before).collect();
+    assert_eq!(sent.len(), 3, "the paused column sat out");
+    let first = sent.iter().find(|r| r.path == "/v1/chat/completions").unwrap();
+    assert_eq!(first.body["messages"][0], serde_json::json!({"role": "system", "content": "Answer in French."}));
+    assert_eq!(first.body["max_completion_tokens"], 64);
+    assert_eq!(first.body["messages"].as_array().unwrap().last().unwrap()["content"], "Compare please again");
+    click(&c, "[data-testid=move-right]").await;
+    until("moved", || async {
+        props(&c, "[data-testid=column-header] .column-model", "textContent").await.first().filter(|m| m.as_str() == "openai/gpt-4o-mini").map(|_| ())
+    })
+    .await;
+
     // Rename, delete with undo, search.
     click(&c, "[data-testid=chat-title]").await;
     // Erase and type over it, as a person does (a WebDriver clear would blur, which saves).
@@ -86,7 +118,7 @@ async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversat
     click(&c, "[data-testid=delete-conversation]").await;
     until("deleted", || async { texts(&c, "[data-testid=conversation-item]").await.is_empty().then_some(()) }).await;
     click(&c, "[data-testid=undo-delete-button]").await;
-    until("restored", || async { (texts(&c, "[data-testid=answer]").await.len() == 3).then_some(()) }).await;
+    until("restored", || async { (texts(&c, "[data-testid=answer]").await.len() == 6).then_some(()) }).await;
     type_into(&c, "[data-testid=conversation-search]", "no such words anywhere").await;
     until("nothing matches", || async { texts(&c, "[data-testid=conversation-item]").await.is_empty().then_some(()) }).await;
     type_into(&c, "[data-testid=conversation-search]", "word7").await; // only in the streamed answers

@@ -9,4 +9,8 @@ target: string, route: string, model: string, provider_name: string,
 /**
  * "direct to OpenAI" or "via OpenRouter → OpenAI"
  */
-path_label: string, totals: Totals, };
+path_label: string, totals: Totals, 
+/**
+ * Sits out new turns while true.
+ */
+paused: boolean, system: string | null, temperature: number | null, max_tokens: number | null, };

@@ -40,6 +40,10 @@ export const backend = {
   setSensitive: (id: number, sensitive: boolean) => invoke<ConversationView>('set_sensitive', { id, sensitive }),
   addColumn: (conversationId: number, target: string, leaveSensitive: boolean) =>
     invoke<ConversationView>('add_column', { conversationId, target, leaveSensitive }),
+  setColumnPaused: (columnId: number, paused: boolean) => invoke<ConversationView>('set_column_paused', { columnId, paused }),
+  setColumnParams: (columnId: number, p: { system: string | null; temperature: number | null; maxTokens: number | null }, allColumns: boolean) =>
+    invoke<ConversationView>('set_column_params', { columnId, system: p.system, temperature: p.temperature, maxTokens: p.maxTokens, allColumns }),
+  moveColumn: (columnId: number, step: -1 | 1) => invoke<ConversationView>('move_column', { columnId, step }),
   removeColumn: (columnId: number) => invoke<ConversationView>('remove_column', { columnId }),
   listConversations: (query?: string) => invoke<ConversationSummary[]>('list_conversations', { query: query ?? null }),
   renameConversation: (id: number, title: string) => invoke<ConversationView>('rename_conversation', { id, title }),

@@ -8,7 +8,7 @@ const totals = (cost: string) => ({ cost, input_tokens: 0, output_tokens: 0, unp
 function view(): ConversationView {
   const column = (id: number, target: string) => ({
     id, position: id, target, route: target.split(':')[0]!, model: target.split(':')[1]!,
-    provider_name: 'X', path_label: 'direct to X', totals: totals('0'),
+    provider_name: 'X', path_label: 'direct to X', totals: totals('0'), paused: false, system: null, temperature: null, max_tokens: null,
   });
   return { id: 1, title: 't', created_at: '', sensitive: false, totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [] };
 }

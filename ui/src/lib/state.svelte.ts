@@ -130,6 +130,30 @@ class AppState {
     if (current) await this.guard(async () => (this.current = await backend.setSensitive(current.id, sensitive)));
   }
 
+  async setColumnPaused(columnId: number, paused: boolean): Promise<void> {
+    await this.guard(async () => (this.current = await backend.setColumnPaused(columnId, paused)));
+  }
+
+  async moveColumn(columnId: number, step: -1 | 1): Promise<void> {
+    await this.guard(async () => (this.current = await backend.moveColumn(columnId, step)));
+  }
+
+  /** Saves a column's settings; the error, if any, is returned for the form to show. */
+  async setColumnParams(columnId: number, p: { system: string | null; temperature: number | null; maxTokens: number | null }, all: boolean): Promise<string | null> {
+    try {
+      this.current = await backend.setColumnParams(columnId, p, all);
+      return null;
+    } catch (e) {
+      return errorMessage(e);
+    }
+  }
+
+  /** The last prompt of the open conversation, to edit and send again. */
+  get lastPrompt(): string | null {
+    const turns = this.current?.turns ?? [];
+    return turns.length ? turns[turns.length - 1]!.prompt : null;
+  }
+
   async removeColumn(columnId: number): Promise<void> {
     await this.guard(async () => (this.current = await backend.removeColumn(columnId)));
   }

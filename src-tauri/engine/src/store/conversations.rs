@@ -63,6 +63,11 @@ pub struct ColumnView {
     /// "direct to OpenAI" or "via OpenRouter → OpenAI"
     pub path_label: String,
     pub totals: Totals,
+    /// Sits out new turns while true.
+    pub paused: bool,
+    pub system: Option<String>,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -238,6 +243,59 @@ pub fn remove_column(conn: &Connection, column_id: i64) -> Result<i64, StoreErro
     Ok(conversation_id)
 }
 
+/// Pauses or resumes a column. Returns its conversation.
+pub fn set_paused(conn: &Connection, column_id: i64, paused: bool) -> Result<i64, StoreError> {
+    conn.query_row("UPDATE columns SET paused = ?1 WHERE id = ?2 AND removed = 0 RETURNING conversation_id", params![paused, column_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))
+}
+
+/// Sets a column's system prompt, temperature and maximum output tokens (keeping any routing
+/// options it has). Returns its conversation.
+pub fn set_params(conn: &Connection, column_id: i64, system: Option<String>, temperature: Option<f64>, max_tokens: Option<u32>) -> Result<i64, StoreError> {
+    if let Some(t) = temperature {
+        if !(0.0..=2.0).contains(&t) {
+            return Err(StoreError::Invalid("Temperature goes from 0 to 2.".into()));
+        }
+    }
+    if max_tokens == Some(0) {
+        return Err(StoreError::Invalid("Max tokens must be at least 1.".into()));
+    }
+    let (conversation_id, json): (i64, String) = conn
+        .query_row("SELECT conversation_id, params_json FROM columns WHERE id = ?1 AND removed = 0", [column_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))?;
+    let mut params: ColumnParams = serde_json::from_str(&json).unwrap_or_default();
+    params.system = system.filter(|s| !s.trim().is_empty());
+    params.temperature = temperature;
+    params.max_tokens = max_tokens;
+    let json = serde_json::to_string(&params).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    conn.execute("UPDATE columns SET params_json = ?1 WHERE id = ?2", params![json, column_id])?;
+    Ok(conversation_id)
+}
+
+/// Moves a column one place left (`-1`) or right (`1`). Returns its conversation.
+pub fn move_column(conn: &mut Connection, column_id: i64, step: i64) -> Result<i64, StoreError> {
+    let tx = conn.transaction()?;
+    let conversation_id: i64 = tx
+        .query_row("SELECT conversation_id FROM columns WHERE id = ?1 AND removed = 0", [column_id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))?;
+    let mut ids: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT id FROM columns WHERE conversation_id = ?1 AND removed = 0 ORDER BY position, id")?;
+        let rows = stmt.query_map([conversation_id], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let from = ids.iter().position(|id| *id == column_id).unwrap_or(0);
+    let to = (from as i64 + step).clamp(0, ids.len() as i64 - 1) as usize;
+    ids.swap(from, to);
+    for (position, id) in ids.iter().enumerate() {
+        tx.execute("UPDATE columns SET position = ?1 WHERE id = ?2", params![position as i64, id])?;
+    }
+    tx.commit()?;
+    Ok(conversation_id)
+}
+
 /// The columns of a conversation with what a request needs: target and parameters.
 pub fn columns(conn: &Connection, conversation_id: i64) -> Result<Vec<(i64, Target, ColumnParams)>, StoreError> {
     let mut stmt = conn.prepare("SELECT id, route, model, params_json FROM columns WHERE conversation_id = ?1 AND removed = 0 ORDER BY position, id")?;
@@ -260,14 +318,19 @@ pub fn load(conn: &Connection, id: i64) -> Result<ConversationView, StoreError> 
         .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))?;
 
     let mut stmt = conn.prepare(
-        "SELECT id, position, route, model, total_cost, input_tokens, output_tokens
+        "SELECT id, position, route, model, total_cost, input_tokens, output_tokens, paused, params_json
          FROM columns WHERE conversation_id = ?1 AND removed = 0 ORDER BY position, id",
     )?;
     let columns = stmt
         .query_map([id], |r| {
             let target = Target { route: r.get(2)?, model: r.get(3)? };
             let priced_totals = totals(r.get(4)?, r.get(5)?, r.get(6)?, 0);
+            let params: ColumnParams = serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default();
             Ok(ColumnView {
+                paused: r.get(7)?,
+                system: params.system,
+                temperature: params.temperature,
+                max_tokens: params.max_tokens,
                 id: r.get(0)?,
                 position: r.get(1)?,
                 target: target.to_string(),

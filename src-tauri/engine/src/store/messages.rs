@@ -104,9 +104,18 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
         return Err(StoreError::Invalid("The prompt is empty.".into()));
     }
     let tx = conn.transaction()?;
-    let cols = conversations::columns(&tx, conversation_id)?;
-    if cols.is_empty() {
+    let all = conversations::columns(&tx, conversation_id)?;
+    if all.is_empty() {
         return Err(StoreError::NotFound(format!("Conversation {conversation_id}")));
+    }
+    let paused: Vec<i64> = {
+        let mut stmt = tx.prepare("SELECT id FROM columns WHERE conversation_id = ?1 AND paused = 1")?;
+        let rows = stmt.query_map([conversation_id], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let cols: Vec<_> = all.into_iter().filter(|(id, ..)| !paused.contains(id)).collect();
+    if cols.is_empty() {
+        return Err(StoreError::Invalid("Every column is paused: resume one to send.".into()));
     }
     let sensitive: bool = tx.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
     if sensitive {

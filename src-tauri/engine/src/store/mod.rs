@@ -43,6 +43,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/002_sensitive_and_column_removal.sql")),
         M::up(include_str!("migrations/003_price_overrides.sql")),
         M::up(include_str!("migrations/004_regenerate_and_delete.sql")),
+        M::up(include_str!("migrations/005_paused_columns.sql")),
     ])
 }
 
