@@ -58,6 +58,15 @@ pub struct ProviderStatus {
     pub base_url_is_default: bool,
 }
 
+/// A user-named OpenAI-compatible endpoint (`custom:NAME:model`). Never its key.
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct CustomEndpoint {
+    pub name: String,
+    pub base_url: String,
+    pub key_set: bool,
+}
+
 /// A key found in an environment variable, offered for import. Never the value.
 #[derive(Debug, Serialize, TS)]
 #[ts(export)]
@@ -274,6 +283,54 @@ impl AppState {
 
     pub fn fees(&self) -> Fees {
         self.pricing.fees()
+    }
+
+    pub async fn custom_endpoints(&self) -> Result<Vec<CustomEndpoint>, AppError> {
+        let settings = self.endpoints.settings();
+        let keyring = self.keyring.clone();
+        Ok(tokio::task::spawn_blocking(move || {
+            settings
+                .custom_endpoints
+                .iter()
+                .map(|(name, url)| CustomEndpoint {
+                    key_set: keyring.get(&format!("custom:{name}")).ok().flatten().is_some(),
+                    name: name.clone(),
+                    base_url: url.clone(),
+                })
+                .collect()
+        })
+        .await?)
+    }
+
+    /// Adds or updates a custom endpoint; a key, when given, goes to the keyring.
+    pub async fn set_custom_endpoint(&self, name: String, base_url: String, key: Option<String>) -> Result<Vec<CustomEndpoint>, AppError> {
+        let name = name.trim().to_string();
+        if name.is_empty() || name.len() > 40 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(AppError::new("invalid", "A name is 1 to 40 letters, digits, - or _ (it becomes part of targets like custom:NAME:model)."));
+        }
+        let url = settings::normalise_base_url(tally_engine::target::CUSTOM, &base_url)?;
+        if let Some(key) = key.filter(|k| !k.trim().is_empty()) {
+            let key = ApiKey::new(key)?;
+            let keyring = self.keyring.clone();
+            let account = format!("custom:{name}");
+            tokio::task::spawn_blocking(move || keyring.set(&account, &key)).await??;
+        }
+        let mut s = self.endpoints.settings();
+        s.custom_endpoints.insert(name, url);
+        self.save_settings(&s)?;
+        self.endpoints.set_settings(s);
+        self.custom_endpoints().await
+    }
+
+    pub async fn delete_custom_endpoint(&self, name: String) -> Result<Vec<CustomEndpoint>, AppError> {
+        let keyring = self.keyring.clone();
+        let account = format!("custom:{name}");
+        tokio::task::spawn_blocking(move || keyring.delete(&account)).await??;
+        let mut s = self.endpoints.settings();
+        s.custom_endpoints.remove(&name);
+        self.save_settings(&s)?;
+        self.endpoints.set_settings(s);
+        self.custom_endpoints().await
     }
 
     pub fn catalog_info(&self) -> CatalogInfo {

@@ -9,7 +9,7 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::AppError;
-use crate::state::{AppInfo, AppState, EnvKey, PriceInput, ProviderStatus, ProvidersView};
+use crate::state::{AppInfo, AppState, CustomEndpoint, EnvKey, PriceInput, ProviderStatus, ProvidersView};
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -52,6 +52,22 @@ pub fn env_keys(state: State<'_, AppState>) -> Vec<EnvKey> {
 #[tauri::command]
 pub async fn import_env_keys(state: State<'_, AppState>, providers: Vec<String>) -> Result<ProvidersView> {
     state.import_env_keys(providers).await
+}
+
+#[tauri::command]
+pub async fn custom_endpoints(state: State<'_, AppState>) -> Result<Vec<CustomEndpoint>> {
+    state.custom_endpoints().await
+}
+
+/// Adds or updates a user-named OpenAI-compatible endpoint; the key, if given, only goes in.
+#[tauri::command]
+pub async fn set_custom_endpoint(state: State<'_, AppState>, name: String, base_url: String, key: Option<String>) -> Result<Vec<CustomEndpoint>> {
+    state.set_custom_endpoint(name, base_url, key).await
+}
+
+#[tauri::command]
+pub async fn delete_custom_endpoint(state: State<'_, AppState>, name: String) -> Result<Vec<CustomEndpoint>> {
+    state.delete_custom_endpoint(name).await
 }
 
 #[tauri::command]

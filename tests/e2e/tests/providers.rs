@@ -8,6 +8,7 @@ use tally_fake_provider::{FakeProvider, Flavour, REJECTED_KEY};
 
 const OPENAI_KEY: &str = "test-key-openai-prov-Hq2Vb7Nz4Kc9Wd1X";
 const ENV_OPENROUTER_KEY: &str = "test-key-openrouter-env-Lp5Rt8Ys3Fg6Jm0A";
+const CUSTOM_KEY: &str = "test-key-custom-lab-Ue3Wq6Zr9Tb2";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_stay_direct() {
@@ -72,6 +73,29 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     let shot = c.screenshot().await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/providers.png"), shot).ok();
 
+    // A custom OpenAI-compatible endpoint, named by the user, answers in its own column.
+    click(&c, "[data-testid=nav-settings]").await;
+    type_into(&c, "[data-testid=custom-name]", "lab").await;
+    type_into(&c, "[data-testid=custom-base-url]", &fake.base_url(Flavour::OpenAi)).await;
+    type_into(&c, "[data-testid=custom-key]", CUSTOM_KEY).await;
+    click(&c, "[data-testid=custom-add]").await;
+    until("custom endpoint saved", || async { text(&c, "[data-testid=custom-message]").await.contains("custom:lab:MODEL").then_some(()) }).await;
+    assert!(text(&c, "[data-testid=custom-endpoint-lab]").await.contains("Key set"));
+    click(&c, "[data-testid=new-conversation]").await;
+    click(&c, "[data-testid=add-column]").await;
+    type_into(&c, "[data-testid=add-column-target]", "custom:lab:llama-3.1-8b").await;
+    click(&c, "[data-testid=add-column-confirm]").await;
+    until("the custom column", || async { texts(&c, "[data-testid=column-header] .column-path").await.last().filter(|p| p.contains("lab (custom endpoint)")).map(|_| ()) }).await;
+    let removes = c.find_all(fantoccini::Locator::Css("[data-testid=remove-column]")).await.unwrap();
+    removes[1].click().await.unwrap(); // keep OpenAI direct and the custom endpoint
+    until("two columns", || async { (texts(&c, "[data-testid=column-header]").await.len() == 2).then_some(()) }).await;
+    type_into(&c, "[data-testid=prompt-input]", "hello lab [[fake tokens=4 pace_ms=1]]").await;
+    click(&c, "[data-testid=send]").await;
+    until("both answered", || async { (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "done"]).then_some(()) }).await;
+    let custom = fake.requests().into_iter().rev().find(|r| r.model.as_deref() == Some("llama-3.1-8b")).unwrap();
+    assert_eq!(custom.key.as_deref(), Some(CUSTOM_KEY));
+    assert_eq!(texts(&c, "[data-testid=answer-cost]").await[1], "no price", "no price is invented for a custom model");
+
     // Removing a key takes it out of the keyring.
     click(&c, "[data-testid=nav-settings]").await;
     click(&c, "[data-testid=remove-key-openai]").await;
@@ -80,6 +104,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     c.close().await.unwrap();
     drop(driver);
 
-    assert_no_file_leaks(home.path(), &[OPENAI_KEY, ENV_OPENROUTER_KEY, REJECTED_KEY]);
+    assert_no_file_leaks(home.path(), &[OPENAI_KEY, ENV_OPENROUTER_KEY, REJECTED_KEY, CUSTOM_KEY]);
     Keyring::default().delete("openrouter").unwrap();
+    Keyring::default().delete("custom:lab").unwrap();
 }

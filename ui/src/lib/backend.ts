@@ -5,6 +5,7 @@ import type { AppError } from '../bindings/AppError';
 import type { AppInfo } from '../bindings/AppInfo';
 import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
+import type { CustomEndpoint } from '../bindings/CustomEndpoint';
 import type { EnvKey } from '../bindings/EnvKey';
 import type { KeyCheck } from '../bindings/KeyCheck';
 import type { CatalogInfo } from '../bindings/CatalogInfo';
@@ -27,6 +28,10 @@ export const backend = {
   /** Names of environment variables holding a key; never their values. */
   envKeys: () => invoke<EnvKey[]>('env_keys'),
   importEnvKeys: (providers: string[]) => invoke<ProvidersView>('import_env_keys', { providers }),
+  customEndpoints: () => invoke<CustomEndpoint[]>('custom_endpoints'),
+  /** The key, if given, goes to the keyring and is never sent back. */
+  setCustomEndpoint: (name: string, baseUrl: string, key: string | null) => invoke<CustomEndpoint[]>('set_custom_endpoint', { name, baseUrl, key }),
+  deleteCustomEndpoint: (name: string) => invoke<CustomEndpoint[]>('delete_custom_endpoint', { name }),
   knownTargets: () => invoke<KnownTarget[]>('known_targets'),
   catalogInfo: () => invoke<CatalogInfo>('catalog_info'),
   fees: () => invoke<Fees>('fees'),
