@@ -6,9 +6,9 @@ use tally_e2e::*;
 use tally_engine::secrets::Keyring;
 use tally_fake_provider::{FakeProvider, Flavour, REJECTED_KEY};
 
-const OPENAI_KEY: &str = "test-key-openai-prov-Hq2Vb7Nz4Kc9Wd1X";
-const ENV_OPENROUTER_KEY: &str = "test-key-openrouter-env-Lp5Rt8Ys3Fg6Jm0A";
-const CUSTOM_KEY: &str = "test-key-custom-lab-Ue3Wq6Zr9Tb2";
+const OPENAI_KEY: &str = "test-key-prov-first-Hq2Vb7Nz4Kc9Wd1X";
+const ENV_OPENROUTER_KEY: &str = "test-key-prov-env-Lp5Rt8Ys3Fg6Jm0A";
+const CUSTOM_KEY: &str = "test-key-prov-third-Ue3Wq6Zr9Tb2";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_stay_direct() {

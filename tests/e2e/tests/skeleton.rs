@@ -9,8 +9,10 @@ use tally_e2e::*;
 use tally_engine::secrets::Keyring;
 use tally_fake_provider::{FakeProvider, Flavour};
 
-const OPENAI_KEY: &str = "test-key-openai-e2e-Q7wLx3Rk9Zp2Vn6T";
-const OPENROUTER_KEY: &str = "test-key-openrouter-e2e-M4dHs8Jc1Yb5Gf0K";
+// Test keys name no provider: a 12-character slice such as "y-openrouter" would also match the
+// page's own test ids and labels, and the leak checks below would cry wolf.
+const OPENAI_KEY: &str = "test-key-e2e-first-Q7wLx3Rk9Zp2Vn6T";
+const OPENROUTER_KEY: &str = "test-key-e2e-second-M4dHs8Jc1Yb5Gf0K";
 
 /// Calls a command through the page's own IPC bridge and returns its JSON, to check what the
 /// web view can read back.
