@@ -81,6 +81,8 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     click(&c, "[data-testid=custom-add]").await;
     until("custom endpoint saved", || async { text(&c, "[data-testid=custom-message]").await.contains("custom:lab:MODEL").then_some(()) }).await;
     assert!(text(&c, "[data-testid=custom-endpoint-lab]").await.contains("Key set"));
+    let shot = c.screenshot().await.unwrap();
+    std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/settings.png"), shot).ok();
     click(&c, "[data-testid=new-conversation]").await;
     click(&c, "[data-testid=add-column]").await;
     type_into(&c, "[data-testid=add-column-target]", "custom:lab:llama-3.1-8b").await;
