@@ -80,10 +80,14 @@ fn a_locked_keyring_is_reported_as_locked_in_words() {
         return;
     }
     // A login keyring with a password, then a new session in which nobody unlocks it.
+    // Its own data and runtime dirs: gnome-keyring finds a running daemon through the control
+    // socket in $XDG_RUNTIME_DIR, and must not touch the one the other tests are using.
     let home = tempfile::tempdir().unwrap();
+    let runtime = tempfile::tempdir().unwrap();
     let create = std::process::Command::new("dbus-run-session")
         .args(["--", "bash", "-c", "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && printf v | secret-tool store --label=probe tally probe"])
         .env("XDG_DATA_HOME", home.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .output()
         .unwrap();
     assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
@@ -93,6 +97,7 @@ fn a_locked_keyring_is_reported_as_locked_in_words() {
     let out = std::process::Command::new("dbus-run-session")
         .args(["--", "bash", "-c", &script])
         .env("XDG_DATA_HOME", home.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .env("TALLY_KEYRING_CHILD", "locked")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY")
