@@ -134,6 +134,11 @@ impl Turns {
         {
             let mut running = self.lock();
             let entry = running.entry(turn_id).or_default();
+            // A turn the user stopped may still be winding down when one of its answers is
+            // retried; the retry must not inherit that stop.
+            if entry.turn.is_cancelled() {
+                entry.turn = CancellationToken::new();
+            }
             for col in &columns {
                 let token = entry.turn.child_token();
                 entry.by_message.insert(col.message_id, token.clone());
