@@ -14,7 +14,7 @@ use tally_engine::providers::{check_key, provider, Endpoint, KeyCheck, ProviderI
 use tally_engine::secrets::{self, ApiKey, EnvFallback, KeySource, Keyring};
 use tally_engine::settings::{self, Settings};
 use tally_engine::store::{conversations, messages, Store};
-use tally_engine::target::Target;
+use tally_engine::target::{custom_key_account, Target};
 use tally_engine::turn::{Sink, TurnDeps, Turns};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_store::StoreExt;
@@ -147,8 +147,7 @@ impl AppState {
                         Err(e) => {
                             keyring_error.get_or_insert_with(|| e.to_string());
                             // The environment stands in, read-only, while the keyring is away.
-                            let in_env = !p.env_var.is_empty() && std::env::var(p.env_var).ok().and_then(|v| ApiKey::new(v).ok()).is_some();
-                            if in_env { KeySource::Env } else { KeySource::None }
+                            if secrets::env_key(p).is_some() { KeySource::Env } else { KeySource::None }
                         }
                     };
                     status(p, key_source, &settings)
@@ -178,8 +177,7 @@ impl AppState {
     pub fn env_keys(&self) -> Vec<EnvKey> {
         PROVIDERS
             .iter()
-            .filter(|p| !p.env_var.is_empty())
-            .filter(|p| std::env::var(p.env_var).ok().and_then(|v| ApiKey::new(v).ok()).is_some())
+            .filter(|p| secrets::env_key(p).is_some())
             .map(|p| EnvKey { provider: p.id.to_string(), provider_name: p.name.to_string(), env_var: p.env_var.to_string() })
             .collect()
     }
@@ -190,8 +188,8 @@ impl AppState {
         let keyring = self.keyring.clone();
         tokio::task::spawn_blocking(move || -> Result<(), AppError> {
             for p in chosen {
-                let raw = std::env::var(p.env_var).map_err(|_| AppError::new("invalid", format!("{} is not set any more.", p.env_var)))?;
-                keyring.set(p.id, &ApiKey::new(raw)?)?;
+                let key = secrets::env_key(p).ok_or_else(|| AppError::new("invalid", format!("{} is not set any more.", p.env_var)))?;
+                keyring.set(p.id, &key)?;
             }
             Ok(())
         })
@@ -293,7 +291,7 @@ impl AppState {
                 .custom_endpoints
                 .iter()
                 .map(|(name, url)| CustomEndpoint {
-                    key_set: keyring.get(&format!("custom:{name}")).ok().flatten().is_some(),
+                    key_set: keyring.get(&custom_key_account(name)).ok().flatten().is_some(),
                     name: name.clone(),
                     base_url: url.clone(),
                 })
@@ -312,7 +310,7 @@ impl AppState {
         if let Some(key) = key.filter(|k| !k.trim().is_empty()) {
             let key = ApiKey::new(key)?;
             let keyring = self.keyring.clone();
-            let account = format!("custom:{name}");
+            let account = custom_key_account(&name);
             tokio::task::spawn_blocking(move || keyring.set(&account, &key)).await??;
         }
         let mut s = self.endpoints.settings();
@@ -324,7 +322,7 @@ impl AppState {
 
     pub async fn delete_custom_endpoint(&self, name: String) -> Result<Vec<CustomEndpoint>, AppError> {
         let keyring = self.keyring.clone();
-        let account = format!("custom:{name}");
+        let account = custom_key_account(&name);
         tokio::task::spawn_blocking(move || keyring.delete(&account)).await??;
         let mut s = self.endpoints.settings();
         s.custom_endpoints.remove(&name);

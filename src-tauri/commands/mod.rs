@@ -206,10 +206,7 @@ pub async fn restore_conversation(state: State<'_, AppState>, id: i64) -> Result
 /// Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
 #[tauri::command]
 pub async fn regenerate_answer(state: State<'_, AppState>, message_id: i64, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
-    let sink = std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
-        let _ = on_event.send(batch);
-    });
-    let (turn_id, _running) = state.turns.regenerate(message_id, sink).await?;
+    let (turn_id, _running) = state.turns.regenerate(message_id, channel_sink(on_event)).await?;
     Ok(turn_id)
 }
 
@@ -223,14 +220,18 @@ pub async fn load_conversation(state: State<'_, AppState>, id: i64) -> Result<Co
     Ok(state.store().run(move |c| conversations::load(c, id)).await?)
 }
 
+/// A turn's events, sent to the web view over its Channel, one batch at a time.
+fn channel_sink(channel: Channel<Vec<TurnEvent>>) -> tally_engine::turn::Sink {
+    std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
+        let _ = channel.send(batch);
+    })
+}
+
 /// Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of
 /// about one frame.
 #[tauri::command]
 pub async fn send_turn(state: State<'_, AppState>, conversation_id: i64, prompt: String, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
-    let sink = std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
-        let _ = on_event.send(batch);
-    });
-    state.send_turn(conversation_id, prompt, sink).await
+    state.send_turn(conversation_id, prompt, channel_sink(on_event)).await
 }
 
 #[tauri::command]

@@ -161,6 +161,12 @@ pub enum KeySource {
     None,
 }
 
+/// The provider's key from its usual environment variable (`OPENAI_API_KEY`, …), if one is set
+/// and looks like a key. Read, never stored.
+pub fn env_key(provider: &ProviderInfo) -> Option<ApiKey> {
+    (!provider.env_var.is_empty()).then(|| std::env::var(provider.env_var).ok()).flatten().and_then(|v| ApiKey::new(v).ok())
+}
+
 /// When environment variables may supply a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EnvFallback {
@@ -180,12 +186,7 @@ pub fn resolve(keyring: &Keyring, provider: &ProviderInfo, env: EnvFallback) -> 
 
 /// [`resolve`] for a keyring entry other than the provider's own (a custom endpoint's).
 pub fn resolve_account(keyring: &Keyring, account: &str, provider: &ProviderInfo, env: EnvFallback) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
-    let from_env = |allowed: bool| {
-        (allowed && !provider.env_var.is_empty())
-            .then(|| std::env::var(provider.env_var).ok())
-            .flatten()
-            .and_then(|v| ApiKey::new(v).ok())
-    };
+    let from_env = |allowed: bool| allowed.then(|| env_key(provider)).flatten();
     match keyring.get(account) {
         Ok(Some(key)) => Ok((Some(key), KeySource::Keyring)),
         Ok(None) => Ok(from_env(env == EnvFallback::Always).map_or((None, KeySource::None), |k| (Some(k), KeySource::Env))),

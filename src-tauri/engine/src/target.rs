@@ -10,6 +10,11 @@ use crate::providers::{provider, ProviderInfo};
 /// The route of user-named OpenAI-compatible endpoints.
 pub const CUSTOM: &str = "custom";
 
+/// The keyring entry of the custom endpoint NAME.
+pub fn custom_key_account(name: &str) -> String {
+    format!("{CUSTOM}:{name}")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
     pub route: String,
@@ -64,7 +69,7 @@ impl Target {
     /// The keyring entry holding this target's key: the provider id, or `custom:NAME`.
     pub fn key_account(&self) -> String {
         match self.custom_name() {
-            Some(name) => format!("{CUSTOM}:{name}"),
+            Some(name) => custom_key_account(name),
             None => self.provider().id.to_string(),
         }
     }

@@ -16,6 +16,13 @@ import type { ProviderStatus } from '../bindings/ProviderStatus';
 import type { ProvidersView } from '../bindings/ProvidersView';
 import type { TurnEvent } from '../bindings/TurnEvent';
 
+/** A Channel that hands each batch of turn events to `onBatch`. */
+function turnChannel(onBatch: (events: TurnEvent[]) => void): Channel<TurnEvent[]> {
+  const channel = new Channel<TurnEvent[]>();
+  channel.onmessage = onBatch;
+  return channel;
+}
+
 export const backend = {
   appInfo: () => invoke<AppInfo>('app_info'),
   listProviders: () => invoke<ProvidersView>('list_providers'),
@@ -55,19 +62,13 @@ export const backend = {
   deleteConversation: (id: number) => invoke<null>('delete_conversation', { id }),
   restoreConversation: (id: number) => invoke<ConversationView>('restore_conversation', { id }),
   /** Runs one answer again in its place; it streams like a turn. */
-  regenerateAnswer: (messageId: number, onBatch: (events: TurnEvent[]) => void) => {
-    const channel = new Channel<TurnEvent[]>();
-    channel.onmessage = onBatch;
-    return invoke<number>('regenerate_answer', { messageId, onEvent: channel });
-  },
+  regenerateAnswer: (messageId: number, onBatch: (events: TurnEvent[]) => void) =>
+    invoke<number>('regenerate_answer', { messageId, onEvent: turnChannel(onBatch) }),
   newConversation: (targets?: string[]) => invoke<ConversationView>('new_conversation', { targets: targets ?? null }),
   loadConversation: (id: number) => invoke<ConversationView>('load_conversation', { id }),
   /** Starts a turn; batches of events arrive on `onBatch` about once a frame. */
-  sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void) => {
-    const channel = new Channel<TurnEvent[]>();
-    channel.onmessage = onBatch;
-    return invoke<number>('send_turn', { conversationId, prompt, onEvent: channel });
-  },
+  sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void) =>
+    invoke<number>('send_turn', { conversationId, prompt, onEvent: turnChannel(onBatch) }),
   stopTurn: (turnId: number) => invoke<boolean>('stop_turn', { turnId }),
   stopAnswer: (messageId: number) => invoke<boolean>('stop_answer', { messageId }),
 };

@@ -221,14 +221,16 @@ impl Catalog {
         }
     }
 
-    fn layered(&self, route: &str, model: &str) -> Option<Price> {
-        if let Some(p) = self.overrides.get(&format!("{route}:{model}")) {
-            return Some(p.clone());
-        }
+    /// The catalog's own price for `route:model`, without overrides.
+    fn listed(&self, route: &str, model: &str) -> Option<Price> {
         match route {
             "openrouter" => self.openrouter.get(model).cloned(),
             _ => self.direct.get(&(route.to_string(), model.to_string())).map(|e| e.price.clone()),
         }
+    }
+
+    fn layered(&self, route: &str, model: &str) -> Option<Price> {
+        self.overrides.get(&format!("{route}:{model}")).cloned().or_else(|| self.listed(route, model))
     }
 
     /// The price of a target. The model that actually served the answer (an OpenRouter fallback,
@@ -262,10 +264,7 @@ impl Catalog {
 
     /// The catalog's own price, ignoring any override (what "reset" goes back to).
     pub fn listed_price(&self, target: &Target) -> Option<Price> {
-        match target.route.as_str() {
-            "openrouter" => self.openrouter.get(&target.model).cloned(),
-            _ => self.direct.get(&(target.route.clone(), target.model.clone())).map(|e| e.price.clone()),
-        }
+        self.listed(&target.route, &target.model)
     }
 
     /// Every priced target, direct ones first, for pickers and the pricing screen.

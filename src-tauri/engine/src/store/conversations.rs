@@ -189,7 +189,7 @@ pub fn sensitive_refusal(target: &Target) -> Option<String> {
     })
 }
 
-fn is_sensitive(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+pub(crate) fn is_sensitive(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     conn.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))

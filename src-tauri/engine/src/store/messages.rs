@@ -117,8 +117,7 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
     if cols.is_empty() {
         return Err(StoreError::Invalid("Every column is paused: resume one to send.".into()));
     }
-    let sensitive: bool = tx.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
-    if sensitive {
+    if conversations::is_sensitive(&tx, conversation_id)? {
         if let Some(why) = cols.iter().find_map(|(_, t, _)| conversations::sensitive_refusal(t)) {
             return Err(StoreError::Refused(format!("{why} Nothing was sent. Remove that column, or unmark the conversation as sensitive.")));
         }
@@ -184,8 +183,7 @@ pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, C
         .into_iter()
         .find(|(id, ..)| *id == column_id)
         .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))?;
-    let sensitive: bool = tx.query_row("SELECT sensitive FROM conversations WHERE id = ?1", [conversation_id], |r| r.get(0))?;
-    if sensitive {
+    if conversations::is_sensitive(&tx, conversation_id)? {
         if let Some(why) = conversations::sensitive_refusal(&target) {
             return Err(StoreError::Refused(format!("{why} Nothing was sent.")));
         }
