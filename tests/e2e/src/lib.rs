@@ -163,6 +163,17 @@ pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
+/// Empties the (throwaway) keyring of every provider's key, so a test never sees keys an
+/// earlier test left behind. Refuses to run outside the test command's isolated session.
+pub fn clear_keyring() {
+    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh (they use a throwaway keyring)");
+    let keyring = tally_engine::secrets::Keyring::default();
+    for p in tally_engine::providers::PROVIDERS {
+        keyring.delete(p.id).expect("the test keyring answers");
+    }
+    keyring.delete(&tally_engine::target::custom_key_account("lab")).expect("the test keyring answers");
+}
+
 /// Saves a key and a base URL for a provider on the Settings page (which must be open).
 pub async fn set_provider(c: &fantoccini::Client, id: &str, key: &str, base_url: &str) {
     type_into(c, &format!("[data-testid=key-input-{id}]"), key).await;

@@ -10,6 +10,7 @@ const HOSTILE: &str = "Hi <script>window.__pwned = 1</script> <img src=x onerror
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversations_managed() {
     assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
+    clear_keyring();
     let home = tempfile::tempdir().unwrap();
     let fake = FakeProvider::start().await.unwrap();
     let driver = Driver::start(home.path()).await;

@@ -12,6 +12,7 @@ async fn row_text(c: &fantoccini::Client, target: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prices_are_dated_compared_across_routes_overridden_and_refreshed() {
     assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
+    clear_keyring();
     let home = tempfile::tempdir().unwrap();
     let fake = FakeProvider::start().await.unwrap();
     let driver = Driver::start(home.path()).await;

@@ -13,6 +13,7 @@ const CUSTOM_KEY: &str = "test-key-prov-third-Ue3Wq6Zr9Tb2";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_stay_direct() {
     assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh (they use a throwaway keyring)");
+    clear_keyring();
     let home = tempfile::tempdir().unwrap();
     let fake = FakeProvider::start().await.unwrap();
     let driver = Driver::start_with_env(home.path(), &[("OPENROUTER_API_KEY", ENV_OPENROUTER_KEY)]).await;
@@ -34,8 +35,10 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     // Import from the environment: listed by name, saved only when chosen.
     click(&c, "[data-testid=env-look]").await;
     find(&c, "[data-testid=env-choose-openrouter]").await;
+    assert_eq!(text(&c, "[data-testid=key-status-openrouter]").await, "No key", "nothing saved before the user chooses");
     click(&c, "[data-testid=env-import]").await;
-    until("openrouter key imported", || async { (text(&c, "[data-testid=key-status-openrouter]").await == "Key set").then_some(()) }).await;
+    until("openrouter key imported", || async { texts(&c, ".import-env [role=status]").await.iter().any(|t| t.contains("Saved 1 key")).then_some(()) }).await;
+    assert_eq!(text(&c, "[data-testid=key-status-openrouter]").await, "Key set");
     assert_eq!(Keyring::default().get("openrouter").unwrap().unwrap().expose(), ENV_OPENROUTER_KEY);
     type_into(&c, "[data-testid=base-url-openrouter]", &fake.base_url(Flavour::OpenRouter)).await;
     click(&c, "[data-testid=save-base-url-openrouter]").await;

@@ -28,6 +28,7 @@ async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_key
         std::env::var_os("TALLY_E2E_ISOLATED").is_some(),
         "run end-to-end tests through scripts/test.sh: they write to the OS keyring, which must be a throwaway one"
     );
+    clear_keyring();
     let home = tempfile::tempdir().unwrap();
     let fake = FakeProvider::start().await.unwrap();
     let driver = Driver::start(home.path()).await;
