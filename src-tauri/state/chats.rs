@@ -1,0 +1,81 @@
+//! Conversations, their columns and turns.
+
+use tally_engine::store::conversations;
+use tally_engine::target::Target;
+use tally_engine::turn::Sink;
+
+use super::AppState;
+use crate::error::AppError;
+
+/// The columns a new conversation starts with: the same model direct and via OpenRouter.
+pub const DEFAULT_TARGETS: &[&str] = &["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini"];
+
+impl AppState {
+    pub async fn new_conversation(&self, targets: Option<Vec<String>>) -> Result<conversations::ConversationView, AppError> {
+        let targets = targets.unwrap_or_else(|| DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect());
+        let targets = targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>()?;
+        Ok(self
+            .store()
+            .run(move |c| {
+                let id = conversations::create(c, conversations::NEW_TITLE, &targets)?;
+                conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    pub async fn set_sensitive(&self, id: i64, sensitive: bool) -> Result<conversations::ConversationView, AppError> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                conversations::set_sensitive(c, id, sensitive)?;
+                conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    /// Adds a column. On a sensitive conversation a route via OpenRouter is refused, unless the
+    /// user confirmed that the conversation stops being sensitive (`leave_sensitive`).
+    pub async fn add_column(&self, conversation_id: i64, target: String, leave_sensitive: bool) -> Result<conversations::ConversationView, AppError> {
+        let target = Target::parse(&target)?;
+        Ok(self
+            .store()
+            .run(move |c| {
+                if leave_sensitive && conversations::sensitive_refusal(&target).is_some() {
+                    conversations::set_sensitive(c, conversation_id, false)?;
+                }
+                conversations::add_column(c, conversation_id, &target)?;
+                conversations::load(c, conversation_id)
+            })
+            .await?)
+    }
+
+    pub async fn remove_column(&self, column_id: i64) -> Result<conversations::ConversationView, AppError> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                let conversation_id = conversations::remove_column(c, column_id)?;
+                conversations::load(c, conversation_id)
+            })
+            .await?)
+    }
+
+    pub async fn send_turn(&self, conversation_id: i64, prompt: String, sink: Sink) -> Result<i64, AppError> {
+        if prompt.trim().is_empty() {
+            return Err(AppError::new("invalid", "Write a prompt first."));
+        }
+        let (turn_id, _running) = self.turns.send(conversation_id, prompt, sink).await?;
+        Ok(turn_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_targets_parse() {
+        for t in DEFAULT_TARGETS {
+            Target::parse(t).unwrap();
+        }
+    }
+}
