@@ -5,6 +5,7 @@
 //! way, and `cargo test -p tally-engine` never waits for WebKit.
 
 pub mod endpoints;
+pub mod export;
 pub mod http;
 pub mod paths;
 pub mod pricing;

@@ -120,14 +120,20 @@ pub fn create(conn: &mut Connection, title: &str, targets: &[Target]) -> Result<
 
 /// Like [`create`], every column with the same parameters.
 pub fn create_with_params(conn: &mut Connection, title: &str, targets: &[Target], params: &ColumnParams) -> Result<i64, StoreError> {
-    let params_json = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
-    if targets.is_empty() {
+    let columns: Vec<_> = targets.iter().map(|t| (t.clone(), params.clone())).collect();
+    create_with_columns(conn, title, &columns)
+}
+
+/// Creates a conversation with one column per target, each with its own parameters, in order.
+pub fn create_with_columns(conn: &mut Connection, title: &str, columns: &[(Target, ColumnParams)]) -> Result<i64, StoreError> {
+    if columns.is_empty() {
         return Err(StoreError::Invalid("A conversation needs at least one column.".into()));
     }
     let tx = conn.transaction()?;
     tx.execute("INSERT INTO conversations (title) VALUES (?1)", [title.trim()])?;
     let id = tx.last_insert_rowid();
-    for (position, t) in targets.iter().enumerate() {
+    for (position, (t, params)) in columns.iter().enumerate() {
+        let params_json = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());
         tx.execute(
             "INSERT INTO columns (conversation_id, position, route, model, params_json) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id, position as i64, t.route, t.model, params_json],

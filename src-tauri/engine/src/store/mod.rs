@@ -9,6 +9,7 @@
 pub mod conversations;
 pub mod messages;
 pub mod overrides;
+pub mod presets;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -44,6 +45,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/003_price_overrides.sql")),
         M::up(include_str!("migrations/004_regenerate_and_delete.sql")),
         M::up(include_str!("migrations/005_paused_columns.sql")),
+        M::up(include_str!("migrations/008_presets.sql")),
     ])
 }
 
