@@ -13,6 +13,7 @@ use tauri::Manager;
 pub fn run() {
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             let state = state::AppState::init(app.handle())?;
             app.manage(state);
@@ -57,6 +58,11 @@ pub fn run() {
             commands::restore_conversation,
             commands::regenerate_answer,
             commands::new_conversation,
+            commands::list_presets,
+            commands::save_preset,
+            commands::delete_preset,
+            commands::new_conversation_from_preset,
+            commands::export_conversation,
             commands::load_conversation,
             commands::send_turn,
             commands::stop_turn,

@@ -3,7 +3,9 @@
 
 use tally_engine::pricing::{CatalogInfo, Fees, KnownTarget};
 use tally_engine::providers::KeyCheck;
+use tally_engine::export::ExportFormat;
 use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
+use tally_engine::store::presets::{self, Preset};
 use tally_engine::turn::TurnEvent;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -208,6 +210,52 @@ pub async fn restore_conversation(state: State<'_, AppState>, id: i64) -> Result
 pub async fn regenerate_answer(state: State<'_, AppState>, message_id: i64, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
     let (turn_id, _running) = state.turns.regenerate(message_id, channel_sink(on_event)).await?;
     Ok(turn_id)
+}
+
+#[tauri::command]
+pub async fn list_presets(state: State<'_, AppState>) -> Result<Vec<Preset>> {
+    Ok(state.store().run(|c| presets::list(c)).await?)
+}
+
+/// Saves the conversation's columns (targets and parameters) under `name`, replacing a preset of
+/// that name; returns every preset.
+#[tauri::command]
+pub async fn save_preset(state: State<'_, AppState>, conversation_id: i64, name: String) -> Result<Vec<Preset>> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            presets::save_from(c, conversation_id, &name)?;
+            presets::list(c)
+        })
+        .await?)
+}
+
+#[tauri::command]
+pub async fn delete_preset(state: State<'_, AppState>, id: i64) -> Result<Vec<Preset>> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            presets::delete(c, id)?;
+            presets::list(c)
+        })
+        .await?)
+}
+
+#[tauri::command]
+pub async fn new_conversation_from_preset(state: State<'_, AppState>, id: i64) -> Result<ConversationView> {
+    Ok(state
+        .store()
+        .run(move |c| {
+            let conversation = presets::start_conversation(c, id)?;
+            conversations::load(c, conversation)
+        })
+        .await?)
+}
+
+/// Saves the conversation through the system's save dialog; the path, or null if cancelled.
+#[tauri::command]
+pub async fn export_conversation(state: State<'_, AppState>, id: i64, format: ExportFormat) -> Result<Option<String>> {
+    state.export_conversation(id, format).await
 }
 
 #[tauri::command]

@@ -1,8 +1,11 @@
 //! Conversations, their columns and turns.
 
+use tally_engine::export::{file_stem, ExportFormat};
+use tally_engine::pricing::catalog_store::today;
 use tally_engine::store::conversations;
 use tally_engine::target::Target;
 use tally_engine::turn::Sink;
+use tauri_plugin_dialog::DialogExt;
 
 use super::AppState;
 use crate::error::AppError;
@@ -66,11 +69,48 @@ impl AppState {
         let (turn_id, _running) = self.turns.send(conversation_id, prompt, sink).await?;
         Ok(turn_id)
     }
+
+    /// Asks where to save the conversation (the system's save dialog) and writes it there as
+    /// Markdown or JSON. `None` when the user cancelled.
+    pub async fn export_conversation(&self, id: i64, format: ExportFormat) -> Result<Option<String>, AppError> {
+        let view = self.store().run(move |c| conversations::load(c, id)).await?;
+        let text = format.render(&view, &today());
+        let name = format!("{}.{}", file_stem(&view.title), format.extension());
+        let (label, ext) = match format {
+            ExportFormat::Markdown => ("Markdown", "md"),
+            ExportFormat::Json => ("JSON", "json"),
+        };
+        let dialog = self.app.dialog().file().set_title("Export conversation").set_file_name(&name).add_filter(label, &[ext]);
+        let chosen = tokio::task::spawn_blocking(move || dialog.blocking_save_file()).await?;
+        let Some(path) = chosen.and_then(|p| p.into_path().ok()) else { return Ok(None) };
+        write_export(&path, &text)?;
+        Ok(Some(path.display().to_string()))
+    }
+}
+
+/// Writes an export next to its final name first, so a failed write never leaves half a file.
+fn write_export(path: &std::path::Path, text: &str) -> Result<(), AppError> {
+    let fail = |e: std::io::Error| AppError::new("export", format!("The file could not be written to {}: {e}", path.display()));
+    let partial = path.with_extension("tally-partial");
+    std::fs::write(&partial, text).map_err(fail)?;
+    std::fs::rename(&partial, path).map_err(fail)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_export_is_written_whole_and_replaces_an_older_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chat.md");
+        std::fs::write(&path, "old").unwrap();
+        write_export(&path, "# New").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# New");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no partial file left behind");
+        let err = write_export(&dir.path().join("missing/dir/chat.md"), "x").unwrap_err();
+        assert!(err.message.contains("could not be written"), "{}", err.message);
+    }
 
     #[test]
     fn default_targets_parse() {

@@ -11,6 +11,8 @@ import type { KeyCheck } from '../bindings/KeyCheck';
 import type { CatalogInfo } from '../bindings/CatalogInfo';
 import type { Fees } from '../bindings/Fees';
 import type { KnownTarget } from '../bindings/KnownTarget';
+import type { ExportFormat } from '../bindings/ExportFormat';
+import type { Preset } from '../bindings/Preset';
 import type { PriceInput } from '../bindings/PriceInput';
 import type { ProviderStatus } from '../bindings/ProviderStatus';
 import type { ProvidersView } from '../bindings/ProvidersView';
@@ -65,6 +67,13 @@ export const backend = {
   regenerateAnswer: (messageId: number, onBatch: (events: TurnEvent[]) => void) =>
     invoke<number>('regenerate_answer', { messageId, onEvent: turnChannel(onBatch) }),
   newConversation: (targets?: string[]) => invoke<ConversationView>('new_conversation', { targets: targets ?? null }),
+  listPresets: () => invoke<Preset[]>('list_presets'),
+  /** Saves the conversation's columns under `name` (replacing one of that name); every preset. */
+  savePreset: (conversationId: number, name: string) => invoke<Preset[]>('save_preset', { conversationId, name }),
+  deletePreset: (id: number) => invoke<Preset[]>('delete_preset', { id }),
+  newConversationFromPreset: (id: number) => invoke<ConversationView>('new_conversation_from_preset', { id }),
+  /** Opens the system's save dialog; the path written, or null if the user cancelled. */
+  exportConversation: (id: number, format: ExportFormat) => invoke<string | null>('export_conversation', { id, format }),
   loadConversation: (id: number) => invoke<ConversationView>('load_conversation', { id }),
   /** Starts a turn; batches of events arrive on `onBatch` about once a frame. */
   sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void) =>

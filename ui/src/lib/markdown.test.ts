@@ -28,3 +28,20 @@ describe('renderMarkdown', () => {
     expect(html).toContain('rel="noopener noreferrer"');
   });
 });
+
+describe('code blocks', () => {
+  it('are highlighted in the language they name, and stay escaped', () => {
+    const html = renderMarkdown('```rust\nfn main() { let x = "<b>"; }\n```');
+    expect(html).toContain('class="hljs language-rust"');
+    expect(html).toContain('<span class="hljs-keyword">fn</span>');
+    expect(html).toContain('&lt;b&gt;');
+    expect(html).not.toContain('<b>');
+  });
+
+  it('cannot smuggle markup through an unknown language name', () => {
+    const html = renderMarkdown('```"><img src=x onerror=alert(1)>\n<script>alert(2)</script>\n```');
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('onerror=');
+  });
+});

@@ -4,7 +4,9 @@ import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { TurnEvent } from '../bindings/TurnEvent';
 import { backend, errorMessage } from './backend';
+import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
+import type { Preset } from '../bindings/Preset';
 import { applyEvents, type PriceBook } from './conversation';
 
 export type Page = 'chat' | 'settings' | 'pricing';
@@ -16,6 +18,9 @@ class AppState {
   current = $state<ConversationView | null>(null);
   runningTurn = $state<number | null>(null);
   error = $state<string | null>(null);
+  /** Something done that the user should see confirmed (a file saved, …). */
+  notice = $state<string | null>(null);
+  presets = $state<Preset[]>([]);
   query = $state('');
   /** The conversation just deleted, while its undo is offered. */
   deleted = $state<{ id: number; title: string } | null>(null);
@@ -34,7 +39,7 @@ class AppState {
   async init(): Promise<void> {
     await this.guard(async () => {
       this.info = await backend.appInfo();
-      await Promise.all([this.refreshList(), this.loadKnown()]);
+      await Promise.all([this.refreshList(), this.loadKnown(), this.loadPresets()]);
       const first = this.conversations[0];
       if (first) await this.open(first.id);
     });
@@ -61,6 +66,45 @@ class AppState {
       this.runningTurn = null;
       this.page = 'chat';
       await this.refreshList();
+    });
+  }
+
+  async loadPresets(): Promise<void> {
+    this.presets = await backend.listPresets();
+  }
+
+  /** Saves the open conversation's columns as a preset; the error, if any, for the form. */
+  async savePreset(name: string): Promise<string | null> {
+    const current = this.current;
+    if (!current) return null;
+    try {
+      this.presets = await backend.savePreset(current.id, name);
+      this.notice = `Saved the columns as the preset “${name.trim()}”.`;
+      return null;
+    } catch (e) {
+      return errorMessage(e);
+    }
+  }
+
+  async deletePreset(id: number): Promise<void> {
+    await this.guard(async () => (this.presets = await backend.deletePreset(id)));
+  }
+
+  async newFromPreset(id: number): Promise<void> {
+    await this.guard(async () => {
+      this.current = await backend.newConversationFromPreset(id);
+      this.runningTurn = null;
+      this.page = 'chat';
+      await this.refreshList();
+    });
+  }
+
+  async exportCurrent(format: ExportFormat): Promise<void> {
+    const current = this.current;
+    if (!current) return;
+    await this.guard(async () => {
+      const path = await backend.exportConversation(current.id, format);
+      if (path) this.notice = `Exported to ${path}`;
     });
   }
 
@@ -190,7 +234,8 @@ class AppState {
 
   /** Runs an action; a failure becomes a message on screen, never a silent console line. */
   private async guard(action: () => Promise<unknown>): Promise<boolean> {
-    this.error = null; // an old error does not outlive the next thing the user does
+    this.error = null; // an old error (or notice) does not outlive the next thing the user does
+    this.notice = null;
     try {
       await action();
       return true;
