@@ -5,6 +5,7 @@ use tally_engine::pricing::catalog_store::today;
 use tally_engine::store::conversations;
 use tally_engine::target::Target;
 use tally_engine::turn::Sink;
+use tauri::Manager;
 use tauri_plugin_dialog::DialogExt;
 
 use super::AppState;
@@ -80,7 +81,11 @@ impl AppState {
             ExportFormat::Markdown => ("Markdown", "md"),
             ExportFormat::Json => ("JSON", "json"),
         };
-        let dialog = self.app.dialog().file().set_title("Export conversation").set_file_name(&name).add_filter(label, &[ext]);
+        let mut dialog = self.app.dialog().file().set_title("Export conversation").set_file_name(&name).add_filter(label, &[ext]);
+        // Start where people keep documents, not wherever the app happened to be started from.
+        if let Some(dir) = self.app.path().document_dir().ok().filter(|d| d.is_dir()).or_else(|| self.app.path().home_dir().ok()) {
+            dialog = dialog.set_directory(dir);
+        }
         let chosen = tokio::task::spawn_blocking(move || dialog.blocking_save_file()).await?;
         let Some(path) = chosen.and_then(|p| p.into_path().ok()) else { return Ok(None) };
         write_export(&path, &text)?;
