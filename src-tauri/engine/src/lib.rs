@@ -16,5 +16,6 @@ pub mod store;
 pub mod stream;
 pub mod target;
 pub mod turn;
+pub mod usage;
 
 pub use rust_decimal::Decimal;
