@@ -6,6 +6,7 @@
 //! - [`latency`]: p50/p95 time to first token and tokens/s per model × route.
 //! - [`budgets`]: daily and monthly limits (overall or per provider) and their status;
 //!   [`alerts`]: threshold and spike alerts (each fired once) and the hard-limit check.
+//! - [`csv`]: export of every usage field and an import that never adds a row twice.
 //! - The OpenRouter key's credits and usage, on request, are
 //!   [`crate::providers::openrouter_key_info`] (its JSON stays with the providers).
 //!
@@ -15,6 +16,7 @@
 
 pub mod alerts;
 pub mod budgets;
+pub mod csv;
 pub mod latency;
 pub mod period;
 pub mod stats;
