@@ -6,6 +6,10 @@
 //! `output_tokens / ((total_ms − ttft_ms) / 1000)`, the generation rate after the first token;
 //! an answer with a zero span has no rate. Percentiles are **nearest-rank**: the p-th percentile
 //! of n sorted values is the value at rank ⌈p/100 × n⌉ (1-based), always one of the samples.
+//!
+//! Each model × route is measured on its latest [`SAMPLES`] measured answers in the range (all of
+//! them when there are fewer): recent speed is what the user compares, and it keeps the query
+//! to a few index range reads however long the history (see BENCHMARKS.md).
 
 use std::collections::HashMap;
 
@@ -49,23 +53,36 @@ struct Samples {
     rate: Vec<f64>,
 }
 
+/// How many of the latest measured answers per model × route the percentiles are taken over.
+pub const SAMPLES: usize = 2_000;
+
 /// One line per (route, model) that has measured answers in the range, most answers first.
 pub fn by_model_and_route(conn: &Connection, range: &DayRange) -> Result<Vec<LatencyRow>, StoreError> {
     let (since, until) = range.bounds()?;
+    let pairs: Vec<(String, String)> = {
+        let mut stmt = conn.prepare_cached("SELECT DISTINCT route, model FROM usage_daily WHERE day >= ?1 AND day < ?2")?;
+        let rows = stmt.query_map([&since, &until], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
     let mut stmt = conn.prepare_cached(
-        "SELECT route, model, ttft_ms, total_ms, output_tokens FROM usage INDEXED BY usage_latency
-         WHERE created_at >= ?1 AND created_at < ?2 AND estimated = 0 AND ttft_ms IS NOT NULL",
+        "SELECT ttft_ms, total_ms, output_tokens FROM usage INDEXED BY usage_latency
+         WHERE route = ?1 AND model = ?2 AND created_at >= ?3 AND created_at < ?4 AND estimated = 0 AND ttft_ms IS NOT NULL
+         ORDER BY created_at DESC LIMIT ?5",
     )?;
     let mut groups: HashMap<(String, String), Samples> = HashMap::new();
-    let mut rows = stmt.query([since, until])?;
-    while let Some(r) = rows.next()? {
-        let key = (r.get(0)?, r.get(1)?);
-        let (ttft, total, output): (i64, i64, i64) = (r.get(2)?, r.get(3)?, r.get(4)?);
-        let s = groups.entry(key).or_default();
-        s.ttft.push(ttft.max(0) as u64);
-        let span_ms = total - ttft;
-        if span_ms > 0 && output > 0 {
-            s.rate.push(output as f64 * 1000.0 / span_ms as f64);
+    for (route, model) in pairs {
+        let mut s = Samples::default();
+        let mut rows = stmt.query(rusqlite::params![route, model, since, until, SAMPLES as i64])?;
+        while let Some(r) = rows.next()? {
+            let (ttft, total, output): (i64, i64, i64) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            s.ttft.push(ttft.max(0) as u64);
+            let span_ms = total - ttft;
+            if span_ms > 0 && output > 0 {
+                s.rate.push(output as f64 * 1000.0 / span_ms as f64);
+            }
+        }
+        if !s.ttft.is_empty() {
+            groups.insert((route, model), s);
         }
     }
     let mut out: Vec<LatencyRow> = groups

@@ -56,8 +56,9 @@ ALTER TABLE usage_new RENAME TO usage;
 
 -- Export and range scans read by time.
 CREATE INDEX usage_by_time ON usage(created_at);
--- Latency percentiles read only measured, non-estimated answers: this index covers that query.
-CREATE INDEX usage_latency ON usage(created_at, route, model, ttft_ms, total_ms, output_tokens)
+-- Latency percentiles read the latest measured, non-estimated answers of one route × model in a
+-- time range: this partial index covers that query and hands the rows over newest first.
+CREATE INDEX usage_latency ON usage(route, model, created_at, ttft_ms, total_ms, output_tokens)
     WHERE estimated = 0 AND ttft_ms IS NOT NULL;
 
 -- Per UTC day × route × provider × model. Money is exact decimal text.
