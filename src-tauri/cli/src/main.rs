@@ -5,6 +5,7 @@
 mod ask;
 mod keys;
 mod prices;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,14 @@ enum Command {
     /// Print the itemised cost of a usage on a target as JSON, with `total_usd` (the list cost)
     /// and `effective_total_usd` (with the route's fees).
     Cost(prices::CostArgs),
+    /// What was spent, from Tally's usage history: one JSON line for the range, or one per
+    /// group with --group-by ({"group","key","label","cost_usd","effective_cost_usd","answers",
+    /// "unpriced_answers","estimated_answers","input_tokens","cached_input_tokens",
+    /// "cache_write_tokens","output_tokens","reasoning_tokens"}), largest spend first; days,
+    /// weeks (from Monday) and months are UTC, oldest first. `cost_usd` is the list cost,
+    /// `effective_cost_usd` adds route fees; unpriced answers add nothing to either and are counted.
+    /// --csv writes every usage row as CSV instead; `usage import FILE` reads one back.
+    Usage(usage::UsageArgs),
 }
 
 #[tokio::main]
@@ -59,6 +68,7 @@ async fn main() -> ExitCode {
         Command::Catalog(cmd) => prices::refresh(cmd).await,
         Command::Price { target } => prices::price(&target),
         Command::Cost(args) => prices::cost_of(args),
+        Command::Usage(args) => usage::run(args),
     };
     match result {
         Ok(code) => code,

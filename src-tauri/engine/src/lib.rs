@@ -1,6 +1,7 @@
 //! Tally's engine: everything the app does that is not a window.
 //!
-//! Owns providers (wire adapters), pricing, storage, secrets, settings and the fan-out of a turn.
+//! Owns providers (wire adapters), pricing, storage, secrets, settings, the fan-out of a turn and
+//! the usage history (dashboard, budgets, alerts, CSV).
 //! Must not import `tauri` or anything GTK: the app shell, the CLI and the tests drive it the same
 //! way, and `cargo test -p tally-engine` never waits for WebKit.
 
@@ -16,5 +17,6 @@ pub mod store;
 pub mod stream;
 pub mod target;
 pub mod turn;
+pub mod usage;
 
 pub use rust_decimal::Decimal;

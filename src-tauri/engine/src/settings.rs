@@ -26,17 +26,28 @@ pub struct Settings {
     /// Route fees in percent; `None` until the user changes the defaults.
     #[serde(default)]
     pub fees: Option<Fees>,
+    /// A day's spend above this many times the trailing daily average is a spike alert;
+    /// `None` until the user changes the default (3).
+    #[serde(default)]
+    pub spike_multiplier: Option<rust_decimal::Decimal>,
 }
 
 /// The store key under which custom endpoints live.
 pub const CUSTOM_ENDPOINTS_KEY: &str = "custom_endpoints";
 /// The store key under which route fees live.
 pub const FEES_KEY: &str = "fees";
+/// The store key under which the spike alert's multiplier lives.
+pub const SPIKE_MULTIPLIER_KEY: &str = "spike_multiplier";
 
 impl Settings {
     /// The route fees in force: the user's, else the defaults.
     pub fn fees(&self) -> Fees {
         self.fees.clone().unwrap_or_default()
+    }
+
+    /// The spike alert's multiplier in force: the user's (when above 1), else the default.
+    pub fn spike_multiplier(&self) -> rust_decimal::Decimal {
+        self.spike_multiplier.filter(|m| *m > rust_decimal::Decimal::ONE).unwrap_or(crate::usage::alerts::DEFAULT_SPIKE_MULTIPLIER)
     }
 
     pub fn base_url(&self, p: &ProviderInfo) -> String {
@@ -122,6 +133,15 @@ mod tests {
         assert!(Settings::default().fees().percent("openai").is_zero());
         let s: Settings = serde_json::from_str(r#"{"fees": {"percent_by_route": {"openrouter": "0.8"}}}"#).unwrap();
         assert_eq!(s.fees().percent("openrouter").to_string(), "0.8");
+    }
+
+    #[test]
+    fn the_spike_multiplier_defaults_to_three_and_ignores_one_or_less() {
+        assert_eq!(Settings::default().spike_multiplier().to_string(), "3");
+        let s: Settings = serde_json::from_str(r#"{"spike_multiplier": "2.5"}"#).unwrap();
+        assert_eq!(s.spike_multiplier().to_string(), "2.5");
+        let s: Settings = serde_json::from_str(r#"{"spike_multiplier": "1"}"#).unwrap();
+        assert_eq!(s.spike_multiplier().to_string(), "3", "every day above its average is no spike");
     }
 
     #[test]

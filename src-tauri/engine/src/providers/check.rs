@@ -35,19 +35,30 @@ fn check_url(endpoint: &Endpoint) -> String {
     }
 }
 
-pub async fn check_key(http: &reqwest::Client, endpoint: &Endpoint) -> KeyCheck {
-    let name = endpoint.provider.name;
-    let mut req = http.get(check_url(endpoint)).timeout(std::time::Duration::from_secs(20));
-    if let Some(key) = &endpoint.api_key {
-        req = match endpoint.provider.wire {
+/// A GET to `url` with the provider's own authentication, for small account calls.
+pub(crate) fn authed_get(http: &reqwest::Client, endpoint: &Endpoint, url: String) -> reqwest::RequestBuilder {
+    let req = http.get(url).timeout(std::time::Duration::from_secs(20));
+    match &endpoint.api_key {
+        None => req,
+        Some(key) => match endpoint.provider.wire {
             Wire::AnthropicMessages => req.header("x-api-key", key.expose()).header("anthropic-version", super::anthropic::API_VERSION),
             Wire::OpenAiChat => req.bearer_auth(key.expose()),
-        };
+        },
     }
-    let redact = |text: String| match &endpoint.api_key {
+}
+
+/// Removes the endpoint's key from a text that may quote it.
+fn redact_key(endpoint: &Endpoint, text: String) -> String {
+    match &endpoint.api_key {
         Some(key) => super::redact(&text, key.expose()),
         None => text,
-    };
+    }
+}
+
+pub async fn check_key(http: &reqwest::Client, endpoint: &Endpoint) -> KeyCheck {
+    let name = endpoint.provider.name;
+    let req = authed_get(http, endpoint, check_url(endpoint));
+    let redact = |text: String| redact_key(endpoint, text);
     let response = match req.send().await {
         Ok(r) => r,
         Err(e) => {

@@ -10,6 +10,7 @@
 pub mod anthropic;
 mod check;
 mod error;
+mod key_info;
 pub mod openai;
 mod sse;
 
@@ -21,6 +22,7 @@ use ts_rs::TS;
 
 pub use check::{check_key, KeyCheck, KeyVerdict};
 pub use error::{redact, ErrorKind, ProviderError};
+pub use key_info::{openrouter_key_info, parse_key_info, KeyInfo};
 
 use crate::secrets::ApiKey;
 use crate::stream::{StreamEvent, Timing};

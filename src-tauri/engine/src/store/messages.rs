@@ -8,6 +8,8 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use super::conversations::{self, ColumnParams, Totals};
+use super::rollups::Deltas;
+use super::usage_rows::{self, Origin, UsageRecord};
 use super::{decimal, StoreError};
 use crate::pricing::{Cost, Price};
 use crate::providers::{ChatMessage, ProviderError, Role};
@@ -225,8 +227,8 @@ pub struct Finished {
     pub origin: &'static str,
 }
 
-/// Writes the final answer, its usage row (with the price used) and the running totals of its
-/// column and conversation, all in one transaction. Returns the stored answer and the totals.
+/// Writes the final answer, its usage row (with the price used), the day's usage roll-ups and
+/// the running totals of its column and conversation, all in one transaction. Returns the stored answer and the totals.
 pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Totals, Totals), StoreError> {
     let tx = conn.transaction()?;
     let (error_kind, error_message, error_detail) = match &f.error {
@@ -240,34 +242,38 @@ pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Total
     )?;
     let u = &f.usage;
     let json = |v: &dyn erased::Json| v.to_json();
-    tx.execute(
-        "INSERT OR REPLACE INTO usage (message_id, conversation_id, route, provider, model, served_model,
-            input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, estimated,
-            price_json, cost_json, cost, reported_cost, ttfb_ms, ttft_ms, total_ms, origin)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
-        params![
-            f.message_id,
-            f.conversation_id,
-            f.target.route,
-            f.target.provider().id,
-            f.target.model,
-            f.served_model,
-            u.input_tokens as i64,
-            u.cached_input_tokens as i64,
-            u.cache_write_tokens as i64,
-            u.output_tokens as i64,
-            u.reasoning_tokens as i64,
-            u.estimated,
-            f.price.as_ref().map(|p| json(p)),
-            f.cost.as_ref().map(|c| json(c)),
-            f.cost.as_ref().map(|c| c.total.to_string()),
-            u.reported_cost.map(|c| c.to_string()),
-            f.timing.ttfb_ms.map(|v| v as i64),
-            f.timing.ttft_ms.map(|v| v as i64),
-            f.timing.total_ms as i64,
-            f.origin,
-        ],
-    )?;
+    let record = UsageRecord {
+        uid: usage_rows::new_uid(&tx)?,
+        created_at: usage_rows::now(),
+        conversation_id: Some(f.conversation_id),
+        conversation_title: None,
+        message_id: Some(f.message_id),
+        route: f.target.route.clone(),
+        provider: f.target.provider().id.to_string(),
+        model: f.target.model.clone(),
+        served_model: f.served_model.clone(),
+        input_tokens: u.input_tokens,
+        cached_input_tokens: u.cached_input_tokens,
+        cache_write_tokens: u.cache_write_tokens,
+        output_tokens: u.output_tokens,
+        reasoning_tokens: u.reasoning_tokens,
+        estimated: u.estimated,
+        cost: f.cost.as_ref().map(|c| c.total),
+        effective_cost: f.cost.as_ref().map(|c| c.effective_total),
+        reported_cost: u.reported_cost,
+        ttfb_ms: f.timing.ttfb_ms,
+        ttft_ms: f.timing.ttft_ms,
+        total_ms: f.timing.total_ms,
+        origin: f.origin.to_string(),
+        price_json: f.price.as_ref().map(|p| json(p)),
+        cost_json: f.cost.as_ref().map(|c| json(c)),
+    };
+    // The usage row and the day's roll-ups change together; an answer written again replaces
+    // its earlier row rather than counting twice.
+    let mut deltas = Deltas::default();
+    usage_rows::forget_message(&tx, f.message_id, &mut deltas)?;
+    usage_rows::insert(&tx, &record, Origin::Local, &mut deltas)?;
+    deltas.apply(&tx)?;
     let add = |current: String| (decimal(&current) + f.cost.as_ref().map_or(Decimal::ZERO, |c| c.total)).normalize().to_string();
     let unpriced = i64::from(f.cost.is_none());
     let (col_cost, col_in, col_out): (String, i64, i64) =

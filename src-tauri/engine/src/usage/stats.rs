@@ -1,0 +1,232 @@
+//! Spend and tokens over time and broken down by route, provider, model and conversation, from
+//! the daily roll-ups (a year of heavy use is a few thousand roll-up rows, not a million usage rows).
+//!
+//! Orderings are by effective cost (what was paid, route fees included), largest first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::{Connection, OptionalExtension};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::latency::{self, LatencyRow};
+use super::period::{self, Bucket};
+use super::{DayRange, UsageTotals};
+use crate::store::rollups::{Measures, MEASURES};
+use crate::store::StoreError;
+
+/// One bucket of the spend-over-time chart, named by its first day (`YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct BucketTotals {
+    pub start: String,
+    pub totals: UsageTotals,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum Dimension {
+    /// `openrouter` or a direct route (`openai`, `anthropic`, …, `custom`).
+    Route,
+    /// Who made the model, whichever route served it: `openai` for both `openai:gpt-4o` and
+    /// `openrouter:openai/gpt-4o` (OpenRouter's `google`, `x-ai`, `mistralai` are Tally's
+    /// `gemini`, `xai`, `mistral`).
+    Provider,
+    /// The model as the route names it (`gpt-4o`, `openai/gpt-4o`).
+    Model,
+    Conversation,
+}
+
+/// One line of a breakdown. `conversation_id` is set for conversations of this database;
+/// imported usage whose conversation is elsewhere is grouped by its title, without an id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct BreakdownRow {
+    pub key: String,
+    pub label: String,
+    #[ts(type = "number | null")]
+    pub conversation_id: Option<i64>,
+    pub totals: UsageTotals,
+}
+
+/// OpenRouter against direct routes; `openrouter_percent` is OpenRouter's share of the
+/// effective cost (exact, `None` when nothing was spent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct RouteShare {
+    pub openrouter: UsageTotals,
+    pub direct: UsageTotals,
+    #[ts(type = "string | null")]
+    pub openrouter_percent: Option<Decimal>,
+}
+
+/// What the dashboard asks for in one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct DashboardQuery {
+    pub range: DayRange,
+    pub bucket: Bucket,
+    /// How many top conversations to list.
+    #[ts(type = "number")]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct Dashboard {
+    pub totals: UsageTotals,
+    pub over_time: Vec<BucketTotals>,
+    pub by_route: Vec<BreakdownRow>,
+    pub by_provider: Vec<BreakdownRow>,
+    pub by_model: Vec<BreakdownRow>,
+    pub top_conversations: Vec<BreakdownRow>,
+    pub share: RouteShare,
+    pub latency: Vec<LatencyRow>,
+}
+
+/// Everything the usage screen shows for a range.
+pub fn dashboard(conn: &Connection, q: &DashboardQuery) -> Result<Dashboard, StoreError> {
+    Ok(Dashboard {
+        totals: totals(conn, &q.range)?,
+        over_time: over_time(conn, &q.range, q.bucket)?,
+        by_route: breakdown(conn, &q.range, Dimension::Route, None)?,
+        by_provider: breakdown(conn, &q.range, Dimension::Provider, None)?,
+        by_model: breakdown(conn, &q.range, Dimension::Model, None)?,
+        top_conversations: top_conversations(conn, &q.range, q.top)?,
+        share: share(conn, &q.range)?,
+        latency: latency::by_model_and_route(conn, &q.range)?,
+    })
+}
+
+/// Calls `f(day, route, provider, model, measures)` for each `usage_daily` row in the range.
+fn each_model_day(conn: &Connection, range: &DayRange, mut f: impl FnMut(&str, &str, &str, &str, Measures)) -> Result<(), StoreError> {
+    let (since, until) = range.bounds()?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT day, route, provider, model, {MEASURES} FROM usage_daily WHERE day >= ?1 AND day < ?2"))?;
+    let mut rows = stmt.query([since, until])?;
+    while let Some(r) = rows.next()? {
+        let (day, route, provider, model): (String, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        f(&day, &route, &provider, &model, Measures::read(r, 4)?);
+    }
+    Ok(())
+}
+
+/// Everything in the range.
+pub fn totals(conn: &Connection, range: &DayRange) -> Result<UsageTotals, StoreError> {
+    let mut t = UsageTotals::default();
+    each_model_day(conn, range, |_, _, _, _, m| t.add(&m))?;
+    Ok(t)
+}
+
+/// Spend and tokens per day, week (from Monday) or month, oldest first; the buckets between the
+/// first and the last with usage are all there, empty ones with zeros.
+pub fn over_time(conn: &Connection, range: &DayRange, bucket: Bucket) -> Result<Vec<BucketTotals>, StoreError> {
+    let mut by_day: HashMap<String, Measures> = HashMap::new();
+    each_model_day(conn, range, |day, _, _, _, m| by_day.entry(day.to_string()).or_default().add(&m, 1))?;
+    let mut buckets: BTreeMap<chrono::NaiveDate, UsageTotals> = BTreeMap::new();
+    for (day, m) in by_day {
+        let Ok(day) = period::parse_day(&day) else { continue };
+        buckets.entry(period::bucket_start(day, bucket)).or_default().add(&m);
+    }
+    let (Some(first), Some(last)) = (buckets.keys().next().copied(), buckets.keys().next_back().copied()) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut start = first;
+    while start <= last {
+        out.push(BucketTotals { start: start.to_string(), totals: buckets.remove(&start).unwrap_or_default() });
+        start = period::next_bucket(start, bucket);
+    }
+    Ok(out)
+}
+
+/// Tally's provider id for an OpenRouter model's maker prefix.
+fn maker(route: &str, provider: &str, model: &str) -> String {
+    if route != "openrouter" {
+        return provider.to_string();
+    }
+    match model.split('/').next().unwrap_or_default() {
+        "google" => "gemini".into(),
+        "x-ai" => "xai".into(),
+        "mistralai" => "mistral".into(),
+        other => other.to_string(),
+    }
+}
+
+fn provider_label(id: &str) -> String {
+    crate::providers::provider(id).map_or_else(|| id.to_string(), |p| p.name.to_string())
+}
+
+/// Spend per route, provider, model or conversation, largest first; at most `limit` lines.
+pub fn breakdown(conn: &Connection, range: &DayRange, dim: Dimension, limit: Option<usize>) -> Result<Vec<BreakdownRow>, StoreError> {
+    if dim == Dimension::Conversation {
+        return conversations(conn, range, limit);
+    }
+    let mut groups: HashMap<String, UsageTotals> = HashMap::new();
+    each_model_day(conn, range, |_, route, provider, model, m| {
+        let key = match dim {
+            Dimension::Route => route.to_string(),
+            Dimension::Provider => maker(route, provider, model),
+            _ => model.to_string(),
+        };
+        groups.entry(key).or_default().add(&m);
+    })?;
+    let rows = groups.into_iter().map(|(key, totals)| {
+        let label = match dim {
+            Dimension::Model => key.clone(),
+            _ => provider_label(&key),
+        };
+        BreakdownRow { key, label, conversation_id: None, totals }
+    });
+    Ok(largest_first(rows.collect(), limit))
+}
+
+fn largest_first(mut rows: Vec<BreakdownRow>, limit: Option<usize>) -> Vec<BreakdownRow> {
+    rows.sort_by(|a, b| {
+        b.totals.effective_cost.cmp(&a.totals.effective_cost).then(b.totals.answers.cmp(&a.totals.answers)).then(a.key.cmp(&b.key))
+    });
+    rows.truncate(limit.unwrap_or(usize::MAX));
+    rows
+}
+
+fn conversations(conn: &Connection, range: &DayRange, limit: Option<usize>) -> Result<Vec<BreakdownRow>, StoreError> {
+    let (since, until) = range.bounds()?;
+    let mut groups: HashMap<(i64, String), UsageTotals> = HashMap::new();
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT conversation_id, conversation_title, {MEASURES} FROM usage_conversation_daily WHERE day >= ?1 AND day < ?2"
+    ))?;
+    let mut rows = stmt.query([since, until])?;
+    while let Some(r) = rows.next()? {
+        groups.entry((r.get(0)?, r.get(1)?)).or_default().add(&Measures::read(r, 2)?);
+    }
+    let rows: Vec<BreakdownRow> = groups
+        .into_iter()
+        .map(|((id, title), totals)| {
+            let key = if id > 0 { id.to_string() } else { format!("imported:{title}") };
+            BreakdownRow { key, label: title, conversation_id: (id > 0).then_some(id), totals }
+        })
+        .collect();
+    let mut rows = largest_first(rows, limit);
+    let mut title = conn.prepare_cached("SELECT title FROM conversations WHERE id = ?1")?;
+    for row in &mut rows {
+        if let Some(id) = row.conversation_id {
+            row.label = title.query_row([id], |r| r.get(0)).optional()?.unwrap_or_else(|| format!("Conversation {id}"));
+        }
+    }
+    Ok(rows)
+}
+
+/// The `n` conversations that cost the most in the range.
+pub fn top_conversations(conn: &Connection, range: &DayRange, n: usize) -> Result<Vec<BreakdownRow>, StoreError> {
+    conversations(conn, range, Some(n))
+}
+
+/// OpenRouter (route `openrouter`) against every direct route.
+pub fn share(conn: &Connection, range: &DayRange) -> Result<RouteShare, StoreError> {
+    let (mut openrouter, mut direct) = (UsageTotals::default(), UsageTotals::default());
+    each_model_day(conn, range, |_, route, _, _, m| if route == "openrouter" { openrouter.add(&m) } else { direct.add(&m) })?;
+    let all = openrouter.effective_cost + direct.effective_cost;
+    let openrouter_percent = (!all.is_zero()).then(|| (openrouter.effective_cost * Decimal::ONE_HUNDRED / all).normalize());
+    Ok(RouteShare { openrouter, direct, openrouter_percent })
+}
