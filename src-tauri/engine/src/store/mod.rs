@@ -9,6 +9,7 @@
 pub mod conversations;
 pub mod messages;
 pub mod overrides;
+pub mod token_history;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -44,6 +45,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/003_price_overrides.sql")),
         M::up(include_str!("migrations/004_regenerate_and_delete.sql")),
         M::up(include_str!("migrations/005_paused_columns.sql")),
+        // 006 is reserved for the usage work on another branch; keep this one after it.
+        M::up(include_str!("migrations/007_input_estimates.sql")),
     ])
 }
 
