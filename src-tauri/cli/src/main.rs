@@ -5,6 +5,7 @@
 mod ask;
 mod keys;
 mod prices;
+mod tokens;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,14 @@ enum Command {
     /// Print the itemised cost of a usage on a target as JSON, with `total_usd` (the list cost)
     /// and `effective_total_usd` (with the route's fees).
     Cost(prices::CostArgs),
+    /// Count tokens as the model will: prints {"model","encoding","tokens","exact"}.
+    ///
+    /// `tokens --model MODEL [FILE|-]` counts a text (standard input without FILE);
+    /// `tokens --model MODEL --chat FILE.json` counts an OpenAI-style messages array as the chat
+    /// API does (3 tokens per message, 1 per name, 3 to prime the reply). Exact for OpenAI models
+    /// (o200k_base or cl100k_base); for other families an o200k_base-based estimate with
+    /// "exact": false.
+    Tokens(tokens::TokensArgs),
 }
 
 #[tokio::main]
@@ -59,6 +68,7 @@ async fn main() -> ExitCode {
         Command::Catalog(cmd) => prices::refresh(cmd).await,
         Command::Price { target } => prices::price(&target),
         Command::Cost(args) => prices::cost_of(args),
+        Command::Tokens(args) => tokens::run(args),
     };
     match result {
         Ok(code) => code,
