@@ -103,6 +103,9 @@ fn a_conversations_profile_averages_its_accepted_requests_rounding_half_up() {
             let profile = token_history::profile(c, conv, None)?.unwrap();
             assert_eq!((profile.requests, profile.avg_input_tokens, profile.avg_output_tokens, profile.avg_cached_input_tokens), (2, 151, 11, 25));
             assert!(token_history::profile(c, conv + 1, None)?.is_none());
+            let column = conversations::load(c, conv)?.columns[0].id;
+            assert_eq!(token_history::recent_output_average(c, column, 10)?, Some(11)); // (10 + 11) / 2, half up
+            assert_eq!(token_history::recent_output_average(c, column, 1)?, Some(11));
             Ok(())
         })
         .unwrap();

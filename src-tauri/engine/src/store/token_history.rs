@@ -1,6 +1,7 @@
 //! What the token views need from history: how far the stored input estimates were from the
 //! providers' real counts ([`estimate_accuracy`]), a conversation's measured profile
-//! ([`profile`]) and its answers with the texts that were sent ([`measured`], for re-pricing).
+//! ([`profile`]), a column's recent answer length ([`recent_output_average`]) and a
+//! conversation's answers with the texts that were sent ([`measured`], for re-pricing).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -95,6 +96,19 @@ pub fn profile(conn: &Connection, conversation_id: i64, column_id: Option<i64>) 
         avg_output_tokens: avg(sums[3]),
         avg_reasoning_tokens: avg(sums[4]),
     }))
+}
+
+/// A column's average output tokens over its last `last` answers that the provider completed
+/// (rounded half up), for the compose box's output range; `None` without any.
+pub fn recent_output_average(conn: &Connection, column_id: i64, last: u32) -> Result<Option<u64>, StoreError> {
+    let (n, sum): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(output_tokens), 0) FROM (
+            SELECT u.output_tokens FROM usage u JOIN messages m ON m.id = u.message_id
+            WHERE m.column_id = ?1 AND m.status = 'done' AND u.output_tokens > 0 ORDER BY m.id DESC LIMIT ?2)",
+        params![column_id, last],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok((n > 0).then(|| ((sum + n / 2) / n) as u64))
 }
 
 /// One answer as it was requested and measured.
