@@ -66,7 +66,7 @@ fn split(model: &str) -> (Option<String>, String) {
 /// id (`openai/gpt-4o`) or a target (`openai:gpt-4o`, `openrouter:openai/gpt-4o`).
 pub fn tokenizer_for(model: &str) -> Tokenizer {
     let (vendor, name) = split(model);
-    let openai_vendor = vendor.as_deref().map_or(true, |v| v == "openai");
+    let openai_vendor = !matches!(vendor.as_deref(), Some(v) if v != "openai");
     if openai_vendor {
         let exact = |encoding| Tokenizer { encoding, exact: true, family: "OpenAI".into(), legacy_0301: name.starts_with("gpt-3.5-turbo-0301") };
         if O200K.iter().any(|p| has_prefix(&name, p)) {

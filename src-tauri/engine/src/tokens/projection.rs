@@ -159,7 +159,7 @@ fn conclusion(requests: u64, period: Period, model: &str, direct: &ProjectionRow
 fn group_thousands(digits: &str) -> String {
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && i % 3 == digits.len() % 3 {
             out.push(',');
         }
         out.push(c);
