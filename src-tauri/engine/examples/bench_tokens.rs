@@ -1,5 +1,6 @@
 //! How fast Tally counts tokens: a deterministic ~100k-token text (prose, code, unicode, emoji,
-//! whitespace runs) counted with both encodings, plus a pathological run of spaces.
+//! whitespace runs) counted with both encodings, plus a pathological run of spaces; and
+//! re-pricing a 300-answer conversation under every catalog target.
 //!
 //! `cargo run --release -p tally-engine --example bench_tokens -- [DIR]`
 //!
@@ -76,6 +77,31 @@ fn time(encoding: Encoding, case: &str, text: &str) {
     println!("rust {} {case} tokens={tokens} best_ms={best:.2} median_ms={median:.2} tokens_per_s={:.0}", encoding.name(), tokens as f64 / (median / 1000.0));
 }
 
+/// "What would this have cost?" for a synthetic conversation of 300 answers (one column, each
+/// request carrying the whole thread so far) over every target of the embedded catalog.
+fn reprice_catalog() {
+    use tally_engine::store::token_history::{Measured, MeasuredAnswer};
+    use tally_engine::stream::Usage;
+    use tally_engine::target::Target;
+    let mut m = Measured::default();
+    m.systems.insert(1, Some("You are a careful assistant.".into()));
+    let mut thread = Vec::new();
+    let text = mixed_text(2_000);
+    for turn in 0..300i64 {
+        let (prompt, answer) = (turn * 2, turn * 2 + 1);
+        m.texts.insert(prompt, ("user".into(), text.chars().take(300).collect()));
+        m.texts.insert(answer, ("assistant".into(), text.clone()));
+        thread.push(prompt);
+        let usage = Usage { input_tokens: 500 * (turn as u64 + 1), output_tokens: 450, ..Default::default() };
+        m.answers.push(MeasuredAnswer { message_id: answer, column_id: 1, target: Target { route: "openai".into(), model: "gpt-4o".into() }, input: thread.clone(), usage, paid: None });
+        thread.push(answer);
+    }
+    let pricing = tally_engine::pricing::Pricing::new(tally_engine::pricing::Catalog::embedded(), tally_engine::pricing::Fees::default());
+    let start = Instant::now();
+    let r = tally_engine::tokens::reprice::reprice_with(&pricing, &m, None);
+    println!("rust reprice answers={} targets={} ms={:.1}", r.answers, r.rows.len(), start.elapsed().as_secs_f64() * 1000.0);
+}
+
 fn main() -> std::io::Result<()> {
     let dir = std::env::args().nth(1).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target/bench-tokens"));
     std::fs::create_dir_all(&dir)?;
@@ -92,5 +118,6 @@ fn main() -> std::io::Result<()> {
         time(e, "mixed", &mixed);
         time(e, "spaces", &spaces);
     }
+    reprice_catalog();
     Ok(())
 }
