@@ -6,6 +6,7 @@ mod ask;
 mod keys;
 mod prices;
 mod usage;
+mod tokens;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,14 @@ enum Command {
     /// `effective_cost_usd` adds route fees; unpriced answers add nothing to either and are counted.
     /// --csv writes every usage row as CSV instead; `usage import FILE` reads one back.
     Usage(usage::UsageArgs),
+    /// Count tokens as the model will: prints {"model","encoding","tokens","exact"}.
+    ///
+    /// `tokens --model MODEL [FILE|-]` counts a text (standard input without FILE);
+    /// `tokens --model MODEL --chat FILE.json` counts an OpenAI-style messages array as the chat
+    /// API does (3 tokens per message, 1 per name, 3 to prime the reply). Exact for OpenAI models
+    /// (o200k_base or cl100k_base); for other families an o200k_base-based estimate with
+    /// "exact": false.
+    Tokens(tokens::TokensArgs),
 }
 
 #[tokio::main]
@@ -69,6 +78,7 @@ async fn main() -> ExitCode {
         Command::Price { target } => prices::price(&target),
         Command::Cost(args) => prices::cost_of(args),
         Command::Usage(args) => usage::run(args),
+        Command::Tokens(args) => tokens::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,7 @@
 //! Tally's engine: everything the app does that is not a window.
 //!
-//! Owns providers (wire adapters), pricing, storage, secrets, settings, the fan-out of a turn and
-//! the usage history (dashboard, budgets, alerts, CSV).
+//! Owns providers (wire adapters), pricing, token counting, storage, secrets, settings, the
+//! fan-out of a turn and the usage history (dashboard, budgets, alerts, CSV).
 //! Must not import `tauri` or anything GTK: the app shell, the CLI and the tests drive it the same
 //! way, and `cargo test -p tally-engine` never waits for WebKit.
 
@@ -16,6 +16,7 @@ pub mod settings;
 pub mod store;
 pub mod stream;
 pub mod target;
+pub mod tokens;
 pub mod turn;
 pub mod usage;
 

@@ -146,7 +146,7 @@ impl Turns {
             }
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        let _ = tx.send(Coalesce::Flush(first));
+        let _ = tx.send(Coalesce::Flush(Box::new(first)));
         let forwarder = tokio::spawn(forward(rx, sink));
         let this = Arc::clone(self);
         let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
@@ -170,7 +170,7 @@ impl Turns {
                     }
                 }
             }
-            let _ = tx.send(Coalesce::Flush(TurnEvent::Done { turn_id }));
+            let _ = tx.send(Coalesce::Flush(Box::new(TurnEvent::Done { turn_id })));
             drop(tx);
             let _ = forwarder.await;
         })
@@ -203,7 +203,8 @@ impl Turns {
 #[allow(clippy::large_enum_variant)]
 enum Coalesce {
     Delta { message_id: i64, text: String, reasoning: String },
-    Flush(TurnEvent),
+    /// Boxed: a finished answer's event is far larger than a delta.
+    Flush(Box<TurnEvent>),
 }
 
 /// Batches events: deltas are merged per answer and sent at most [`BATCH_WINDOW`] after the
@@ -233,7 +234,7 @@ async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
                     deadline.get_or_insert_with(|| tokio::time::Instant::now() + BATCH_WINDOW);
                 }
                 Some(Coalesce::Flush(event)) => {
-                    batch.push(event);
+                    batch.push(*event);
                     sink(std::mem::take(&mut batch));
                     deadline = None;
                 }
@@ -357,7 +358,7 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
     };
     match deps.store.run(move |c| messages::finish(c, &finished)).await {
         Ok((message, column_totals, conversation_totals)) => {
-            let _ = tx.send(Coalesce::Flush(TurnEvent::Finished { message, column_totals, conversation_totals }));
+            let _ = tx.send(Coalesce::Flush(Box::new(TurnEvent::Finished { message, column_totals, conversation_totals })));
         }
         Err(e) => {
             // The answer could not be saved; say so rather than pretend.

@@ -135,8 +135,8 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
         )?;
         history.push(ChatMessage { role: Role::User, content: prompt.to_string() });
         tx.execute(
-            "INSERT INTO messages (column_id, turn_id, role, status) VALUES (?1, ?2, 'assistant', 'streaming')",
-            params![column_id, turn_id],
+            "INSERT INTO messages (column_id, turn_id, role, status, input_estimate) VALUES (?1, ?2, 'assistant', 'streaming', ?3)",
+            params![column_id, turn_id, input_estimate(&target, &params, &history)],
         )?;
         columns.push(ColumnTurn { column_id, target, params, history, message_id: tx.last_insert_rowid() });
     }
@@ -148,6 +148,13 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
     )?;
     tx.commit()?;
     Ok(TurnStart { turn_id, columns })
+}
+
+/// The input tokens of the request a column is about to send, as Tally counts them (stored with
+/// the answer to be compared with the provider's count; see `token_history::estimate_accuracy`).
+fn input_estimate(target: &Target, params: &ColumnParams, history: &[ChatMessage]) -> i64 {
+    let request = crate::tokens::ChatItem::request(params.system.as_deref(), history);
+    crate::tokens::count_chat(&target.to_string(), &request).tokens as i64
 }
 
 /// A column's thread before message `before`: its user prompts and the non-empty answers it
@@ -192,7 +199,10 @@ pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, C
     }
     let history = thread(&tx, column_id, message_id)?;
     tx.execute("UPDATE messages SET superseded = 1 WHERE id = ?1", [message_id])?;
-    tx.execute("INSERT INTO messages (column_id, turn_id, role, status) VALUES (?1, ?2, 'assistant', 'streaming')", params![column_id, turn_id])?;
+    tx.execute(
+        "INSERT INTO messages (column_id, turn_id, role, status, input_estimate) VALUES (?1, ?2, 'assistant', 'streaming', ?3)",
+        params![column_id, turn_id, input_estimate(&target, &params, &history)],
+    )?;
     let new_id = tx.last_insert_rowid();
     tx.commit()?;
     Ok((conversation_id, turn_id, ColumnTurn { column_id, target, params, history, message_id: new_id }))
@@ -315,20 +325,26 @@ const MESSAGE_SELECT: &str = "SELECT m.id, m.column_id, m.turn_id, m.content, m.
         u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms
     FROM messages m LEFT JOIN usage u ON u.message_id = m.id";
 
+/// A usage row's counts from seven columns starting at `i`: input, cached input, cache write,
+/// output, reasoning, estimated, reported cost (`input` is column `i`, already read).
+pub(crate) fn usage_at(r: &rusqlite::Row<'_>, i: usize, input: i64) -> rusqlite::Result<Usage> {
+    Ok(Usage {
+        input_tokens: input as u64,
+        cached_input_tokens: r.get::<_, i64>(i + 1)? as u64,
+        cache_write_tokens: r.get::<_, i64>(i + 2)? as u64,
+        output_tokens: r.get::<_, i64>(i + 3)? as u64,
+        reasoning_tokens: r.get::<_, i64>(i + 4)? as u64,
+        estimated: r.get(i + 5)?,
+        reported_cost: r.get::<_, Option<String>>(i + 6)?.map(|s| decimal(&s)),
+    })
+}
+
 fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
     let error = r.get::<_, Option<String>>(7)?.map(|kind| ErrorView { kind, message: r.get::<_, Option<String>>(8).ok().flatten().unwrap_or_default(), detail: r.get(9).ok().flatten() });
     let usage = match r.get::<_, Option<i64>>(10)? {
         None => None,
         Some(input) => {
-            let tokens = Usage {
-                input_tokens: input as u64,
-                cached_input_tokens: r.get::<_, i64>(11)? as u64,
-                cache_write_tokens: r.get::<_, i64>(12)? as u64,
-                output_tokens: r.get::<_, i64>(13)? as u64,
-                reasoning_tokens: r.get::<_, i64>(14)? as u64,
-                estimated: r.get(15)?,
-                reported_cost: r.get::<_, Option<String>>(16)?.map(|s| decimal(&s)),
-            };
+            let tokens = usage_at(r, 10, input)?;
             let timing = Timing {
                 ttfb_ms: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
                 ttft_ms: r.get::<_, Option<i64>>(21)?.map(|v| v as u64),

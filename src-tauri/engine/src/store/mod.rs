@@ -13,6 +13,7 @@ pub mod overrides;
 pub mod presets;
 pub mod rollups;
 pub mod usage_rows;
+pub mod token_history;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -49,6 +50,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/004_regenerate_and_delete.sql")),
         M::up(include_str!("migrations/005_paused_columns.sql")),
         M::up(include_str!("migrations/006_usage_dashboard.sql")),
+        M::up(include_str!("migrations/007_input_estimates.sql")),
         M::up(include_str!("migrations/008_presets.sql")),
     ])
 }
