@@ -64,6 +64,7 @@ pub fn run() {
             commands::delete_preset,
             commands::new_conversation_from_preset,
             commands::export_conversation,
+            commands::estimate_turn,
             commands::load_conversation,
             commands::send_turn,
             commands::stop_turn,

@@ -2,15 +2,17 @@
 //! like plain Rust. Typed managers: the turn runner (with the store and HTTP client), the
 //! endpoint resolver (settings + keyring), and the settings file written through
 //! tauri-plugin-store. The work behind the commands is split by concern: `keys` (providers,
-//! keys, base URLs, custom endpoints), `pricing` (catalog, overrides, fees) and `chats`
-//! (conversations, columns, turns).
+//! keys, base URLs, custom endpoints), `pricing` (catalog, overrides, fees), `chats`
+//! (conversations, columns, turns) and `tokens` (estimates before sending).
 
 mod chats;
 mod keys;
 mod pricing;
+mod tokens;
 
 pub use keys::{CustomEndpoint, EnvKey, ProviderStatus, ProvidersView};
 pub use pricing::PriceInput;
+pub use tokens::ColumnEstimateView;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

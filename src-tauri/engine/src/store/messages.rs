@@ -159,7 +159,7 @@ fn input_estimate(target: &Target, params: &ColumnParams, history: &[ChatMessage
 
 /// A column's thread before message `before`: its user prompts and the non-empty answers it
 /// got (regenerated ones replaced), oldest first.
-fn thread(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<ChatMessage>, StoreError> {
+pub(crate) fn thread(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<ChatMessage>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT role, content FROM messages
          WHERE column_id = ?1 AND superseded = 0 AND id < ?2 AND (role = 'user' OR content != '') ORDER BY id",
