@@ -11,7 +11,9 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::AppError;
-use crate::state::{AppInfo, AppState, ColumnEstimateView, CustomEndpoint, EnvKey, PriceInput, ProviderStatus, ProvidersView};
+use crate::state::{AppInfo, AppState, CustomEndpoint, EnvKey, PriceInput, ProviderStatus, ProvidersView};
+
+pub mod tokens;
 
 type Result<T> = std::result::Result<T, AppError>;
 
@@ -250,12 +252,6 @@ pub async fn new_conversation_from_preset(state: State<'_, AppState>, id: i64) -
             conversations::load(c, conversation)
         })
         .await?)
-}
-
-/// What sending `text` would cost on each column that takes part: tokens in, an output range, cost.
-#[tauri::command]
-pub async fn estimate_turn(state: State<'_, AppState>, conversation_id: i64, text: String) -> Result<Vec<ColumnEstimateView>> {
-    state.estimate_turn(conversation_id, text).await
 }
 
 /// Saves the conversation through the system's save dialog; the path, or null if cancelled.
