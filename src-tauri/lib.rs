@@ -72,6 +72,7 @@ pub fn run() {
             commands::tokens::estimate_accuracy,
             commands::load_conversation,
             commands::send_turn,
+            commands::new_variants_conversation,
             commands::stop_turn,
             commands::stop_answer,
         ])

@@ -280,8 +280,20 @@ fn channel_sink(channel: Channel<Vec<TurnEvent>>) -> tally_engine::turn::Sink {
 /// Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of
 /// about one frame.
 #[tauri::command]
-pub async fn send_turn(state: State<'_, AppState>, conversation_id: i64, prompt: String, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
-    state.send_turn(conversation_id, prompt, channel_sink(on_event)).await
+pub async fn send_turn(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    prompt: String,
+    own: Option<std::collections::HashMap<i64, String>>,
+    on_event: Channel<Vec<TurnEvent>>,
+) -> Result<i64> {
+    state.send_turn(conversation_id, prompt, own.unwrap_or_default(), channel_sink(on_event)).await
+}
+
+/// A new comparison with each column of `conversation_id` once per variant (to send with `own`).
+#[tauri::command]
+pub async fn new_variants_conversation(state: State<'_, AppState>, conversation_id: i64, variants: usize) -> Result<ConversationView> {
+    state.new_variants_conversation(conversation_id, variants).await
 }
 
 #[tauri::command]

@@ -1,5 +1,7 @@
 //! Conversations, their columns and turns.
 
+use std::collections::HashMap;
+
 use tally_engine::export::{file_stem, ExportFormat};
 use tally_engine::pricing::catalog_store::today;
 use tally_engine::store::conversations;
@@ -63,12 +65,38 @@ impl AppState {
             .await?)
     }
 
-    pub async fn send_turn(&self, conversation_id: i64, prompt: String, sink: Sink) -> Result<i64, AppError> {
+    /// Sends a turn; columns in `own` send their own prompt instead (prompt variants).
+    pub async fn send_turn(&self, conversation_id: i64, prompt: String, own: HashMap<i64, String>, sink: Sink) -> Result<i64, AppError> {
         if prompt.trim().is_empty() {
             return Err(AppError::new("invalid", "Write a prompt first."));
         }
-        let (turn_id, _running) = self.turns.send(conversation_id, prompt, sink).await?;
+        let (turn_id, _running) = self.turns.send_with(conversation_id, prompt, own, sink).await?;
         Ok(turn_id)
+    }
+
+    /// A new conversation for comparing prompt variants: every column of `conversation_id` that
+    /// takes part (with its settings) once per variant, a column's variants side by side.
+    pub async fn new_variants_conversation(&self, conversation_id: i64, variants: usize) -> Result<conversations::ConversationView, AppError> {
+        if !(2..=6).contains(&variants) {
+            return Err(AppError::new("invalid", "Compare 2 to 6 variants."));
+        }
+        Ok(self
+            .store()
+            .run(move |c| {
+                let columns: Vec<_> = tally_engine::store::token_history::compose_columns(c, conversation_id, "")?.into_iter().map(|(id, _)| id).collect();
+                let source: Vec<_> = conversations::columns(c, conversation_id)?.into_iter().filter(|(id, ..)| columns.contains(id)).collect();
+                if source.len() * variants > 8 {
+                    return Err(tally_engine::store::StoreError::Invalid(format!(
+                        "{} columns × {variants} variants would make {} columns; a comparison has at most 8. Pause some columns first.",
+                        source.len(),
+                        source.len() * variants
+                    )));
+                }
+                let cols: Vec<_> = source.iter().flat_map(|(_, t, p)| (0..variants).map(move |_| (t.clone(), p.clone()))).collect();
+                let id = conversations::create_with_columns(c, conversations::NEW_TITLE, &cols)?;
+                conversations::load(c, id)
+            })
+            .await?)
     }
 
     /// Asks where to save the conversation (the system's save dialog) and writes it there as

@@ -107,8 +107,13 @@ impl Turns {
     /// Records the turn and starts every column streaming. Returns the turn id and a handle that
     /// completes when every column has finished and `Done` was sent.
     pub async fn send(self: &Arc<Self>, conversation_id: i64, prompt: String, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
+        self.send_with(conversation_id, prompt, HashMap::new(), sink).await
+    }
+
+    /// Like [`Turns::send`], with some columns sending their own prompt (prompt variants).
+    pub async fn send_with(self: &Arc<Self>, conversation_id: i64, prompt: String, own: HashMap<i64, String>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
         let p = prompt.clone();
-        let start = self.deps.store.run(move |c| messages::start_turn(c, conversation_id, &p)).await?;
+        let start = self.deps.store.run(move |c| messages::start_turn_with(c, conversation_id, &p, &own)).await?;
         let turn_id = start.turn_id;
         let answers = self.answers(&start.columns).await?;
         let handle = self.launch(conversation_id, turn_id, start.columns, sink, TurnEvent::Started { turn_id, prompt, answers });

@@ -240,6 +240,31 @@ async fn a_follow_up_sends_each_column_its_own_history() {
     assert_ne!(view.turns[0].answers[0].content, view.turns[0].answers[1].content, "answers differ, so threads differ");
 }
 
+#[tokio::test]
+async fn prompt_variants_each_reach_their_own_column_and_stay_in_its_thread() {
+    let h = harness(None).await;
+    let conv = h.conversation(&["openai:gpt-4o-mini", "openai:gpt-4o-mini"]);
+    let cols: Vec<i64> = h.turns.store().blocking(|c| conversations::columns(c, conv)).unwrap().into_iter().map(|(id, ..)| id).collect();
+    let own = std::collections::HashMap::from([(cols[1], "Variant B: be brief [[fake tokens=3 pace_ms=0]]".to_string())]);
+    let shown = "Variant A: explain fully [[fake tokens=3 pace_ms=0]]";
+    let (_, handle) = h.turns.send_with(conv, shown.into(), own, h.sink()).await.unwrap();
+    handle.await.unwrap();
+    let sent: Vec<String> = h.fake.requests().iter().map(|r| r.body["messages"][0]["content"].as_str().unwrap().to_string()).collect();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.contains(&shown.to_string()) && sent.iter().any(|s| s.starts_with("Variant B")), "{sent:?}");
+    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    assert_eq!(view.turns[0].prompt, shown);
+    assert_eq!(view.turns[0].answers[0].own_prompt, None, "the first column sent the turn's prompt");
+    assert_eq!(view.turns[0].answers[1].own_prompt.as_deref(), Some("Variant B: be brief [[fake tokens=3 pace_ms=0]]"));
+
+    // A follow-up keeps each column's own variant in its thread.
+    h.send(conv, "and then? [[fake tokens=3 pace_ms=0]]").await;
+    let reqs = h.fake.requests();
+    let threads: Vec<String> = reqs[2..].iter().map(|r| r.body["messages"][0]["content"].as_str().unwrap().to_string()).collect();
+    assert!(threads.contains(&shown.to_string()) && threads.iter().any(|s| s.starts_with("Variant B")), "{threads:?}");
+    assert!(h.turns.send_with(conv, "x".into(), std::collections::HashMap::from([(cols[0], " ".to_string())]), h.sink()).await.is_err(), "an empty variant is refused");
+}
+
 /// The fake's fault scripts through the app's turn runner: what each leaves in the database.
 #[tokio::test]
 async fn each_fault_script_ends_as_a_person_would_expect() {

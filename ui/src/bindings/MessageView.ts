@@ -3,4 +3,8 @@ import type { ErrorView } from "./ErrorView";
 import type { Status } from "./Status";
 import type { UsageView } from "./UsageView";
 
-export type MessageView = { id: number, column_id: number, turn_id: number, content: string, reasoning: string, status: Status, finish_reason: string | null, error: ErrorView | null, usage: UsageView | null, };
+export type MessageView = { id: number, column_id: number, turn_id: number, content: string, reasoning: string, status: Status, finish_reason: string | null, error: ErrorView | null, usage: UsageView | null, 
+/**
+ * The column's own prompt for this turn, when it differs from the turn's (a prompt variant).
+ */
+own_prompt: string | null, };

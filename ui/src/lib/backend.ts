@@ -11,7 +11,13 @@ import type { KeyCheck } from '../bindings/KeyCheck';
 import type { CatalogInfo } from '../bindings/CatalogInfo';
 import type { Fees } from '../bindings/Fees';
 import type { KnownTarget } from '../bindings/KnownTarget';
+import type { Breakdown } from '../bindings/Breakdown';
+import type { ColumnEstimateView } from '../bindings/ColumnEstimateView';
+import type { EstimateAccuracy } from '../bindings/EstimateAccuracy';
 import type { ExportFormat } from '../bindings/ExportFormat';
+import type { Period } from '../bindings/Period';
+import type { Projection } from '../bindings/Projection';
+import type { Reprice } from '../bindings/Reprice';
 import type { Preset } from '../bindings/Preset';
 import type { PriceInput } from '../bindings/PriceInput';
 import type { ProviderStatus } from '../bindings/ProviderStatus';
@@ -74,10 +80,21 @@ export const backend = {
   newConversationFromPreset: (id: number) => invoke<ConversationView>('new_conversation_from_preset', { id }),
   /** Opens the system's save dialog; the path written, or null if the user cancelled. */
   exportConversation: (id: number, format: ExportFormat) => invoke<string | null>('export_conversation', { id, format }),
+  /** Tokens and cost of sending `text` now, per column that takes part (counted off the UI thread). */
+  estimateTurn: (conversationId: number, text: string) => invoke<ColumnEstimateView[]>('estimate_turn', { conversationId, text }),
+  tokenBreakdown: (conversationId: number, columnId: number, text: string) => invoke<Breakdown>('token_breakdown', { conversationId, columnId, text }),
+  /** `result[variant][column]`. */
+  compareVariants: (conversationId: number, variants: string[]) => invoke<ColumnEstimateView[][]>('compare_variants', { conversationId, variants }),
+  /** Null until the conversation has a measured answer. */
+  projectConversation: (conversationId: number, requests: number, period: Period) => invoke<Projection | null>('project_conversation', { conversationId, requests, period }),
+  repriceConversation: (conversationId: number) => invoke<Reprice>('reprice_conversation', { conversationId }),
+  estimateAccuracy: () => invoke<EstimateAccuracy[]>('estimate_accuracy'),
   loadConversation: (id: number) => invoke<ConversationView>('load_conversation', { id }),
   /** Starts a turn; batches of events arrive on `onBatch` about once a frame. */
-  sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void) =>
-    invoke<number>('send_turn', { conversationId, prompt, onEvent: turnChannel(onBatch) }),
+  sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void, own?: Record<number, string>) =>
+    invoke<number>('send_turn', { conversationId, prompt, own: own ?? null, onEvent: turnChannel(onBatch) }),
+  /** A new comparison with each taking-part column of `conversationId` once per variant. */
+  newVariantsConversation: (conversationId: number, variants: number) => invoke<ConversationView>('new_variants_conversation', { conversationId, variants }),
   stopTurn: (turnId: number) => invoke<boolean>('stop_turn', { turnId }),
   stopAnswer: (messageId: number) => invoke<boolean>('stop_answer', { messageId }),
 };

@@ -14,7 +14,7 @@ function view(): ConversationView {
 }
 
 function answer(id: number, column_id: number, status: MessageView['status'] = 'streaming'): MessageView {
-  return { id, column_id, turn_id: 5, content: '', reasoning: '', status, finish_reason: null, error: null, usage: null };
+  return { id, column_id, turn_id: 5, content: '', reasoning: '', status, finish_reason: null, error: null, usage: null, own_prompt: null };
 }
 
 describe('applyEvents', () => {

@@ -202,7 +202,28 @@ class AppState {
     await this.guard(async () => (this.current = await backend.removeColumn(columnId)));
   }
 
-  async send(prompt: string): Promise<boolean> {
+  /**
+   * Sends prompt variants side by side: a new comparison with each column once per variant, every
+   * column sending its own variant.
+   */
+  async sendVariants(variants: string[]): Promise<boolean> {
+    const source = this.current;
+    if (!source || variants.length < 2 || this.runningTurn !== null) return false;
+    let created: ConversationView;
+    try {
+      created = await backend.newVariantsConversation(source.id, variants.length);
+    } catch (e) {
+      this.error = errorMessage(e);
+      return false;
+    }
+    this.current = created;
+    const own: Record<number, string> = {};
+    created.columns.forEach((c, i) => (own[c.id] = variants[i % variants.length]!));
+    const shown = variants.map((v, i) => `Variant ${String.fromCharCode(65 + i)}: ${v}`).join('\n\n');
+    return this.send(shown, own);
+  }
+
+  async send(prompt: string, own?: Record<number, string>): Promise<boolean> {
     if (!prompt.trim() || this.runningTurn !== null) return false;
     return this.guard(async () => {
       if (!this.current) this.current = await backend.newConversation();
@@ -216,7 +237,7 @@ class AppState {
           }
         }
       };
-      const turnId = await backend.sendTurn(conversationId, prompt, onBatch);
+      const turnId = await backend.sendTurn(conversationId, prompt, onBatch, own);
       // `done` may already have arrived before the id did.
       const finished = this.current?.turns.find((t) => t.id === turnId)?.answers.every((a) => a.status !== 'streaming');
       this.runningTurn = finished ? null : turnId;

@@ -2,6 +2,8 @@
 //! partial answer while it streams, and finishing it with its usage, cost and the running totals
 //! in one transaction.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -80,6 +82,8 @@ pub struct MessageView {
     pub finish_reason: Option<String>,
     pub error: Option<ErrorView>,
     pub usage: Option<UsageView>,
+    /// The column's own prompt for this turn, when it differs from the turn's (a prompt variant).
+    pub own_prompt: Option<String>,
 }
 
 /// What one column needs to send its part of a turn.
@@ -102,7 +106,13 @@ pub struct TurnStart {
 /// Records a turn: the prompt goes onto every column's thread, and an empty streaming answer is
 /// created per column. Returns what each column must send.
 pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> Result<TurnStart, StoreError> {
-    if prompt.trim().is_empty() {
+    start_turn_with(conn, conversation_id, prompt, &HashMap::new())
+}
+
+/// Like [`start_turn`], but the columns in `own` get their own prompt instead of `prompt` (prompt
+/// variants compared side by side); `prompt` is what the turn shows and is named after.
+pub fn start_turn_with(conn: &mut Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<TurnStart, StoreError> {
+    if prompt.trim().is_empty() || own.values().any(|p| p.trim().is_empty()) {
         return Err(StoreError::Invalid("The prompt is empty.".into()));
     }
     let tx = conn.transaction()?;
@@ -129,11 +139,12 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
     let mut columns = Vec::with_capacity(cols.len());
     for (column_id, target, params) in cols {
         let mut history = thread(&tx, column_id, i64::MAX)?;
+        let text = own.get(&column_id).map_or(prompt, String::as_str);
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, content, status) VALUES (?1, ?2, 'user', ?3, 'done')",
-            params![column_id, turn_id, prompt],
+            params![column_id, turn_id, text],
         )?;
-        history.push(ChatMessage { role: Role::User, content: prompt.to_string() });
+        history.push(ChatMessage { role: Role::User, content: text.to_string() });
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, status, input_estimate) VALUES (?1, ?2, 'assistant', 'streaming', ?3)",
             params![column_id, turn_id, input_estimate(&target, &params, &history)],
@@ -322,7 +333,9 @@ pub fn recover_interrupted(conn: &Connection) -> Result<usize, StoreError> {
 const MESSAGE_SELECT: &str = "SELECT m.id, m.column_id, m.turn_id, m.content, m.reasoning, m.status, m.finish_reason,
         m.error_kind, m.error_message, m.error_detail,
         u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens, u.estimated,
-        u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms
+        u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms,
+        (SELECT p.content FROM messages p JOIN turns t ON t.id = p.turn_id
+          WHERE p.turn_id = m.turn_id AND p.column_id = m.column_id AND p.role = 'user' AND p.content != t.prompt LIMIT 1)
     FROM messages m LEFT JOIN usage u ON u.message_id = m.id";
 
 /// A usage row's counts from seven columns starting at `i`: input, cached input, cache write,
@@ -370,6 +383,7 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         finish_reason: r.get(6)?,
         error,
         usage,
+        own_prompt: r.get(23)?,
     })
 }
 
