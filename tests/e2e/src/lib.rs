@@ -223,3 +223,28 @@ pub fn leaks(haystack: &[u8], secret: &str) -> bool {
     let s = secret.as_bytes();
     s.windows(12.min(s.len())).any(|w| haystack.windows(w.len()).any(|h| h == w))
 }
+
+/// The app in its own throwaway home with a fake provider, its session open on the Settings page
+/// after `providers` (id, key, wire flavour) were given their key and the fake's base URL.
+pub struct FakeSetup {
+    pub home: tempfile::TempDir,
+    pub fake: tally_fake_provider::FakeProvider,
+    pub driver: Driver,
+    pub c: Client,
+}
+
+impl FakeSetup {
+    pub async fn start(providers: &[(&str, &str, tally_fake_provider::Flavour)]) -> FakeSetup {
+        assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
+        clear_keyring();
+        let home = tempfile::tempdir().expect("a temp dir");
+        let fake = tally_fake_provider::FakeProvider::start().await.expect("the fake provider starts");
+        let driver = Driver::start(home.path()).await;
+        let c = driver.session().await;
+        click(&c, "[data-testid=nav-settings]").await;
+        for (id, key, flavour) in providers {
+            set_provider(&c, id, key, &fake.base_url(*flavour)).await;
+        }
+        FakeSetup { home, fake, driver, c }
+    }
+}

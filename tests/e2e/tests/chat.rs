@@ -3,22 +3,18 @@
 //! adding the same model on the other route, and conversations renamed, deleted, undone, searched.
 
 use tally_e2e::*;
-use tally_fake_provider::{FakeProvider, Flavour, Script};
+use tally_fake_provider::{Flavour, Script};
 
 const HOSTILE: &str = "Hi <script>window.__pwned = 1</script> <img src=x onerror=\"window.__pwned = 2\"> [click](javascript:window.__pwned=3) <a href=\"javascript:window.__pwned=4\">there</a> **bold**";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversations_managed() {
-    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
-    clear_keyring();
-    let home = tempfile::tempdir().unwrap();
-    let fake = FakeProvider::start().await.unwrap();
-    let driver = Driver::start(home.path()).await;
-    let c = driver.session().await;
-    click(&c, "[data-testid=nav-settings]").await;
-    set_provider(&c, "openai", "test-key-chat-openai-000000", &fake.base_url(Flavour::OpenAi)).await;
-    set_provider(&c, "openrouter", "test-key-chat-openrouter-0000", &fake.base_url(Flavour::OpenRouter)).await;
-    set_provider(&c, "anthropic", "test-key-chat-anthropic-00000", &fake.base_url(Flavour::Anthropic)).await;
+    let FakeSetup { fake, c, driver: _driver, home: _home } = FakeSetup::start(&[
+        ("openai", "test-key-chat-openai-000000", Flavour::OpenAi),
+        ("openrouter", "test-key-chat-openrouter-0000", Flavour::OpenRouter),
+        ("anthropic", "test-key-chat-anthropic-00000", Flavour::Anthropic),
+    ])
+    .await;
 
     click(&c, "[data-testid=new-conversation]").await;
     click(&c, "[data-testid=add-column]").await;

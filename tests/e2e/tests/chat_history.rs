@@ -5,21 +5,17 @@
 //! conversation.
 
 use tally_e2e::*;
-use tally_fake_provider::{FakeProvider, Flavour, Script};
+use tally_fake_provider::{Flavour, Script};
 
 const CODE_REPLY: &str = "Here you go:\n\n```rust\nfn main() {\n    println!(\"hi\");\n}\n```\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_keeps_partial_and_cost_follow_up_sends_own_history_restart_restores_and_presets_start_conversations() {
-    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
-    clear_keyring();
-    let home = tempfile::tempdir().unwrap();
-    let fake = FakeProvider::start().await.unwrap();
-    let driver = Driver::start(home.path()).await;
-    let c = driver.session().await;
-    click(&c, "[data-testid=nav-settings]").await;
-    set_provider(&c, "openai", "test-key-history-direct-0000", &fake.base_url(Flavour::OpenAi)).await;
-    set_provider(&c, "openrouter", "test-key-history-routed-0000", &fake.base_url(Flavour::OpenRouter)).await;
+    let FakeSetup { fake, c, driver, home: _home } = FakeSetup::start(&[
+        ("openai", "test-key-history-direct-0000", Flavour::OpenAi),
+        ("openrouter", "test-key-history-routed-0000", Flavour::OpenRouter),
+    ])
+    .await;
     click(&c, "[data-testid=new-conversation]").await; // gpt-4o-mini direct and via OpenRouter
 
     // Turn 1: the direct column answers with code; the other streams slowly and is stopped.

@@ -4,21 +4,17 @@
 
 use tally_e2e::*;
 use tally_engine::tokens::{count_chat, ChatItem};
-use tally_fake_provider::{FakeProvider, Flavour};
+use tally_fake_provider::Flavour;
 
 const PROMPT: &str = "Summarise the plot of Hamlet in two sentences.\n\nThen name the three main characters.";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn estimate_while_typing_breakdown_outlook_and_variants() {
-    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
-    clear_keyring();
-    let home = tempfile::tempdir().unwrap();
-    let fake = FakeProvider::start().await.unwrap();
-    let driver = Driver::start(home.path()).await;
-    let c = driver.session().await;
-    click(&c, "[data-testid=nav-settings]").await;
-    set_provider(&c, "openai", "test-key-tokens-direct-00000", &fake.base_url(Flavour::OpenAi)).await;
-    set_provider(&c, "openrouter", "test-key-tokens-routed-00000", &fake.base_url(Flavour::OpenRouter)).await;
+    let FakeSetup { fake, c, driver: _driver, home: _home } = FakeSetup::start(&[
+        ("openai", "test-key-tokens-direct-00000", Flavour::OpenAi),
+        ("openrouter", "test-key-tokens-routed-00000", Flavour::OpenRouter),
+    ])
+    .await;
     click(&c, "[data-testid=new-conversation]").await; // gpt-4o-mini direct and via OpenRouter
 
     // The estimate appears while typing, counted exactly as the API will (chat overhead included).
