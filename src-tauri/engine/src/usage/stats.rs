@@ -143,6 +143,9 @@ pub fn over_time_by_route(conn: &Connection, range: &DayRange, bucket: Bucket) -
         .collect())
 }
 
+/// Buckets by their first day, each with totals per group.
+type Grouped<K> = Vec<(String, HashMap<K, UsageTotals>)>;
+
 /// Every bucket from the first to the last with usage (empty ones included), each with its
 /// totals grouped by `group(route)`.
 fn bucketed<K: std::hash::Hash + Eq>(
@@ -150,7 +153,7 @@ fn bucketed<K: std::hash::Hash + Eq>(
     range: &DayRange,
     bucket: Bucket,
     group: impl Fn(&str) -> K,
-) -> Result<Vec<(String, HashMap<K, UsageTotals>)>, StoreError> {
+) -> Result<Grouped<K>, StoreError> {
     let mut by_day: HashMap<(String, K), Measures> = HashMap::new();
     each_model_day(conn, range, |day, route, _, _, m| by_day.entry((day.to_string(), group(route))).or_default().add(&m, 1))?;
     let mut buckets: BTreeMap<chrono::NaiveDate, HashMap<K, UsageTotals>> = BTreeMap::new();
