@@ -237,9 +237,16 @@ class AppState {
     });
   }
 
-  /** Checks for alerts now due (after a budget changes, or on request); new ones are shown. */
-  async checkAlerts(): Promise<void> {
-    await this.guard(async () => this.showAlerts(await backend.checkAlerts()));
+  /** Checks for alerts now due (after a budget changes, or on request); new ones are shown.
+   * How many were new, or null if the check failed. */
+  async checkAlerts(): Promise<number | null> {
+    let fresh: number | null = null;
+    await this.guard(async () => {
+      const alerts = await backend.checkAlerts();
+      this.showAlerts(alerts);
+      fresh = alerts.length;
+    });
+    return fresh;
   }
 
   private showAlerts(alerts: Alert[]): void {
