@@ -75,6 +75,20 @@ pub fn run() {
             commands::new_variants_conversation,
             commands::stop_turn,
             commands::stop_answer,
+            commands::usage::usage_overview,
+            commands::usage::usage_latency,
+            commands::usage::budgets,
+            commands::usage::add_budget,
+            commands::usage::delete_budget,
+            commands::usage::recent_alerts,
+            commands::usage::check_alerts,
+            commands::usage::watch_alerts,
+            commands::usage::check_turn_budget,
+            commands::usage::spike_multiplier,
+            commands::usage::set_spike_multiplier,
+            commands::usage::openrouter_key_info,
+            commands::usage::export_usage_csv,
+            commands::usage::import_usage_csv,
         ])
         .build(tauri::generate_context!());
     match app {

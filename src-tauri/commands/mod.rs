@@ -1,5 +1,8 @@
 //! IPC commands: each maps one call from the web view onto [`AppState`], and nothing more.
-//! No command returns an API key; `set_key` only takes one in.
+//! No command returns an API key; `set_key` only takes one in. The usage screen's commands are in
+//! [`usage`].
+
+pub mod usage;
 
 use tally_engine::pricing::{CatalogInfo, Fees, KnownTarget};
 use tally_engine::providers::KeyCheck;
@@ -15,7 +18,7 @@ use crate::state::{AppInfo, AppState, CustomEndpoint, EnvKey, PriceInput, Provid
 
 pub mod tokens;
 
-type Result<T> = std::result::Result<T, AppError>;
+pub(crate) type Result<T> = std::result::Result<T, AppError>;
 
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
@@ -210,7 +213,8 @@ pub async fn restore_conversation(state: State<'_, AppState>, id: i64) -> Result
 /// Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
 #[tauri::command]
 pub async fn regenerate_answer(state: State<'_, AppState>, message_id: i64, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
-    let (turn_id, _running) = state.turns.regenerate(message_id, channel_sink(on_event)).await?;
+    let (turn_id, running) = state.turns.regenerate(message_id, channel_sink(on_event)).await?;
+    state.check_alerts_after(running);
     Ok(turn_id)
 }
 

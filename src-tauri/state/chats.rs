@@ -7,8 +7,6 @@ use tally_engine::pricing::catalog_store::today;
 use tally_engine::store::conversations;
 use tally_engine::target::Target;
 use tally_engine::turn::Sink;
-use tauri::Manager;
-use tauri_plugin_dialog::DialogExt;
 
 use super::AppState;
 use crate::error::AppError;
@@ -70,7 +68,8 @@ impl AppState {
         if prompt.trim().is_empty() {
             return Err(AppError::new("invalid", "Write a prompt first."));
         }
-        let (turn_id, _running) = self.turns.send_with(conversation_id, prompt, own, sink).await?;
+        let (turn_id, running) = self.turns.send_with(conversation_id, prompt, own, sink).await?;
+        self.check_alerts_after(running);
         Ok(turn_id)
     }
 
@@ -109,11 +108,7 @@ impl AppState {
             ExportFormat::Markdown => ("Markdown", "md"),
             ExportFormat::Json => ("JSON", "json"),
         };
-        let mut dialog = self.app.dialog().file().set_title("Export conversation").set_file_name(&name).add_filter(label, &[ext]);
-        // Start where people keep documents, not wherever the app happened to be started from.
-        if let Some(dir) = self.app.path().document_dir().ok().filter(|d| d.is_dir()).or_else(|| self.app.path().home_dir().ok()) {
-            dialog = dialog.set_directory(dir);
-        }
+        let dialog = self.file_dialog("Export conversation").set_file_name(&name).add_filter(label, &[ext]);
         let chosen = tokio::task::spawn_blocking(move || dialog.blocking_save_file()).await?;
         let Some(path) = chosen.and_then(|p| p.into_path().ok()) else { return Ok(None) };
         write_export(&path, &text)?;
@@ -121,12 +116,8 @@ impl AppState {
     }
 }
 
-/// Writes an export next to its final name first, so a failed write never leaves half a file.
 fn write_export(path: &std::path::Path, text: &str) -> Result<(), AppError> {
-    let fail = |e: std::io::Error| AppError::new("export", format!("The file could not be written to {}: {e}", path.display()));
-    let partial = path.with_extension("tally-partial");
-    std::fs::write(&partial, text).map_err(fail)?;
-    std::fs::rename(&partial, path).map_err(fail)
+    super::write_whole(path, |file| std::io::Write::write_all(file, text.as_bytes()))
 }
 
 #[cfg(test)]

@@ -3,16 +3,19 @@
 //! endpoint resolver (settings + keyring), and the settings file written through
 //! tauri-plugin-store. The work behind the commands is split by concern: `keys` (providers,
 //! keys, base URLs, custom endpoints), `pricing` (catalog, overrides, fees), `chats`
-//! (conversations, columns, turns) and `tokens` (estimates before sending).
+//! (conversations, columns, turns), `tokens` (estimates before sending) and `usage` (the usage
+//! screen, budgets, alerts, CSV).
 
 mod chats;
 mod keys;
 mod pricing;
 mod tokens;
+mod usage;
 
 pub use keys::{CustomEndpoint, EnvKey, ProviderStatus, ProvidersView};
 pub use pricing::PriceInput;
 pub use tokens::ColumnEstimateView;
+pub use usage::{CsvExport, UsageOverview};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,6 +45,7 @@ pub struct AppState {
     app: AppHandle,
     /// Things the user should know about start-up (a damaged file set aside, …).
     pub notices: Vec<String>,
+    alert_watch: usage::AlertWatch,
 }
 
 #[derive(Debug, Serialize, TS)]
@@ -89,7 +93,7 @@ impl AppState {
         notices.extend(warning);
         let pricing = Arc::new(pricing);
         let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), pricing: pricing.clone(), origin: "app" });
-        Ok(AppState { turns, endpoints, keyring, http, pricing, data_dir, settings_path, app: app.clone(), notices })
+        Ok(AppState { turns, endpoints, keyring, http, pricing, data_dir, settings_path, app: app.clone(), notices, alert_watch: Default::default() })
     }
 
     pub fn store(&self) -> &Store {
@@ -109,7 +113,40 @@ impl AppState {
         if let Some(fees) = &settings.fees {
             store.set(settings::FEES_KEY, serde_json::to_value(fees).unwrap_or_default());
         }
+        if let Some(m) = &settings.spike_multiplier {
+            store.set(settings::SPIKE_MULTIPLIER_KEY, serde_json::to_value(m).unwrap_or_default());
+        }
         store.save().map_err(fail)
+    }
+
+    /// A save or open dialog that starts where people keep documents, not wherever the app
+    /// happened to be started from.
+    fn file_dialog(&self, title: &str) -> tauri_plugin_dialog::FileDialogBuilder<tauri::Wry> {
+        use tauri_plugin_dialog::DialogExt;
+        let dialog = self.app.dialog().file().set_title(title);
+        match self.app.path().document_dir().ok().filter(|d| d.is_dir()).or_else(|| self.app.path().home_dir().ok()) {
+            Some(dir) => dialog.set_directory(dir),
+            None => dialog,
+        }
+    }
+}
+
+/// Writes a file next to its final name first and renames it into place, so a failed write
+/// never leaves half a file.
+fn write_whole<T>(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>) -> Result<T, AppError> {
+    let fail = |e: std::io::Error| AppError::new("export", format!("The file could not be written to {}: {e}", path.display()));
+    let partial = path.with_extension("tally-partial");
+    let written = std::fs::File::create(&partial).and_then(|mut file| {
+        let out = write(&mut file)?;
+        file.sync_all()?;
+        Ok(out)
+    });
+    match written {
+        Ok(out) => std::fs::rename(&partial, path).map(|_| out).map_err(fail),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(fail(e))
+        }
     }
 }
 

@@ -52,6 +52,18 @@ fn each_threshold_fires_once_and_a_new_month_fires_again() {
 }
 
 #[test]
+fn past_alerts_are_listed_newest_first_one_line_per_notification() {
+    let db = db();
+    budget(&db, Period::Month, None, "1", false);
+    spend(&db, "2026-05-01T09:00:00.000Z", "openai:gpt-4o-mini", "0.9"); // jumps past 50 and 80 at once
+    assert_eq!(check(&db, "2026-05-20T12:00:00Z").len(), 1);
+    let past = db.store.blocking(|c| alerts::recent(c, 10)).unwrap();
+    assert_eq!(past.len(), 1, "the 50 % passed over in the jump was never announced: {past:?}");
+    assert_eq!((past[0].threshold_percent, past[0].period.as_str()), (80, "2026-05"));
+    assert!(past[0].message.contains("80 %"), "{}", past[0].message);
+}
+
+#[test]
 fn a_provider_budget_counts_that_bill_only_and_a_jump_is_one_alert_in_plain_words() {
     let db = db();
     budget(&db, Period::Month, Some("openai"), "20", false);

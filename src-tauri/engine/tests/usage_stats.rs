@@ -90,6 +90,22 @@ fn months_split_on_the_first() {
 }
 
 #[test]
+fn weeks_split_by_route_add_up_to_the_unsplit_weeks() {
+    let db = db();
+    history(&db);
+    let split = db.store.blocking(|c| stats::over_time_by_route(c, &DayRange::all(), Bucket::Week)).unwrap();
+    let whole = db.store.blocking(|c| stats::over_time(c, &DayRange::all(), Bucket::Week)).unwrap();
+    assert_eq!(split.iter().map(|b| b.start.as_str()).collect::<Vec<_>>(), whole.iter().map(|b| b.start.as_str()).collect::<Vec<_>>());
+    // Week one: gpt-4o-mini direct (0.0012), via OpenRouter (0.002, 0.00211 paid), Sonnet direct (0.015).
+    assert_eq!((split[0].openrouter.cost, split[0].openrouter.effective_cost, split[0].openrouter.answers), (d("0.002"), d("0.00211"), 1));
+    assert_eq!((split[0].direct.cost, split[0].direct.answers, split[0].direct.unpriced_answers), (d("0.0162"), 3, 1));
+    assert_eq!(split[2].openrouter.answers + split[2].direct.answers, 0, "an empty week in between is there, with zeros");
+    for (s, w) in split.iter().zip(&whole) {
+        assert_eq!(s.openrouter.effective_cost + s.direct.effective_cost, w.totals.effective_cost);
+    }
+}
+
+#[test]
 fn breakdowns_by_route_provider_and_model_add_up_by_hand() {
     let db = db();
     history(&db);

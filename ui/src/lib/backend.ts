@@ -23,6 +23,18 @@ import type { PriceInput } from '../bindings/PriceInput';
 import type { ProviderStatus } from '../bindings/ProviderStatus';
 import type { ProvidersView } from '../bindings/ProvidersView';
 import type { TurnEvent } from '../bindings/TurnEvent';
+import type { Alert } from '../bindings/Alert';
+import type { Bucket } from '../bindings/Bucket';
+import type { BudgetInput } from '../bindings/BudgetInput';
+import type { BudgetStatus } from '../bindings/BudgetStatus';
+import type { CsvExport } from '../bindings/CsvExport';
+import type { DayRange } from '../bindings/DayRange';
+import type { FiredAlert } from '../bindings/FiredAlert';
+import type { ImportSummary } from '../bindings/ImportSummary';
+import type { KeyInfo } from '../bindings/KeyInfo';
+import type { LatencyRow } from '../bindings/LatencyRow';
+import type { LimitBreach } from '../bindings/LimitBreach';
+import type { UsageOverview } from '../bindings/UsageOverview';
 
 /** A Channel that hands each batch of turn events to `onBatch`. */
 function turnChannel(onBatch: (events: TurnEvent[]) => void): Channel<TurnEvent[]> {
@@ -97,6 +109,33 @@ export const backend = {
   newVariantsConversation: (conversationId: number, variants: number) => invoke<ConversationView>('new_variants_conversation', { conversationId, variants }),
   stopTurn: (turnId: number) => invoke<boolean>('stop_turn', { turnId }),
   stopAnswer: (messageId: number) => invoke<boolean>('stop_answer', { messageId }),
+
+  // The usage screen.
+  usageOverview: (range: DayRange, bucket: Bucket) => invoke<UsageOverview>('usage_overview', { range, bucket }),
+  usageLatency: (range: DayRange) => invoke<LatencyRow[]>('usage_latency', { range }),
+  budgets: () => invoke<BudgetStatus[]>('budgets'),
+  /** The limit is decimal text ("0.50"). */
+  addBudget: (input: BudgetInput) => invoke<BudgetStatus[]>('add_budget', { input }),
+  deleteBudget: (id: number) => invoke<BudgetStatus[]>('delete_budget', { id }),
+  recentAlerts: () => invoke<FiredAlert[]>('recent_alerts'),
+  /** New alerts now due; each fires once, also as a desktop notification. */
+  checkAlerts: () => invoke<Alert[]>('check_alerts'),
+  /** Alerts that fire after a turn go to `onAlerts`; resolves to those due at start-up. */
+  watchAlerts: (onAlerts: (alerts: Alert[]) => void) => {
+    const channel = new Channel<Alert[]>();
+    channel.onmessage = onAlerts;
+    return invoke<Alert[]>('watch_alerts', { onAlert: channel });
+  },
+  /** The hard budgets sending `text` would cross (by the turn's estimate); empty: go ahead. */
+  checkTurnBudget: (conversationId: number, text: string) => invoke<LimitBreach[]>('check_turn_budget', { conversationId, text }),
+  spikeMultiplier: () => invoke<string>('spike_multiplier'),
+  setSpikeMultiplier: (value: string) => invoke<string>('set_spike_multiplier', { value }),
+  /** Only when the user asks: OpenRouter's view of the saved key. */
+  openrouterKeyInfo: () => invoke<KeyInfo>('openrouter_key_info'),
+  /** The system's save dialog; null if cancelled. */
+  exportUsageCsv: (range: DayRange) => invoke<CsvExport | null>('export_usage_csv', { range }),
+  /** The system's open dialog; null if cancelled. */
+  importUsageCsv: () => invoke<ImportSummary | null>('import_usage_csv'),
 };
 
 /** The stable kind of a failed command's error (`refused`, `invalid`, …), if it has one. */

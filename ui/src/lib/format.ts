@@ -124,3 +124,11 @@ export function perMillion(perToken: string): string {
   const s = render(units, scale).replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m));
   return `$${s}/M`;
 }
+
+/** A percentage given as exact decimal text, rounded half up for display: "42.9 %". */
+export function formatPercent(text: string, decimals = 1): string {
+  const d = parseDecimal(text);
+  if (!d) return '—';
+  const out = render(roundTo(d.units, d.scale, decimals), decimals).replace(/\.0+$/, '');
+  return `${out} %`;
+}

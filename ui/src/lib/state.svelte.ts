@@ -8,8 +8,13 @@ import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { Preset } from '../bindings/Preset';
 import { applyEvents, type PriceBook } from './conversation';
+import type { Alert } from '../bindings/Alert';
+import type { LimitBreach } from '../bindings/LimitBreach';
 
-export type Page = 'chat' | 'settings' | 'pricing';
+export type Page = 'chat' | 'settings' | 'pricing' | 'usage';
+
+/** Thrown when the user chose not to send a turn over a hard budget: no error to show. */
+const HELD_BACK = Symbol('held back');
 
 class AppState {
   page = $state<Page>('chat');
@@ -26,6 +31,12 @@ class AppState {
   deleted = $state<{ id: number; title: string } | null>(null);
   /** Known targets by `route:model`: prices for live estimates, twins for Pair. */
   known = $state<Map<string, KnownTarget>>(new Map());
+  /** Budget and spike alerts that fired while the app is open, until dismissed. */
+  alerts = $state<Alert[]>([]);
+  /** Bumped when alerts fire, so the usage screen reloads its list and budgets. */
+  alertsVersion = $state(0);
+  /** A turn held back because it would cross a hard budget, until the user decides. */
+  overBudget = $state<{ breaches: LimitBreach[]; decide: (send: boolean) => void } | null>(null);
 
   get prices(): PriceBook {
     return new Map([...this.known].map(([t, k]) => [t, { input: k.price.input, output: k.price.output }]));
@@ -39,6 +50,7 @@ class AppState {
   async init(): Promise<void> {
     await this.guard(async () => {
       this.info = await backend.appInfo();
+      void backend.watchAlerts((alerts) => this.showAlerts(alerts)).then((alerts) => this.showAlerts(alerts));
       await Promise.all([this.refreshList(), this.loadKnown(), this.loadPresets()]);
       const first = this.conversations[0];
       if (first) await this.open(first.id);
@@ -228,6 +240,7 @@ class AppState {
     return this.guard(async () => {
       if (!this.current) this.current = await backend.newConversation();
       const conversationId = this.current.id;
+      if (!(await this.confirmOverBudget(await backend.checkTurnBudget(conversationId, prompt)))) throw HELD_BACK;
       const onBatch = (events: TurnEvent[]) => {
         if (this.current?.id === conversationId) applyEvents(this.current, events);
         for (const e of events) {
@@ -242,6 +255,38 @@ class AppState {
       const finished = this.current?.turns.find((t) => t.id === turnId)?.answers.every((a) => a.status !== 'streaming');
       this.runningTurn = finished ? null : turnId;
       await this.refreshList();
+    });
+  }
+
+  /** Checks for alerts now due (after a budget changes, or on request); new ones are shown.
+   * How many were new, or null if the check failed. */
+  async checkAlerts(): Promise<number | null> {
+    let fresh: number | null = null;
+    await this.guard(async () => {
+      const alerts = await backend.checkAlerts();
+      this.showAlerts(alerts);
+      fresh = alerts.length;
+    });
+    return fresh;
+  }
+
+  private showAlerts(alerts: Alert[]): void {
+    if (!alerts.length) return;
+    this.alerts = [...this.alerts, ...alerts];
+    this.alertsVersion += 1;
+  }
+
+  /** Asks before sending a turn that would cross a hard budget; true to go ahead. */
+  private confirmOverBudget(breaches: LimitBreach[]): Promise<boolean> {
+    if (!breaches.length) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      this.overBudget = {
+        breaches,
+        decide: (send) => {
+          this.overBudget = null;
+          resolve(send);
+        },
+      };
     });
   }
 
@@ -261,7 +306,7 @@ class AppState {
       await action();
       return true;
     } catch (e) {
-      this.error = errorMessage(e);
+      if (e !== HELD_BACK) this.error = errorMessage(e);
       return false;
     }
   }

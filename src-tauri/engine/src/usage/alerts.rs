@@ -64,6 +64,44 @@ pub struct LimitBreach {
     pub message: String,
 }
 
+/// An alert as recorded when it fired, for the list of past alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct FiredAlert {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: AlertKind,
+    /// `YYYY-MM-DD` or `YYYY-MM`.
+    pub period: String,
+    pub threshold_percent: u32,
+    pub message: String,
+    /// RFC 3339, UTC.
+    pub fired_at: String,
+}
+
+/// The `limit` most recently fired alerts, newest first. Thresholds passed over in a jump (one
+/// notification for several) are left out: each line here was announced.
+pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<FiredAlert>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, a.kind, a.period, a.threshold, a.message, a.fired_at FROM usage_alerts a
+         WHERE NOT EXISTS (SELECT 1 FROM usage_alerts b WHERE b.kind = a.kind AND b.budget_id = a.budget_id
+                           AND b.period = a.period AND b.threshold > a.threshold AND b.fired_at = a.fired_at)
+         ORDER BY a.fired_at DESC, a.id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        let kind: String = r.get(1)?;
+        Ok(FiredAlert {
+            id: r.get(0)?,
+            kind: if kind == "spike" { AlertKind::Spike } else { AlertKind::Budget },
+            period: r.get(2)?,
+            threshold_percent: r.get(3)?,
+            message: r.get(4)?,
+            fired_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Records an alert; true when it had not fired before.
 fn record(tx: &Connection, kind: &str, budget_id: i64, period: &str, threshold: u32, message: &str) -> Result<bool, StoreError> {
     Ok(tx.execute(

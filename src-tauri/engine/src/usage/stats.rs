@@ -122,12 +122,44 @@ pub fn totals(conn: &Connection, range: &DayRange) -> Result<UsageTotals, StoreE
 /// Spend and tokens per day, week (from Monday) or month, oldest first; the buckets between the
 /// first and the last with usage are all there, empty ones with zeros.
 pub fn over_time(conn: &Connection, range: &DayRange, bucket: Bucket) -> Result<Vec<BucketTotals>, StoreError> {
-    let mut by_day: HashMap<String, Measures> = HashMap::new();
-    each_model_day(conn, range, |day, _, _, _, m| by_day.entry(day.to_string()).or_default().add(&m, 1))?;
-    let mut buckets: BTreeMap<chrono::NaiveDate, UsageTotals> = BTreeMap::new();
-    for (day, m) in by_day {
+    Ok(bucketed(conn, range, bucket, |_| ())?.into_iter().map(|(start, mut totals)| BucketTotals { start, totals: totals.remove(&()).unwrap_or_default() }).collect())
+}
+
+/// One bucket of the spend-over-time chart split by route: OpenRouter against every direct route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct RouteBucket {
+    pub start: String,
+    pub openrouter: UsageTotals,
+    pub direct: UsageTotals,
+}
+
+/// [`over_time`] with each bucket split into OpenRouter and direct routes (a stacked chart).
+pub fn over_time_by_route(conn: &Connection, range: &DayRange, bucket: Bucket) -> Result<Vec<RouteBucket>, StoreError> {
+    let rows = bucketed(conn, range, bucket, |route| route == "openrouter")?;
+    Ok(rows
+        .into_iter()
+        .map(|(start, mut by)| RouteBucket { start, openrouter: by.remove(&true).unwrap_or_default(), direct: by.remove(&false).unwrap_or_default() })
+        .collect())
+}
+
+/// Buckets by their first day, each with totals per group.
+type Grouped<K> = Vec<(String, HashMap<K, UsageTotals>)>;
+
+/// Every bucket from the first to the last with usage (empty ones included), each with its
+/// totals grouped by `group(route)`.
+fn bucketed<K: std::hash::Hash + Eq>(
+    conn: &Connection,
+    range: &DayRange,
+    bucket: Bucket,
+    group: impl Fn(&str) -> K,
+) -> Result<Grouped<K>, StoreError> {
+    let mut by_day: HashMap<(String, K), Measures> = HashMap::new();
+    each_model_day(conn, range, |day, route, _, _, m| by_day.entry((day.to_string(), group(route))).or_default().add(&m, 1))?;
+    let mut buckets: BTreeMap<chrono::NaiveDate, HashMap<K, UsageTotals>> = BTreeMap::new();
+    for ((day, key), m) in by_day {
         let Ok(day) = period::parse_day(&day) else { continue };
-        buckets.entry(period::bucket_start(day, bucket)).or_default().add(&m);
+        buckets.entry(period::bucket_start(day, bucket)).or_default().entry(key).or_default().add(&m);
     }
     let (Some(first), Some(last)) = (buckets.keys().next().copied(), buckets.keys().next_back().copied()) else {
         return Ok(Vec::new());
@@ -135,7 +167,7 @@ pub fn over_time(conn: &Connection, range: &DayRange, bucket: Bucket) -> Result<
     let mut out = Vec::new();
     let mut start = first;
     while start <= last {
-        out.push(BucketTotals { start: start.to_string(), totals: buckets.remove(&start).unwrap_or_default() });
+        out.push((start.to_string(), buckets.remove(&start).unwrap_or_default()));
         start = period::next_bucket(start, bucket);
     }
     Ok(out)
