@@ -13,7 +13,10 @@ chmod 700 "$tmp/runtime"
 export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" NO_AT_BRIDGE=1
 
 inner=$(printf '%q ' "$@")
-run_in_session="printf tally-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec $inner"
+# Wait until the daemon owns the Secret Service name: a first keyring call before that makes D-Bus
+# start a second daemon with no unlocked keyring, which prompts (and, headless, hangs).
+wait_for_keyring='for _ in $(seq 100); do dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true" && break; sleep 0.1; done'
+run_in_session="printf tally-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && $wait_for_keyring && exec $inner"
 if [ -n "${DISPLAY:-}" ] && [ -z "${CI:-}" ]; then
   exec dbus-run-session -- bash -c "$run_in_session" 2> >(grep -v 'Failed to set fd limit' >&2)
 fi
