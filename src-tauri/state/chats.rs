@@ -82,8 +82,7 @@ impl AppState {
         Ok(self
             .store()
             .run(move |c| {
-                let columns: Vec<_> = tally_engine::store::token_history::compose_columns(c, conversation_id, "")?.into_iter().map(|(id, _)| id).collect();
-                let source: Vec<_> = conversations::columns(c, conversation_id)?.into_iter().filter(|(id, ..)| columns.contains(id)).collect();
+                let source = conversations::taking_part(c, conversation_id)?;
                 if source.len() * variants > 8 {
                     return Err(tally_engine::store::StoreError::Invalid(format!(
                         "{} columns × {variants} variants would make {} columns; a comparison has at most 8. Pause some columns first.",

@@ -304,7 +304,17 @@ pub fn move_column(conn: &mut Connection, column_id: i64, step: i64) -> Result<i
 
 /// The columns of a conversation with what a request needs: target and parameters.
 pub fn columns(conn: &Connection, conversation_id: i64) -> Result<Vec<(i64, Target, ColumnParams)>, StoreError> {
-    let mut stmt = conn.prepare("SELECT id, route, model, params_json FROM columns WHERE conversation_id = ?1 AND removed = 0 ORDER BY position, id")?;
+    columns_where(conn, conversation_id, "")
+}
+
+/// The columns that take part in the next turn: [`columns`] without the paused ones.
+pub fn taking_part(conn: &Connection, conversation_id: i64) -> Result<Vec<(i64, Target, ColumnParams)>, StoreError> {
+    columns_where(conn, conversation_id, "AND paused = 0")
+}
+
+fn columns_where(conn: &Connection, conversation_id: i64, filter: &str) -> Result<Vec<(i64, Target, ColumnParams)>, StoreError> {
+    let sql = format!("SELECT id, route, model, params_json FROM columns WHERE conversation_id = ?1 AND removed = 0 {filter} ORDER BY position, id");
+    let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map([conversation_id], |r| {
         let params: String = r.get(3)?;
         Ok((r.get::<_, i64>(0)?, Target { route: r.get(1)?, model: r.get(2)? }, serde_json::from_str(&params).unwrap_or_default()))

@@ -116,17 +116,11 @@ pub fn start_turn_with(conn: &mut Connection, conversation_id: i64, prompt: &str
         return Err(StoreError::Invalid("The prompt is empty.".into()));
     }
     let tx = conn.transaction()?;
-    let all = conversations::columns(&tx, conversation_id)?;
-    if all.is_empty() {
-        return Err(StoreError::NotFound(format!("Conversation {conversation_id}")));
-    }
-    let paused: Vec<i64> = {
-        let mut stmt = tx.prepare("SELECT id FROM columns WHERE conversation_id = ?1 AND paused = 1")?;
-        let rows = stmt.query_map([conversation_id], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    let cols: Vec<_> = all.into_iter().filter(|(id, ..)| !paused.contains(id)).collect();
+    let cols = conversations::taking_part(&tx, conversation_id)?;
     if cols.is_empty() {
+        if conversations::columns(&tx, conversation_id)?.is_empty() {
+            return Err(StoreError::NotFound(format!("Conversation {conversation_id}")));
+        }
         return Err(StoreError::Invalid("Every column is paused: resume one to send.".into()));
     }
     if conversations::is_sensitive(&tx, conversation_id)? {

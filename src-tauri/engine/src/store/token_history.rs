@@ -115,16 +115,8 @@ pub fn recent_output_average(conn: &Connection, column_id: i64, last: u32) -> Re
 /// paused): its target, system prompt, own thread, max tokens and recent answer length, with
 /// `new_text` as the prompt. Pairs each with its column id.
 pub fn compose_columns(conn: &Connection, conversation_id: i64, new_text: &str) -> Result<Vec<(i64, crate::tokens::estimate::ComposeColumn)>, StoreError> {
-    let paused: Vec<i64> = {
-        let mut stmt = conn.prepare("SELECT id FROM columns WHERE conversation_id = ?1 AND paused = 1")?;
-        let rows = stmt.query_map([conversation_id], |r| r.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
     let mut out = Vec::new();
-    for (column_id, target, params) in super::conversations::columns(conn, conversation_id)? {
-        if paused.contains(&column_id) {
-            continue;
-        }
+    for (column_id, target, params) in super::conversations::taking_part(conn, conversation_id)? {
         let thread = super::messages::thread(conn, column_id, i64::MAX)?;
         out.push((
             column_id,
