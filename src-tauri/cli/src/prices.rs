@@ -115,7 +115,7 @@ pub fn cost_of(args: CostArgs) -> Result<ExitCode, String> {
     let (_, _, pricing) = context()?;
     let price = pricing.catalog().price(&target, None).ok_or_else(|| format!("no price is known for {target}"))?;
     let fee = pricing.fees().percent(&target.route);
-    let c = cost(&usage, &price, fee);
+    let c = cost(&usage, &price, fee).map_err(|e| e.to_string())?;
     println!(
         "{}",
         json!({

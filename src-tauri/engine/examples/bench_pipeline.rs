@@ -133,7 +133,7 @@ async fn main() {
                 first = Some(t0.elapsed());
             }
         };
-        providers::stream_chat(&http, &endpoint, &request, &CancellationToken::new(), &mut on).await;
+        providers::stream_chat(&http, &endpoint, &request, providers::StreamLimits::default(), &CancellationToken::new(), &mut on).await;
         let engine_ms = first.unwrap().as_secs_f64() * 1000.0;
         if i >= 20 {
             bare.push(bare_ms);

@@ -206,11 +206,11 @@ mod tests {
                         status: if i == 0 { messages::Status::Done } else { messages::Status::Stopped },
                         finish_reason: (i == 0).then(|| "stop".into()),
                         error: None,
-                        cost: Some(cost(&usage, &price, fee)),
+                        cost: Some(cost(&usage, &price, fee).unwrap()),
                         price: Some(price.clone()),
                         usage,
                         served_model: None,
-                        timing: Timing { ttfb_ms: Some(90), ttft_ms: Some(120), total_ms: 400 },
+                        timing: Timing { ttfb_ms: Some(90), ttft_ms: Some(120), total_ms: 400, ..Default::default() },
                     };
                     messages::finish(c, &finished)?;
                 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::pricing::Fees;
-use crate::providers::{provider, ProviderInfo};
+use crate::providers::{provider, ProviderInfo, StreamLimits};
 use crate::target::Target;
 
 /// The store key under which base URLs live.
@@ -30,7 +30,18 @@ pub struct Settings {
     /// `None` until the user changes the default (3).
     #[serde(default)]
     pub spike_multiplier: Option<rust_decimal::Decimal>,
+    /// Seconds a streaming answer may send nothing before it ends as stalled; `None`: 60.
+    #[serde(default)]
+    pub idle_timeout_s: Option<u64>,
+    /// Seconds one answer may take in all; `None`: 600 (10 minutes).
+    #[serde(default)]
+    pub answer_deadline_s: Option<u64>,
 }
+
+/// The store key of the idle timeout between streamed bytes, in seconds.
+pub const IDLE_TIMEOUT_KEY: &str = "idle_timeout_s";
+/// The store key of the deadline per answer, in seconds.
+pub const ANSWER_DEADLINE_KEY: &str = "answer_deadline_s";
 
 /// The store key under which custom endpoints live.
 pub const CUSTOM_ENDPOINTS_KEY: &str = "custom_endpoints";
@@ -48,6 +59,18 @@ impl Settings {
     /// The spike alert's multiplier in force: the user's (when above 1), else the default.
     pub fn spike_multiplier(&self) -> rust_decimal::Decimal {
         self.spike_multiplier.filter(|m| *m > rust_decimal::Decimal::ONE).unwrap_or(crate::usage::alerts::DEFAULT_SPIKE_MULTIPLIER)
+    }
+
+    /// The limits of a streaming answer: the user's idle timeout and deadline (each at least a
+    /// second), else the defaults.
+    pub fn stream_limits(&self) -> StreamLimits {
+        let secs = |s: Option<u64>| s.filter(|s| *s > 0).map(std::time::Duration::from_secs);
+        let defaults = StreamLimits::default();
+        StreamLimits {
+            idle: secs(self.idle_timeout_s).unwrap_or(defaults.idle),
+            answer_deadline: secs(self.answer_deadline_s).unwrap_or(defaults.answer_deadline),
+            ..defaults
+        }
     }
 
     pub fn base_url(&self, p: &ProviderInfo) -> String {
@@ -142,6 +165,15 @@ mod tests {
         assert_eq!(s.spike_multiplier().to_string(), "2.5");
         let s: Settings = serde_json::from_str(r#"{"spike_multiplier": "1"}"#).unwrap();
         assert_eq!(s.spike_multiplier().to_string(), "3", "every day above its average is no spike");
+    }
+
+    #[test]
+    fn stream_limits_default_to_a_minute_idle_and_ten_minutes_per_answer() {
+        let l = Settings::default().stream_limits();
+        assert_eq!((l.idle.as_secs(), l.answer_deadline.as_secs()), (60, 600));
+        let s: Settings = serde_json::from_str(r#"{"idle_timeout_s": 5, "answer_deadline_s": 0}"#).unwrap();
+        let l = s.stream_limits();
+        assert_eq!((l.idle.as_secs(), l.answer_deadline.as_secs()), (5, 600), "0 is no deadline the user meant");
     }
 
     #[test]

@@ -35,7 +35,40 @@ pub struct Usage {
     pub estimated: bool,
 }
 
+/// More tokens than this in one answer is not a real answer (the longest contexts are a few
+/// million tokens): such usage is refused as impossible rather than billed.
+pub const MAX_TOKENS_PER_ANSWER: u64 = 1_000_000_000;
+
 impl Usage {
+    /// `Ok` when one answer can really have used this; else what is impossible, in words.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, n) in [
+            ("input", self.input_tokens),
+            ("cached input", self.cached_input_tokens),
+            ("cache write", self.cache_write_tokens),
+            ("output", self.output_tokens),
+            ("reasoning", self.reasoning_tokens),
+        ] {
+            if n > MAX_TOKENS_PER_ANSWER {
+                return Err(format!("{n} {name} tokens in one answer (more than {MAX_TOKENS_PER_ANSWER})"));
+            }
+        }
+        // Each part is at most 10^9 here, so the sum cannot overflow.
+        if self.cached_input_tokens + self.cache_write_tokens > self.input_tokens {
+            return Err(format!(
+                "{} cached and {} cache-write tokens, more than the {} input tokens they are part of",
+                self.cached_input_tokens, self.cache_write_tokens, self.input_tokens
+            ));
+        }
+        if self.reasoning_tokens > self.output_tokens {
+            return Err(format!("{} reasoning tokens, more than the {} output tokens they are part of", self.reasoning_tokens, self.output_tokens));
+        }
+        if let Some(cost) = self.reported_cost.filter(|c| c.is_sign_negative() && !c.is_zero()) {
+            return Err(format!("a negative charge ({cost} USD)"));
+        }
+        Ok(())
+    }
+
     /// Input tokens billed at the plain input rate: neither read from nor written to a cache.
     pub fn uncached_input_tokens(&self) -> u64 {
         self.input_tokens
@@ -52,6 +85,8 @@ pub enum StreamEvent {
     Started {
         request_id: Option<String>,
         served_model: Option<String>,
+        /// The upstream provider that serves it, where the route says (OpenRouter's `provider`).
+        served_by: Option<String>,
     },
     TextDelta(String),
     ReasoningDelta(String),
@@ -61,7 +96,10 @@ pub enum StreamEvent {
     Failed(ProviderError),
 }
 
-/// Monotonic timings of one answer, in milliseconds from the moment the request was sent.
+/// Monotonic timings of one answer, in milliseconds. `ttfb_ms`, `ttft_ms` and `total_ms` are the
+/// last attempt's, from its request (the clean figures latency statistics use); `waited_ms` is
+/// the time from the first attempt's request to the last one's (refused attempts and back-off),
+/// so the answer took `waited_ms + total_ms` in all.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Timing {
@@ -71,6 +109,13 @@ pub struct Timing {
     pub ttft_ms: Option<u64>,
     #[ts(type = "number")]
     pub total_ms: u64,
+    /// How many requests were sent for this answer (1 without retries; 0 in rows older than
+    /// this field, which counted one).
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default)]
+    #[ts(type = "number")]
+    pub waited_ms: u64,
 }
 
 impl Timing {

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::endpoints::Endpoints;
-use crate::pricing::Pricing;
-use crate::providers::{self, ChatRequest, ErrorKind, ProviderError};
+use crate::pricing::{uses_web_search, AnswerFacts, Pricing};
+use crate::providers::{self, ChatRequest, ErrorKind, ProviderError, StreamLimits};
 use crate::store::conversations::Totals;
 use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
 use crate::store::{Store, StoreError};
@@ -30,7 +30,9 @@ pub const BATCH_WINDOW: Duration = Duration::from_millis(12);
 /// How often a streaming answer's text is saved.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 const MAX_ATTEMPTS: u32 = 3;
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(20);
+/// No attempt starts later than this after the first one: a retry is for a refusal before the
+/// answer begins, not a way to spend minutes.
+const MAX_RETRY_WINDOW: Duration = Duration::from_secs(20);
 
 /// What the UI hears about a running turn, in batches.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -93,11 +95,21 @@ struct Running {
 pub struct Turns {
     deps: Arc<TurnDeps>,
     running: Mutex<HashMap<i64, Running>>,
+    limits: Mutex<StreamLimits>,
 }
 
 impl Turns {
     pub fn new(deps: TurnDeps) -> Arc<Self> {
-        Arc::new(Turns { deps: Arc::new(deps), running: Mutex::new(HashMap::new()) })
+        Arc::new(Turns { deps: Arc::new(deps), running: Mutex::new(HashMap::new()), limits: Mutex::new(StreamLimits::default()) })
+    }
+
+    /// The idle timeout, deadline and event size limit of answers started from now on.
+    pub fn set_limits(&self, limits: StreamLimits) {
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner()) = limits;
+    }
+
+    pub fn limits(&self) -> StreamLimits {
+        *self.limits.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn store(&self) -> &Store {
@@ -154,12 +166,13 @@ impl Turns {
         let _ = tx.send(Coalesce::Flush(Box::new(first)));
         let forwarder = tokio::spawn(forward(rx, sink));
         let this = Arc::clone(self);
+        let limits = self.limits();
         let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
         tokio::spawn(async move {
             let tasks: Vec<_> = columns
                 .into_iter()
                 .zip(tokens)
-                .map(|(col, cancel)| tokio::spawn(run_column(Arc::clone(&this.deps), conversation_id, col, cancel, tx.clone())))
+                .map(|(col, cancel)| tokio::spawn(run_column(Arc::clone(&this.deps), conversation_id, col, limits, cancel, tx.clone())))
                 .collect();
             for t in tasks {
                 let _ = t.await;
@@ -265,11 +278,12 @@ struct Answer {
     reasoning: String,
     usage: Option<Usage>,
     served_model: Option<String>,
+    served_by: Option<String>,
     finish_reason: Option<String>,
     error: Option<ProviderError>,
 }
 
-async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, cancel: CancellationToken, tx: mpsc::UnboundedSender<Coalesce>) {
+async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, limits: StreamLimits, cancel: CancellationToken, tx: mpsc::UnboundedSender<Coalesce>) {
     let request = ChatRequest {
         model: col.target.wire_model().to_string(),
         system: col.params.system.clone(),
@@ -289,16 +303,18 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
     match endpoint {
         Err(e) => answer.error = Some(e),
         Ok(endpoint) => {
-            let mut waited = Duration::ZERO;
+            let first_attempt = Instant::now();
             for attempt in 1..=MAX_ATTEMPTS {
+                let started_after = first_attempt.elapsed();
                 answer = Answer::default();
                 let mut last_save = Instant::now();
                 let message_id = col.message_id;
                 let store = deps.store.clone();
                 let mut on_event = |event: StreamEvent| match event {
-                    StreamEvent::Started { served_model, .. } => {
+                    StreamEvent::Started { served_model, served_by, .. } => {
                         answer.accepted = true;
                         answer.served_model = served_model.or(answer.served_model.take());
+                        answer.served_by = served_by.or(answer.served_by.take());
                     }
                     StreamEvent::TextDelta(t) => {
                         answer.text.push_str(&t);
@@ -318,17 +334,20 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
                     StreamEvent::Finished { reason } => answer.finish_reason = Some(reason),
                     StreamEvent::Failed(e) => answer.error = Some(e),
                 };
-                timing = providers::stream_chat(&deps.http, &endpoint, &request, &cancel, &mut on_event).await;
+                timing = providers::stream_chat(&deps.http, &endpoint, &request, limits, &cancel, &mut on_event).await;
+                // Timings count from the first attempt: the last attempt's own figures stay
+                // clean, and the attempts and the time before the last one are recorded.
+                timing.attempts = attempt;
+                timing.waited_ms = u64::try_from(started_after.as_millis()).unwrap_or(u64::MAX);
                 let Some(error) = &answer.error else { break };
                 let nothing_arrived = answer.text.is_empty() && answer.reasoning.is_empty();
                 if !(error.retryable() && nothing_arrived) || attempt == MAX_ATTEMPTS {
                     break;
                 }
                 let backoff = Duration::from_millis(error.retry_after_ms.unwrap_or(500 * 2u64.pow(attempt)));
-                if waited + backoff > MAX_RETRY_WAIT {
+                if first_attempt.elapsed() + backoff > MAX_RETRY_WINDOW {
                     break;
                 }
-                waited += backoff;
                 tokio::select! {
                     _ = cancel.cancelled() => { answer.error = Some(ProviderError::cancelled()); break; }
                     _ = tokio::time::sleep(backoff) => {}
@@ -337,13 +356,29 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         }
     }
 
-    let status = match &answer.error {
+    let mut status = match &answer.error {
         None => Status::Done,
         Some(e) if e.kind == ErrorKind::Cancelled => Status::Stopped,
         Some(_) => Status::Failed,
     };
     let usage = settle_usage(answer.usage.take(), &request, &answer, status);
-    let (price, cost) = deps.pricing.charge(&col.target, answer.served_model.as_deref(), &usage);
+    let facts = AnswerFacts {
+        served_model: answer.served_model.clone(),
+        served_by: answer.served_by.clone(),
+        web_search: uses_web_search(&request.model, &request.extra),
+    };
+    let (price, cost) = match deps.pricing.charge(&col.target, &facts, &usage) {
+        Ok(charged) => charged,
+        // Only an impossible price can get here (usage was checked by the adapter): say so,
+        // keep the text, and record the answer unpriced rather than panic or invent a figure.
+        Err(e) => {
+            answer.error.get_or_insert_with(|| ProviderError::new(ErrorKind::Malformed, e.to_string()));
+            if status == Status::Done {
+                status = Status::Failed;
+            }
+            (None, None)
+        }
+    };
     let finished = Finished {
         conversation_id,
         column_id: col.column_id,

@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-use tally_engine::pricing::{cost, Catalog, Fees, Price, Pricing};
+use tally_engine::pricing::{cost, AnswerFacts, Catalog, Fees, Price, Pricing};
 use tally_engine::target::Target;
 use tally_engine::providers::{self, provider, ChatMessage, ChatRequest, Endpoint, ErrorKind, ProviderError, Role};
 use tally_engine::secrets::ApiKey;
@@ -55,7 +55,7 @@ async fn replay(fixture: &str, provider_id: &str) -> Collected {
             }
         }
     };
-    let timing = providers::stream_chat(&tally_engine::http::client(), &endpoint, &request, &CancellationToken::new(), &mut on_event).await;
+    let timing = providers::stream_chat(&tally_engine::http::client(), &endpoint, &request, providers::StreamLimits::default(), &CancellationToken::new(), &mut on_event).await;
     assert!(timing.ttfb_ms.is_some(), "first byte is always measured");
     assert_eq!(c.events_after_end, 0, "nothing follows Finished or Failed");
     assert!(c.finish.is_some() != c.error.is_some(), "exactly one of Finished and Failed: {c:?}");
@@ -151,7 +151,9 @@ async fn openrouter_midstream_error_keeps_usage_and_is_an_error() {
     assert_eq!(e.kind, ErrorKind::BadRequest);
     assert_eq!(e.detail.as_deref(), Some("Token limit reached"));
     let u = c.usage.unwrap();
-    assert_eq!((u.input_tokens, u.output_tokens, u.reasoning_tokens), (43, 10, 11));
+    // completion_tokens 10 with total_tokens 53 = 43 + 10: the completion includes the reasoning,
+    // so the 11 reasoning tokens OpenRouter counted are capped at the 10 output tokens they are part of.
+    assert_eq!((u.input_tokens, u.output_tokens, u.reasoning_tokens), (43, 10, 10));
     assert_eq!(u.reported_cost, Some(Decimal::ZERO));
 }
 
@@ -170,7 +172,7 @@ fn d(s: &str) -> Decimal {
 /// What the catalog charges for a replayed answer on `target`, or `None` if it has no price.
 fn catalog_cost(c: &Collected, target: &str) -> Option<Decimal> {
     let pricing = Pricing::new(Catalog::embedded(), Fees::none());
-    let (_, cost) = pricing.charge(&Target::parse(target).unwrap(), c.served_model.as_deref(), c.usage.as_ref().unwrap());
+    let (_, cost) = pricing.charge(&Target::parse(target).unwrap(), &AnswerFacts::served(c.served_model.as_deref()), c.usage.as_ref().unwrap()).unwrap();
     cost.map(|c| c.total)
 }
 
@@ -209,13 +211,13 @@ async fn openrouters_reported_charge_is_reproduced_exactly_from_list_prices() {
         tiers: vec![],
         source: "xAI list price".into(),
     };
-    let ours = cost(&usage, &grok, Decimal::ZERO);
+    let ours = cost(&usage, &grok, Decimal::ZERO).unwrap();
     assert_eq!(ours.input + ours.cached_input, d("0.00053325"), "OpenRouter's upstream_inference_prompt_cost");
     assert_eq!(ours.output, d("0.002805"), "OpenRouter's upstream_inference_completions_cost");
     assert_eq!(Some(ours.total), usage.reported_cost, "cached tokens charged once, reasoning inside output");
     // The snapshot does not list grok-4: the charge OpenRouter reported stands, marked as such.
     let pricing = Pricing::new(Catalog::embedded(), Fees::default());
-    let (price, charged) = pricing.charge(&Target::parse("openrouter:x-ai/grok-4").unwrap(), c.served_model.as_deref(), &usage);
+    let (price, charged) = pricing.charge(&Target::parse("openrouter:x-ai/grok-4").unwrap(), &AnswerFacts::served(c.served_model.as_deref()), &usage).unwrap();
     assert!(price.is_none());
     let charged = charged.unwrap();
     assert!(charged.as_reported);
@@ -246,8 +248,81 @@ async fn a_byok_charge_is_openrouters_fee_plus_the_providers_bill() {
             usage = Some(u);
         }
     };
-    providers::stream_chat(&tally_engine::http::client(), &endpoint, &request, &CancellationToken::new(), &mut on).await;
+    providers::stream_chat(&tally_engine::http::client(), &endpoint, &request, providers::StreamLimits::default(), &CancellationToken::new(), &mut on).await;
     let u = usage.unwrap();
     assert_eq!((u.input_tokens, u.output_tokens, u.reasoning_tokens), (9171, 113, 55));
     assert_eq!(u.reported_cost, Some(d("0.0360795")), "cost 0 (OpenRouter's fee) + upstream_inference_cost 0.0360795");
+}
+
+#[tokio::test]
+async fn xai_reasoning_left_out_of_completion_tokens_is_added_back_and_its_ticks_are_the_charge() {
+    let c = replay("xai-chat-stream-tool-call-reasoning", "xai").await;
+    assert_eq!(c.reasoning, "First, the user is");
+    assert_eq!(c.text, "", "the answer is a tool call, no text");
+    assert_eq!(c.finish.as_deref(), Some("tool_calls"));
+    assert_eq!(c.served_model.as_deref(), Some("grok-3-mini"));
+    let u = c.usage.clone().unwrap();
+    // total_tokens 513 = 291 + 26 + 196: the 196 reasoning tokens are not in completion_tokens (26),
+    // so output = 26 + 196 = 222, of which 196 reasoning. 290 of the 291 input tokens were cached.
+    assert_eq!((u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens), (291, 290, 0, 222, 196));
+    // cost_in_usd_ticks 1330500 × 1e-10 USD = 0.00013305 USD.
+    assert_eq!(u.reported_cost, Some(d("0.00013305")));
+    // xAI's list price for grok-3-mini: $0.30/M input, $0.075/M cached input, $0.50/M output.
+    // 1 × 0.0000003 + 290 × 0.000000075 + 222 × 0.0000005 = 0.0000003 + 0.00002175 + 0.000111
+    // = 0.00013305: the normalised counts reproduce xAI's charge exactly (with 26 output tokens
+    // they would give 0.00003505).
+    let grok_3_mini = Price {
+        input: d("0.0000003"),
+        output: d("0.0000005"),
+        cached_input: Some(d("0.000000075")),
+        cache_write: None,
+        reasoning: None,
+        request: None,
+        tiers: vec![],
+        source: "xAI list price".into(),
+    };
+    assert_eq!(cost(&u, &grok_3_mini, Decimal::ZERO).unwrap().total, d("0.00013305"));
+    // The catalog has no grok-3-mini: the ticks are the recorded cost, nothing is computed.
+    let pricing = Pricing::new(Catalog::embedded(), Fees::default());
+    let (price, charged) = pricing.charge(&Target::parse("xai:grok-3-mini").unwrap(), &AnswerFacts::served(c.served_model.as_deref()), &u).unwrap();
+    assert!(price.is_none());
+    let charged = charged.unwrap();
+    assert!(charged.as_reported);
+    assert_eq!((charged.total, charged.computed_total, charged.effective_total), (d("0.00013305"), None, d("0.00013305")), "no fee on a direct route");
+}
+
+#[tokio::test]
+async fn openrouters_charge_is_recorded_over_the_catalog_and_a_difference_says_why() {
+    let c = replay("openrouter-stream-with-cost", "openrouter").await;
+    let usage = c.usage.clone().unwrap();
+    let target = Target::parse("openrouter:x-ai/grok-4").unwrap();
+    let facts = AnswerFacts { served_model: c.served_model.clone(), served_by: Some("xAI".into()), web_search: false };
+    let priced_at = |cached_input: Option<&str>| {
+        let mut catalog = Catalog::embedded();
+        let price = Price {
+            input: d("0.000003"),
+            output: d("0.000015"),
+            cached_input: cached_input.map(d),
+            cache_write: None,
+            reasoning: None,
+            request: None,
+            tiers: vec![],
+            source: "test price".into(),
+        };
+        catalog.set_override(&target, Some(price));
+        Pricing::new(catalog, Fees::none()).charge(&target, &facts, &usage).unwrap().1.unwrap()
+    };
+    // At xAI's list rates (cached input $0.75/M) the computation equals the charge: no difference.
+    let same = priced_at(Some("0.00000075"));
+    assert_eq!((same.total, same.computed_total, same.difference.clone()), (d("0.00333825"), Some(d("0.00333825")), None));
+    // Without a cached rate the catalog computes 687 × 0.000003 + 187 × 0.000015 = 0.004866; the
+    // recorded cost stays OpenRouter's 0.00333825, and the difference (−0.00152775, −31.40 %)
+    // names the cache and the provider that served it.
+    let off = priced_at(None);
+    assert_eq!(off.total, d("0.00333825"));
+    assert_eq!(off.computed_total, Some(d("0.004866")));
+    let diff = off.difference.unwrap();
+    assert_eq!((diff.amount, diff.percent), (d("-0.00152775"), Some(d("-31.40"))));
+    assert!(diff.reasons.iter().any(|r| r.contains("679 input tokens were read from a cache")), "{:?}", diff.reasons);
+    assert!(diff.reasons.iter().any(|r| r.contains("xAI served it through OpenRouter")), "{:?}", diff.reasons);
 }

@@ -36,7 +36,7 @@ fn store() -> (tempfile::TempDir, Store) {
 fn turn(c: &mut rusqlite::Connection, conv: i64, prompt: &str, answer: &str, usage: Usage, price: &Price) {
     let start = messages::start_turn(c, conv, prompt).unwrap();
     for col in start.columns {
-        let cost = cost(&usage, price, Decimal::ZERO);
+        let cost = cost(&usage, price, Decimal::ZERO).unwrap();
         let f = Finished {
             conversation_id: conv,
             column_id: col.column_id,

@@ -1,89 +1,16 @@
 //! A turn across several columns against the fake provider: streaming, batching, persistence,
 //! stop, drop, retry, follow-ups, and a restart that finds everything again.
 
-use std::sync::{Arc, Mutex};
+#[path = "common/harness.rs"]
+mod harness;
 
-use tally_engine::endpoints::Endpoints;
-use tally_engine::pricing::{Catalog, Fees, Pricing};
-use tally_engine::providers::{Endpoint, ErrorKind, ProviderError};
-use tally_engine::secrets::ApiKey;
+use harness::harness;
+use tally_engine::target::Target;
 use tally_engine::store::messages::Status;
 use tally_engine::store::{conversations, Store};
-use tally_engine::target::Target;
-use tally_engine::turn::{Sink, TurnDeps, TurnEvent, Turns};
+use tally_engine::turn::TurnEvent;
 use tally_engine::Decimal;
-use tally_fake_provider::{FakeProvider, Flavour, Script};
-
-/// Points every provider at the fake, with a fixed test key (none for `keyless`).
-struct FakeEndpoints {
-    base_urls: [String; 3],
-    keyless: Option<&'static str>,
-}
-
-impl Endpoints for FakeEndpoints {
-    fn endpoint(&self, target: &Target) -> Result<Endpoint, ProviderError> {
-        let provider = target.provider();
-        if self.keyless == Some(provider.id) {
-            return Err(ProviderError::new(ErrorKind::Auth, format!("There is no {} API key yet. Add one in Settings.", provider.name)));
-        }
-        let [openai, openrouter, anthropic] = &self.base_urls;
-        let base_url = match provider.id {
-            "openrouter" => openrouter,
-            "anthropic" => anthropic,
-            _ => openai,
-        }
-        .clone();
-        Ok(Endpoint { provider, base_url, api_key: Some(ApiKey::new(format!("test-key-{}", provider.id)).unwrap()) })
-    }
-}
-
-struct Harness {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    fake: FakeProvider,
-    turns: Arc<Turns>,
-    events: Arc<Mutex<Vec<Vec<TurnEvent>>>>,
-}
-
-async fn harness(keyless: Option<&'static str>) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("tally.sqlite3");
-    let fake = FakeProvider::start().await.unwrap();
-    let store = Store::open(&db).unwrap();
-    let turns = Turns::new(TurnDeps {
-        store,
-        http: tally_engine::http::client(),
-        pricing: Arc::new(Pricing::new(Catalog::embedded(), Fees::default())),
-        endpoints: Arc::new(FakeEndpoints {
-            base_urls: [Flavour::OpenAi, Flavour::OpenRouter, Flavour::Anthropic].map(|f| fake.base_url(f)),
-            keyless,
-        }),
-        origin: "app",
-    });
-    Harness { _dir: dir, db, fake, turns, events: Arc::default() }
-}
-
-impl Harness {
-    fn conversation(&self, targets: &[&str]) -> i64 {
-        let targets: Vec<Target> = targets.iter().map(|t| Target::parse(t).unwrap()).collect();
-        self.turns.store().blocking(|c| conversations::create(c, conversations::NEW_TITLE, &targets)).unwrap()
-    }
-
-    fn sink(&self) -> Sink {
-        let events = Arc::clone(&self.events);
-        Arc::new(move |batch| events.lock().unwrap().push(batch))
-    }
-
-    async fn send(&self, conv: i64, prompt: &str) -> i64 {
-        let (turn_id, handle) = self.turns.send(conv, prompt.into(), self.sink()).await.unwrap();
-        handle.await.unwrap();
-        turn_id
-    }
-
-    fn all_events(&self) -> Vec<TurnEvent> {
-        self.events.lock().unwrap().iter().flatten().cloned().collect()
-    }
-}
+use tally_fake_provider::Script;
 
 const TWO: &[&str] = &["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini"];
 
@@ -186,12 +113,19 @@ async fn stopping_a_turn_keeps_the_partial_answer_and_its_cost() {
 #[tokio::test]
 async fn rate_limit_with_retry_after_is_retried_before_the_first_token() {
     let h = harness(None).await;
-    h.fake.push(Script { status: Some(429), retry_after: Some(0), ..Default::default() });
+    h.fake.push(Script { status: Some(429), retry_after: Some(1), ..Default::default() });
     let conv = h.conversation(&["openai:gpt-4o-mini"]);
     h.send(conv, "hi [[fake tokens=3 pace_ms=0]]").await;
     let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
-    assert_eq!(view.turns[0].answers[0].status, Status::Done);
+    let answer = &view.turns[0].answers[0];
+    assert_eq!(answer.status, Status::Done);
     assert_eq!(h.fake.requests().len(), 2);
+    // Timings count from the first attempt: two attempts, and at least the 1 s Retry-After
+    // before the second; the time to first token stays the last attempt's own.
+    let timing = &answer.usage.as_ref().unwrap().timing;
+    assert_eq!(timing.attempts, 2);
+    assert!(timing.waited_ms >= 1000, "waited {} ms, the server asked for 1 s", timing.waited_ms);
+    assert!(timing.ttft_ms.unwrap() <= timing.total_ms);
 }
 
 #[tokio::test]

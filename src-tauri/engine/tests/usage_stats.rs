@@ -198,7 +198,7 @@ fn finishing_an_answer_keeps_the_daily_roll_ups_and_writing_it_again_does_not_co
         served_model: None,
         price: None,
         cost: Some(tally_engine::pricing::Cost { total: d("0.00021"), effective_total: d("0.00021"), ..Default::default() }),
-        timing: Timing { ttfb_ms: Some(100), ttft_ms: Some(150), total_ms: 900 },
+        timing: Timing { ttfb_ms: Some(100), ttft_ms: Some(150), total_ms: 900, ..Default::default() },
         origin: "app",
     };
     db.store.blocking(|c| messages::finish(c, &f)).unwrap();

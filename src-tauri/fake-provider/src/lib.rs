@@ -10,7 +10,9 @@
 //! Behaviour is scripted per request, first from a queue ([`FakeProvider::push`] or
 //! `POST /_fake/script`), else from a directive in the last user message such as
 //! `[[fake tokens=80 pace_ms=30 status=429 retry_after=1 drop_after=5 fixture=NAME]]`, else the
-//! defaults. It can replay the recorded payloads in `shared/fixtures/` verbatim.
+//! defaults. Faults for the fault suite: `stall_after=N` (then silence, connection open),
+//! `drip_ms=N` (one byte at a time), `huge_line_bytes=N`, `html=1` (a 200 web page),
+//! `error_after=N` (an error event inside the 200 stream), `usage=absurd`. It can replay the recorded payloads in `shared/fixtures/` verbatim.
 //! Every request is recorded (`GET /_fake/requests`) so tests can assert what was sent.
 
 mod wire;
@@ -62,6 +64,19 @@ pub struct Script {
     pub body: Option<String>,
     /// Send this usage object verbatim in the final chunk (a recorded one, say).
     pub usage_json: Option<Value>,
+    /// Fault: after this many tokens, send nothing more and keep the connection open.
+    pub stall_after: Option<usize>,
+    /// Fault: send the whole response one byte at a time, this many milliseconds apart.
+    pub drip_ms: Option<u64>,
+    /// Fault: the first token is a single SSE line carrying this many bytes of text.
+    pub huge_line_bytes: Option<usize>,
+    /// Fault: answer 200 with an HTML page (a login or proxy page) instead of an event stream.
+    pub html: bool,
+}
+
+/// A usage object no answer can have: 18446744073709551615 (2^64 − 1) completion tokens.
+pub fn absurd_usage() -> Value {
+    serde_json::json!({"prompt_tokens": 12, "completion_tokens": u64::MAX, "total_tokens": u64::MAX, "completion_tokens_details": {"reasoning_tokens": 0}})
 }
 
 /// One request as the fake received it.
@@ -213,6 +228,11 @@ pub fn directive(text: &str) -> Script {
             "error_after" => s.error_after = n.map(|n| n as usize),
             "cached_tokens" => s.cached_tokens = n,
             "fixture" => s.fixture = Some(v.to_string()),
+            "stall_after" => s.stall_after = n.map(|n| n as usize),
+            "drip_ms" => s.drip_ms = n,
+            "huge_line_bytes" => s.huge_line_bytes = n.map(|n| n as usize),
+            "html" => s.html = n == Some(1),
+            "usage" if v == "absurd" => s.usage_json = Some(absurd_usage()),
             _ => {}
         }
     }

@@ -17,11 +17,39 @@ pub enum Flavour {
     Anthropic,
 }
 
-/// One piece of the response body, sent after a pause; `None` cuts the connection.
+/// One piece of the response body, sent after a pause.
 struct Step {
     delay_ms: u64,
-    bytes: Option<String>,
+    what: Emit,
 }
+
+enum Emit {
+    Bytes(Vec<u8>),
+    /// Cut the connection.
+    Drop,
+    /// Send nothing more, and keep the connection open until the client goes.
+    Stall,
+}
+
+impl Step {
+    fn bytes(delay_ms: u64, s: String) -> Self {
+        Step { delay_ms, what: Emit::Bytes(s.into_bytes()) }
+    }
+}
+
+/// The same response, one byte at a time, `ms` apart.
+fn drip(steps: Vec<Step>, ms: u64) -> Vec<Step> {
+    let mut out = Vec::new();
+    for step in steps {
+        match step.what {
+            Emit::Bytes(bytes) => out.extend(bytes.into_iter().map(|b| Step { delay_ms: ms, what: Emit::Bytes(vec![b]) })),
+            other => out.push(Step { delay_ms: step.delay_ms, what: other }),
+        }
+    }
+    out
+}
+
+const LOGIN_PAGE: &str = "<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>\n<body><h1>Please sign in</h1><form method=\"post\"><input name=\"user\"></form></body></html>\n";
 
 pub(crate) fn last_user_text(body: &Value) -> Option<String> {
     body.get("messages")?
@@ -119,6 +147,9 @@ pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, hea
         (None, _) => 401,
         (Some(_), None) => 200,
     };
+    if status == 200 && script.html {
+        return ([("content-type", "text/html; charset=utf-8")], LOGIN_PAGE).into_response();
+    }
     if status != 200 {
         let mut resp = (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), axum::Json(error_body(flavour, status))).into_response();
         if let Some(secs) = script.retry_after {
@@ -135,17 +166,28 @@ pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, hea
         },
         None => scripted_steps(&state, flavour, &body, &script),
     };
+    let steps = match script.drip_ms {
+        Some(ms) => drip(steps, ms),
+        None => steps,
+    };
     stream_response(steps)
 }
 
 fn stream_response(steps: Vec<Step>) -> Response {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(16);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
     tokio::spawn(async move {
         for step in steps {
             if step.delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
             }
-            let item = step.bytes.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::ConnectionReset, "scripted drop"));
+            let item = match step.what {
+                Emit::Bytes(b) => Ok(b),
+                Emit::Drop => Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "scripted drop")),
+                Emit::Stall => {
+                    tx.closed().await;
+                    return;
+                }
+            };
             let abort = item.is_err();
             if tx.send(item).await.is_err() || abort {
                 return;
@@ -169,23 +211,26 @@ fn fixture_steps(state: &State, name: &str, pace_ms: u64) -> std::io::Result<Vec
     let text = text.replace("\r\n", "\n");
     Ok(text
         .split_inclusive("\n\n")
-        .map(|chunk| Step { delay_ms: pace_ms, bytes: Some(chunk.to_string()) })
+        .map(|chunk| Step::bytes(pace_ms, chunk.to_string()))
         .collect())
 }
 
 fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script) -> Vec<Step> {
     let model = body.get("model").and_then(Value::as_str).unwrap_or("fake-model").to_string();
     let prompt = last_user_text(body).unwrap_or_default();
-    let tokens = match &script.reply {
+    let mut tokens = match &script.reply {
         Some(reply) => split_tokens(reply),
         None => default_reply(&model, &prompt, script.tokens.unwrap_or(state.defaults.tokens)),
     };
+    if let Some(n) = script.huge_line_bytes {
+        tokens.insert(0, "A".repeat(n));
+    }
     let pace = script.pace_ms.unwrap_or(state.defaults.pace_ms);
     let prompt_tokens = prompt_tokens(body);
     let cached = script.cached_tokens.unwrap_or(0).min(prompt_tokens);
     let include_usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     let mut steps = Vec::new();
-    let push = |steps: &mut Vec<Step>, delay_ms: u64, s: String| steps.push(Step { delay_ms, bytes: Some(s) });
+    let push = |steps: &mut Vec<Step>, delay_ms: u64, s: String| steps.push(Step::bytes(delay_ms, s));
     let id = format!("fake-{}", prompt_tokens * 7919 + tokens.len() as u64);
 
     match flavour {
@@ -216,7 +261,11 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
     };
     for (i, tok) in tokens.iter().enumerate() {
         if script.drop_after == Some(i) {
-            steps.push(Step { delay_ms: pace, bytes: None });
+            steps.push(Step { delay_ms: pace, what: Emit::Drop });
+            return steps;
+        }
+        if script.stall_after == Some(i) {
+            steps.push(Step { delay_ms: pace, what: Emit::Stall });
             return steps;
         }
         if script.malformed_after == Some(i) {
@@ -255,8 +304,8 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
             if include_usage {
                 let mut last = chunk(json!({}), Value::Null);
                 last["choices"] = json!([]);
-                last["usage"] = json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
-                    "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}});
+                last["usage"] = script.usage_json.clone().unwrap_or_else(|| json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
+                    "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}}));
                 push(&mut steps, 0, sse(&last));
             }
             push(&mut steps, 0, "data: [DONE]\n\n".into());

@@ -4,6 +4,7 @@
 //! exact computation from normalised [`Usage`]. Must not: round (formatting is the UI's job),
 //! touch `f64`, or recompute history (the price used is stored with each usage row).
 
+mod billed;
 pub mod catalog;
 pub mod catalog_store;
 
@@ -14,6 +15,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+pub use billed::{uses_web_search, AnswerFacts};
 pub use catalog::{Catalog, CatalogError, CatalogInfo};
 
 use crate::stream::Usage;
@@ -107,7 +109,55 @@ impl Fees {
     }
 }
 
-/// What one answer cost, line by line; `total` is their exact sum.
+/// Which rate a line of the itemised cost is charged at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum LineKind {
+    Input,
+    CachedInput,
+    CacheWrite,
+    Output,
+    Reasoning,
+    Request,
+}
+
+/// One line of the itemised cost: `tokens` × `unit_price` = `amount`, at the rate actually
+/// applied (a long-context tier's, where one applied). A request fee has no tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CostLine {
+    pub kind: LineKind,
+    #[ts(type = "number | null")]
+    pub tokens: Option<u64>,
+    #[ts(type = "string")]
+    pub unit_price: Decimal,
+    #[ts(type = "string")]
+    pub amount: Decimal,
+}
+
+/// How far the route's reported charge is from the catalog's computation, and why where that
+/// can be known. Present only when they differ by more than [`DIFFERENCE_THRESHOLD_PERCENT`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct CostDifference {
+    /// reported − computed, in USD (negative when the route charged less).
+    #[ts(type = "string")]
+    pub amount: Decimal,
+    /// `amount` as a percentage of the computed cost, to two decimal places; `None` when the
+    /// computed cost is zero.
+    #[ts(type = "string | null")]
+    pub percent: Option<Decimal>,
+    /// Why, in words, where it can be known; the most likely first.
+    pub reasons: Vec<String>,
+}
+
+/// A reported charge this far (in percent) from the catalog's computation is worth saying.
+pub const DIFFERENCE_THRESHOLD_PERCENT: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
+
+/// What one answer cost. `total` is the recorded list cost: what the route reported charging
+/// where it reports one (OpenRouter's `usage.cost`, xAI's ticks), else the catalog's
+/// computation. The lines are always the catalog's computation, at the rates applied.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Cost {
@@ -123,7 +173,7 @@ pub struct Cost {
     pub reasoning: Decimal,
     #[ts(type = "string")]
     pub request: Decimal,
-    /// The list cost: the sum of the lines above.
+    /// The recorded list cost: the route's reported charge, else the sum of the lines.
     #[ts(type = "string")]
     pub total: Decimal,
     /// What the route adds on top (OpenRouter's credit fee), as a share of `total`.
@@ -134,42 +184,132 @@ pub struct Cost {
     #[serde(default)]
     #[ts(type = "string")]
     pub effective_total: Decimal,
-    /// True when Tally has no price for the model and `total` is what the route reported it
-    /// charged (OpenRouter's `usage.cost`); the lines above are then zero.
+    /// True when `total` is what the route reported charging rather than Tally's computation.
     #[serde(default)]
     pub as_reported: bool,
+    /// The catalog's computation line by line (empty when the catalog has no price).
+    #[serde(default)]
+    pub lines: Vec<CostLine>,
+    /// The sum of `lines`; `None` when the catalog has no price for the model.
+    #[serde(default)]
+    #[ts(type = "string | null")]
+    pub computed_total: Option<Decimal>,
+    /// What the route reported charging, when it reports it.
+    #[serde(default)]
+    #[ts(type = "string | null")]
+    pub reported_total: Option<Decimal>,
+    /// Set when the reported charge and the computation differ by more than 0.5 %.
+    #[serde(default)]
+    pub difference: Option<CostDifference>,
+}
+
+/// Money arithmetic that would not fit: the usage or the price cannot be right.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CostError {
+    #[error("The cost of this answer is too large to compute ({0}); the usage or the price cannot be right.")]
+    Overflow(&'static str),
+}
+
+fn mul(tokens: u64, unit: Decimal, what: &'static str) -> Result<Decimal, CostError> {
+    Decimal::from(tokens).checked_mul(unit).ok_or(CostError::Overflow(what))
+}
+
+fn add(a: Decimal, b: Decimal, what: &'static str) -> Result<Decimal, CostError> {
+    a.checked_add(b).ok_or(CostError::Overflow(what))
+}
+
+/// `amount × percent / 100`, checked.
+pub fn percent_of(amount: Decimal, percent: Decimal) -> Result<Decimal, CostError> {
+    amount.checked_mul(percent).and_then(|x| x.checked_div(Decimal::ONE_HUNDRED)).ok_or(CostError::Overflow("the route's fee"))
 }
 
 /// Prices `usage` at `price`, with `fee_percent` on top for the effective cost. Cached reads and
 /// cache writes are charged at their own rates and are not charged again as plain input;
 /// reasoning is charged apart only where it is priced apart; a long prompt takes its tier's rates.
-pub fn cost(usage: &Usage, price: &Price, fee_percent: Decimal) -> Cost {
+/// Every multiplication and sum is checked: an impossible figure is an error, never a panic.
+pub fn cost(usage: &Usage, price: &Price, fee_percent: Decimal) -> Result<Cost, CostError> {
     let price = &price.for_input(usage.input_tokens);
-    let n = |tokens: u64| Decimal::from(tokens);
-    let uncached = usage.uncached_input_tokens();
+    let rates = rates(usage, price);
+    let mut lines = Vec::with_capacity(rates.len() + 1);
+    for (kind, tokens, unit_price) in rates {
+        let amount = mul(tokens, unit_price, "tokens × price")?;
+        lines.push(CostLine { kind, tokens: Some(tokens), unit_price: unit_price.normalize(), amount: amount.normalize() });
+    }
+    if let Some(fee) = price.request {
+        lines.push(CostLine { kind: LineKind::Request, tokens: None, unit_price: fee.normalize(), amount: fee.normalize() });
+    }
+    let mut total = Decimal::ZERO;
+    for line in &lines {
+        total = add(total, line.amount, "the sum of the lines")?;
+    }
+    let amount = |kind: LineKind| lines.iter().find(|l| l.kind == kind).map_or(Decimal::ZERO, |l| l.amount);
+    let mut c = Cost {
+        input: amount(LineKind::Input),
+        cached_input: amount(LineKind::CachedInput),
+        cache_write: amount(LineKind::CacheWrite),
+        output: amount(LineKind::Output),
+        reasoning: amount(LineKind::Reasoning),
+        request: amount(LineKind::Request),
+        total,
+        computed_total: Some(total.normalize()),
+        ..Cost::default()
+    };
+    // Lines that charge nothing say nothing.
+    c.lines = lines.into_iter().filter(|l| !l.amount.is_zero() || l.tokens.is_some_and(|t| t > 0)).collect();
+    c.set_fee(fee_percent)?;
+    Ok(c.normalize())
+}
+
+/// The token lines of `usage` at `price` (already the rates that apply): which tokens, how
+/// many, at what unit price.
+fn rates(usage: &Usage, price: &Price) -> [(LineKind, u64, Decimal); 5] {
     let (reasoning_tokens, plain_output) = match price.reasoning {
         Some(_) => (usage.reasoning_tokens.min(usage.output_tokens), usage.output_tokens.saturating_sub(usage.reasoning_tokens)),
         None => (0, usage.output_tokens),
     };
-    let mut c = Cost {
-        input: n(uncached) * price.input,
-        cached_input: n(usage.cached_input_tokens) * price.cached_input.unwrap_or(price.input),
-        cache_write: n(usage.cache_write_tokens) * price.cache_write.unwrap_or(price.input),
-        output: n(plain_output) * price.output,
-        reasoning: n(reasoning_tokens) * price.reasoning.unwrap_or(price.output),
-        request: price.request.unwrap_or_default(),
-        total: Decimal::ZERO,
-        platform_fee: Decimal::ZERO,
-        effective_total: Decimal::ZERO,
-        as_reported: false,
-    };
-    c.total = c.input + c.cached_input + c.cache_write + c.output + c.reasoning + c.request;
-    c.platform_fee = c.total * fee_percent / Decimal::ONE_HUNDRED;
-    c.effective_total = c.total + c.platform_fee;
-    c.normalize()
+    [
+        (LineKind::Input, usage.uncached_input_tokens(), price.input),
+        (LineKind::CachedInput, usage.cached_input_tokens, price.cached_input.unwrap_or(price.input)),
+        (LineKind::CacheWrite, usage.cache_write_tokens, price.cache_write.unwrap_or(price.input)),
+        (LineKind::Output, plain_output, price.output),
+        (LineKind::Reasoning, reasoning_tokens, price.reasoning.unwrap_or(price.output)),
+    ]
 }
 
 impl Cost {
+    /// A cost stored before its lines were recorded gets them from the stored price and counts,
+    /// beside the stored amounts (nothing is recomputed: each line's amount is the one stored).
+    pub fn with_stored_lines(mut self, usage: &Usage, price: Option<&Price>) -> Self {
+        let Some(price) = price.filter(|_| self.lines.is_empty() && !self.as_reported) else { return self };
+        let price = price.for_input(usage.input_tokens);
+        let stored = |kind: LineKind| match kind {
+            LineKind::Input => self.input,
+            LineKind::CachedInput => self.cached_input,
+            LineKind::CacheWrite => self.cache_write,
+            LineKind::Output => self.output,
+            LineKind::Reasoning => self.reasoning,
+            LineKind::Request => self.request,
+        };
+        let mut lines: Vec<CostLine> = rates(usage, &price)
+            .into_iter()
+            .filter(|(kind, ..)| !stored(*kind).is_zero())
+            .map(|(kind, tokens, unit_price)| CostLine { kind, tokens: Some(tokens), unit_price: unit_price.normalize(), amount: stored(kind) })
+            .collect();
+        if !self.request.is_zero() {
+            lines.push(CostLine { kind: LineKind::Request, tokens: None, unit_price: self.request, amount: self.request });
+        }
+        self.lines = lines;
+        self.computed_total.get_or_insert(self.total);
+        self
+    }
+
+    /// Sets the route's fee and the effective cost from `total`.
+    fn set_fee(&mut self, fee_percent: Decimal) -> Result<(), CostError> {
+        self.platform_fee = percent_of(self.total, fee_percent)?;
+        self.effective_total = add(self.total, self.platform_fee, "the cost with the route's fee")?;
+        Ok(())
+    }
+
     /// Drops trailing zeros (`0.000090000` → `0.00009`) without changing any value.
     fn normalize(mut self) -> Self {
         for d in [
@@ -226,20 +366,11 @@ impl Pricing {
         *self.fees.write().unwrap_or_else(|p| p.into_inner()) = fees;
     }
 
-    /// The price used and the itemised cost of an answer. Without a catalog price, the amount
-    /// the route reported charging stands as the cost (marked `as_reported`); with neither, `None`.
-    pub fn charge(&self, target: &Target, served_model: Option<&str>, usage: &Usage) -> (Option<Price>, Option<Cost>) {
+    /// The price applied and the itemised cost of an answer (see [`billed::charge`]).
+    pub fn charge(&self, target: &Target, facts: &AnswerFacts, usage: &Usage) -> Result<(Option<Price>, Option<Cost>), CostError> {
         let fee = self.fees().percent(&target.route);
-        let price = self.catalog().price(target, served_model);
-        let cost = match (&price, usage.reported_cost) {
-            (Some(p), _) => Some(cost(usage, p, fee)),
-            (None, Some(reported)) => {
-                let platform_fee = (reported * fee / Decimal::ONE_HUNDRED).normalize();
-                Some(Cost { total: reported, platform_fee, effective_total: (reported + platform_fee).normalize(), as_reported: true, ..Cost::default() })
-            }
-            (None, None) => None,
-        };
-        (price, cost)
+        let price = self.catalog().price(target, facts.served_model.as_deref());
+        billed::charge(target, facts, usage, price.as_ref(), fee)
     }
 }
 
@@ -309,7 +440,7 @@ mod tests {
     }
 
     fn cost(usage: &Usage, price: &Price) -> Cost {
-        super::cost(usage, price, Decimal::ZERO)
+        super::cost(usage, price, Decimal::ZERO).unwrap()
     }
 
     #[test]
@@ -380,6 +511,43 @@ mod tests {
     }
 
     #[test]
+    fn each_line_carries_its_tokens_and_the_tier_rate_actually_applied() {
+        // Gemini 2.5 Pro above 200k input tokens: $2.50/M in, $15/M out (base $1.25/M, $10/M).
+        let long = Usage { input_tokens: 200_001, output_tokens: 1000, ..Default::default() };
+        let c = cost(&long, &price("gemini:gemini-2.5-pro"));
+        let line = |k: LineKind| c.lines.iter().find(|l| l.kind == k).cloned().unwrap();
+        assert_eq!(line(LineKind::Input), CostLine { kind: LineKind::Input, tokens: Some(200_001), unit_price: d("0.0000025"), amount: d("0.5000025") });
+        assert_eq!(line(LineKind::Output), CostLine { kind: LineKind::Output, tokens: Some(1000), unit_price: d("0.000015"), amount: d("0.015") });
+        assert_eq!(c.lines.len(), 2, "lines with no tokens and no amount are left out: {:?}", c.lines);
+        assert_eq!(c.computed_total, Some(d("0.5150025")));
+        // The price stored with the answer is the one applied: the tier's.
+        let pricing = Pricing::new(Catalog::embedded(), Fees::none());
+        let (applied, _) = pricing.charge(&Target::parse("gemini:gemini-2.5-pro").unwrap(), &AnswerFacts::default(), &long).unwrap();
+        let applied = applied.unwrap();
+        assert_eq!((applied.input, applied.output), (d("0.0000025"), d("0.000015")));
+        assert!(applied.source.contains("above 200000 input tokens"), "{}", applied.source);
+    }
+
+    #[test]
+    fn a_cost_stored_without_lines_gets_them_from_its_stored_price_and_amounts() {
+        let usage = Usage { input_tokens: 1000, cached_input_tokens: 600, cache_write_tokens: 100, output_tokens: 50, ..Default::default() };
+        let mut stored = cost(&usage, &sonnet());
+        stored.lines.clear();
+        stored.computed_total = None;
+        let back = stored.with_stored_lines(&usage, Some(&sonnet()));
+        assert_eq!(back.lines, cost(&usage, &sonnet()).lines);
+        assert_eq!(back.computed_total, Some(d("0.002205")));
+    }
+
+    #[test]
+    fn money_arithmetic_that_would_overflow_is_an_error() {
+        let mut p = sonnet();
+        p.input = Decimal::MAX;
+        let usage = Usage { input_tokens: 2, ..Default::default() };
+        assert_eq!(super::cost(&usage, &p, Decimal::ZERO).unwrap_err(), CostError::Overflow("tokens × price"));
+    }
+
+    #[test]
     fn an_override_wins_is_listed_and_resets_to_the_catalog_price() {
         let mut c = Catalog::embedded();
         let t = Target::parse("openai:gpt-4o-mini").unwrap();
@@ -401,7 +569,7 @@ mod tests {
         let mut p = price("openai:gpt-4o-mini");
         p.request = Some(d("0.005"));
         let usage = Usage { input_tokens: 1000, output_tokens: 100, ..Default::default() };
-        let c = super::cost(&usage, &p, d("5.5"));
+        let c = super::cost(&usage, &p, d("5.5")).unwrap();
         assert_eq!(c.request, d("0.005"));
         assert_eq!(c.total, d("0.00521")); // 0.00015 + 0.00006 + 0.005
         assert_eq!(c.platform_fee, d("0.00028655")); // 5.5 % of the list total, exact

@@ -5,11 +5,11 @@
 //! cumulative, and its fields may be absent (then the earlier value stands).
 
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{json, Number, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::sse;
-use super::{ChatRequest, Endpoint, ErrorKind, Meter, ProviderError};
+use super::{count, ChatRequest, Endpoint, ErrorKind, Meter, ProviderError};
 use crate::stream::{StreamEvent, Usage};
 
 pub const API_VERSION: &str = "2023-06-01";
@@ -74,12 +74,13 @@ struct MessageDeltaBody {
     stop_reason: Option<String>,
 }
 
+/// Counts as any JSON number, so that a negative or fractional one is reported as impossible usage.
 #[derive(Deserialize)]
 struct WireUsage {
-    input_tokens: Option<u64>,
-    cache_creation_input_tokens: Option<u64>,
-    cache_read_input_tokens: Option<u64>,
-    output_tokens: Option<u64>,
+    input_tokens: Option<Number>,
+    cache_creation_input_tokens: Option<Number>,
+    cache_read_input_tokens: Option<Number>,
+    output_tokens: Option<Number>,
 }
 
 #[derive(Deserialize)]
@@ -99,15 +100,20 @@ struct Counts {
 }
 
 impl Counts {
-    fn merge(&mut self, u: &WireUsage) {
-        self.input = u.input_tokens.unwrap_or(self.input);
-        self.cache_write = u.cache_creation_input_tokens.unwrap_or(self.cache_write);
-        self.cache_read = u.cache_read_input_tokens.unwrap_or(self.cache_read);
-        self.output = u.output_tokens.unwrap_or(self.output);
-    }
-    fn usage(&self) -> Usage {
-        Usage {
-            input_tokens: self.input + self.cache_read + self.cache_write,
+    /// Takes the fields present in `u` (absent ones keep their earlier value) and returns the
+    /// usage so far, or what makes it impossible.
+    fn merge(&mut self, u: &WireUsage) -> Result<Usage, String> {
+        self.input = count("input_tokens", u.input_tokens.as_ref())?.unwrap_or(self.input);
+        self.cache_write = count("cache_creation_input_tokens", u.cache_creation_input_tokens.as_ref())?.unwrap_or(self.cache_write);
+        self.cache_read = count("cache_read_input_tokens", u.cache_read_input_tokens.as_ref())?.unwrap_or(self.cache_read);
+        self.output = count("output_tokens", u.output_tokens.as_ref())?.unwrap_or(self.output);
+        let input = self
+            .input
+            .checked_add(self.cache_read)
+            .and_then(|n| n.checked_add(self.cache_write))
+            .ok_or("the input token counts add up to more than can be counted")?;
+        let usage = Usage {
+            input_tokens: input,
             cached_input_tokens: self.cache_read,
             cache_write_tokens: self.cache_write,
             output_tokens: self.output,
@@ -115,7 +121,9 @@ impl Counts {
             reasoning_tokens: 0,
             reported_cost: None,
             estimated: false,
-        }
+        };
+        usage.check()?;
+        Ok(usage)
     }
 }
 
@@ -123,6 +131,7 @@ pub(crate) async fn stream(
     http: &reqwest::Client,
     endpoint: &Endpoint,
     req: &ChatRequest,
+    limits: super::StreamLimits,
     cancel: &CancellationToken,
     meter: &mut Meter,
     on_event: &mut (dyn FnMut(StreamEvent) + Send),
@@ -135,7 +144,7 @@ pub(crate) async fn stream(
     if let Some(key) = &endpoint.api_key {
         builder = builder.header("x-api-key", key.expose());
     }
-    let mut events = sse::connect(builder, name, cancel, meter).await?;
+    let mut events = sse::connect(builder, name, limits, cancel, meter).await?;
     let mut counts = Counts::default();
     let mut stop_reason: Option<String> = None;
     while let Some(event) = events.next(cancel).await {
@@ -147,10 +156,10 @@ pub(crate) async fn stream(
         let parsed: Event = serde_json::from_str(data).map_err(|e| ProviderError::malformed(name, &format!("{e} in: {data}")))?;
         match parsed {
             Event::MessageStart { message } => {
-                on_event(StreamEvent::Started { request_id: message.id, served_model: message.model });
+                on_event(StreamEvent::Started { request_id: message.id, served_model: message.model, served_by: None });
                 if let Some(u) = &message.usage {
-                    counts.merge(u);
-                    on_event(StreamEvent::Usage(counts.usage()));
+                    let usage = counts.merge(u).map_err(|what| ProviderError::impossible_usage(name, &what, data))?;
+                    on_event(StreamEvent::Usage(usage));
                 }
             }
             Event::ContentBlockDelta { delta: BlockDelta::TextDelta { text } } if !text.is_empty() => {
@@ -166,8 +175,8 @@ pub(crate) async fn stream(
                     stop_reason = delta.stop_reason;
                 }
                 if let Some(u) = &usage {
-                    counts.merge(u);
-                    on_event(StreamEvent::Usage(counts.usage()));
+                    let usage = counts.merge(u).map_err(|what| ProviderError::impossible_usage(name, &what, data))?;
+                    on_event(StreamEvent::Usage(usage));
                 }
             }
             Event::MessageStop => {

@@ -23,6 +23,7 @@ use ts_rs::TS;
 pub use check::{check_key, KeyCheck, KeyVerdict};
 pub use error::{redact, ErrorKind, ProviderError};
 pub use key_info::{openrouter_key_info, parse_key_info, KeyInfo};
+pub use sse::{Event as SseEvent, FrameError, Framer, StreamLimits, DEFAULT_ANSWER_DEADLINE, DEFAULT_IDLE, DEFAULT_MAX_EVENT_BYTES};
 
 use crate::secrets::ApiKey;
 use crate::stream::{StreamEvent, Timing};
@@ -124,18 +125,20 @@ pub struct ChatRequest {
 
 /// Sends one request and reports what streams back through `on_event`, ending with exactly one
 /// `Finished` or `Failed`. Returns the answer's timings, measured where the bytes arrive.
-/// Stops promptly with a `cancelled` failure when `cancel` fires.
+/// Stops promptly with a `cancelled` failure when `cancel` fires, with a `stalled` one when
+/// nothing arrives for `limits.idle`, and a `deadline` one after `limits.answer_deadline`.
 pub async fn stream_chat(
     http: &reqwest::Client,
     endpoint: &Endpoint,
     request: &ChatRequest,
+    limits: StreamLimits,
     cancel: &CancellationToken,
     on_event: &mut (dyn FnMut(StreamEvent) + Send),
 ) -> Timing {
     let mut meter = Meter::start();
     let outcome = match endpoint.provider.wire {
-        Wire::OpenAiChat => openai::stream(http, endpoint, request, cancel, &mut meter, on_event).await,
-        Wire::AnthropicMessages => anthropic::stream(http, endpoint, request, cancel, &mut meter, on_event).await,
+        Wire::OpenAiChat => openai::stream(http, endpoint, request, limits, cancel, &mut meter, on_event).await,
+        Wire::AnthropicMessages => anthropic::stream(http, endpoint, request, limits, cancel, &mut meter, on_event).await,
     };
     if let Err(mut error) = outcome {
         if let Some(key) = &endpoint.api_key {
@@ -144,6 +147,16 @@ pub async fn stream_chat(
         on_event(StreamEvent::Failed(error));
     }
     meter.finish()
+}
+
+/// A token count as a provider sent it: a whole number from 0 up, or what is wrong with it.
+pub(crate) fn count(field: &str, n: Option<&serde_json::Number>) -> Result<Option<u64>, String> {
+    let Some(n) = n else { return Ok(None) };
+    match n.as_u64() {
+        Some(v) => Ok(Some(v)),
+        None if n.as_i64().is_some() => Err(format!("{field} is negative ({n})")),
+        None => Err(format!("{field} is not a whole number of tokens ({n})")),
+    }
 }
 
 /// Records when the first byte and the first token arrived, on a monotonic clock.
@@ -169,6 +182,8 @@ impl Meter {
             ttfb_ms: self.first_byte.map(ms),
             ttft_ms: self.first_token.map(ms),
             total_ms: ms(Instant::now()),
+            attempts: 1,
+            waited_ms: 0,
         }
     }
 }

@@ -282,6 +282,9 @@ pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Total
         origin: f.origin.to_string(),
         price_json: f.price.as_ref().map(|p| json(p)),
         cost_json: f.cost.as_ref().map(|c| json(c)),
+        computed_cost: f.cost.as_ref().and_then(|c| c.computed_total),
+        attempts: f.timing.attempts.max(1),
+        waited_ms: f.timing.waited_ms,
     };
     // The usage row and the day's roll-ups change together; an answer written again replaces
     // its earlier row rather than counting twice.
@@ -327,7 +330,7 @@ pub fn recover_interrupted(conn: &Connection) -> Result<usize, StoreError> {
 const MESSAGE_SELECT: &str = "SELECT m.id, m.column_id, m.turn_id, m.content, m.reasoning, m.status, m.finish_reason,
         m.error_kind, m.error_message, m.error_detail,
         u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens, u.estimated,
-        u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms,
+        u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms, u.attempts, u.waited_ms,
         (SELECT p.content FROM messages p JOIN turns t ON t.id = p.turn_id
           WHERE p.turn_id = m.turn_id AND p.column_id = m.column_id AND p.role = 'user' AND p.content != t.prompt LIMIT 1)
     FROM messages m LEFT JOIN usage u ON u.message_id = m.id";
@@ -356,12 +359,16 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
                 ttfb_ms: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
                 ttft_ms: r.get::<_, Option<i64>>(21)?.map(|v| v as u64),
                 total_ms: r.get::<_, i64>(22)? as u64,
+                attempts: u32::try_from(r.get::<_, i64>(23)?.max(1)).unwrap_or(u32::MAX),
+                waited_ms: r.get::<_, i64>(24)?.max(0) as u64,
             };
+            let price: Option<Price> = r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok());
+            let cost = r.get::<_, Option<String>>(19)?.and_then(|j| serde_json::from_str::<Cost>(&j).ok()).map(|c| c.with_stored_lines(&tokens, price.as_ref()));
             Some(UsageView {
                 output_tokens_per_s: timing.output_tokens_per_s(tokens.output_tokens),
                 served_model: r.get(17)?,
-                price: r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok()),
-                cost: r.get::<_, Option<String>>(19)?.and_then(|j| serde_json::from_str(&j).ok()),
+                price,
+                cost,
                 tokens,
                 timing,
             })
@@ -377,7 +384,7 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         finish_reason: r.get(6)?,
         error,
         usage,
-        own_prompt: r.get(23)?,
+        own_prompt: r.get(25)?,
     })
 }
 

@@ -52,6 +52,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/006_usage_dashboard.sql")),
         M::up(include_str!("migrations/007_input_estimates.sql")),
         M::up(include_str!("migrations/008_presets.sql")),
+        M::up(include_str!("migrations/009_billed_first_and_attempts.sql")),
     ])
 }
 

@@ -47,6 +47,20 @@ pub struct UsageRecord {
     pub price_json: Option<String>,
     /// The itemised cost (JSON of [`crate::pricing::Cost`]).
     pub cost_json: Option<String>,
+    /// The catalog's computation, beside `cost` (which is the route's reported charge where
+    /// there is one); empty when the catalog had no price.
+    #[serde(default)]
+    pub computed_cost: Option<Decimal>,
+    /// Requests sent for the answer (1 without retries).
+    #[serde(default = "one")]
+    pub attempts: u32,
+    /// Milliseconds from the first request to the last (refused attempts and back-off).
+    #[serde(default)]
+    pub waited_ms: u64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl UsageRecord {
@@ -84,8 +98,9 @@ pub fn insert(tx: &Connection, record: &UsageRecord, origin: Origin, deltas: &mu
     let mut stmt = tx.prepare_cached(
         "INSERT INTO usage (uid, message_id, conversation_id, conversation_title, route, provider, model, served_model,
             input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, estimated,
-            price_json, cost_json, cost, effective_cost, reported_cost, ttfb_ms, ttft_ms, total_ms, origin, imported, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+            price_json, cost_json, cost, effective_cost, reported_cost, ttfb_ms, ttft_ms, total_ms, origin, imported, created_at,
+            computed_cost, attempts, waited_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
          ON CONFLICT (uid) DO NOTHING",
     )?;
     let r = record;
@@ -121,6 +136,9 @@ pub fn insert(tx: &Connection, record: &UsageRecord, origin: Origin, deltas: &mu
         r.origin,
         imported,
         r.created_at,
+        text(r.computed_cost),
+        r.attempts.max(1),
+        i64::try_from(r.waited_ms).unwrap_or(i64::MAX),
     ])? == 1;
     if added {
         let mut stored = record.clone();
@@ -146,7 +164,7 @@ pub fn forget_message(tx: &Connection, message_id: i64, deltas: &mut Deltas) -> 
 const SELECT: &str = "SELECT u.uid, u.created_at, u.conversation_id, coalesce(c.title, u.conversation_title), u.message_id,
         u.route, u.provider, u.model, u.served_model, u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
         u.output_tokens, u.reasoning_tokens, u.estimated, u.cost, u.effective_cost, u.reported_cost,
-        u.ttfb_ms, u.ttft_ms, u.total_ms, u.origin, u.price_json, u.cost_json
+        u.ttfb_ms, u.ttft_ms, u.total_ms, u.origin, u.price_json, u.cost_json, u.computed_cost, u.attempts, u.waited_ms
     FROM usage u LEFT JOIN conversations c ON c.id = u.conversation_id";
 
 fn read(r: &Row<'_>) -> rusqlite::Result<UsageRecord> {
@@ -178,6 +196,9 @@ fn read(r: &Row<'_>) -> rusqlite::Result<UsageRecord> {
         origin: r.get(21)?,
         price_json: r.get(22)?,
         cost_json: r.get(23)?,
+        computed_cost: dec(24)?,
+        attempts: u32::try_from(r.get::<_, i64>(25)?.max(1)).unwrap_or(u32::MAX),
+        waited_ms: count(26)?,
     })
 }
 

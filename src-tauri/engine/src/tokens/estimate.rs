@@ -94,7 +94,7 @@ fn input_tokens<'a>(col: &'a ComposeColumn, system: &'a Option<ChatItem>, new_te
 
 fn priced(target: &str, encoding: Encoding, exact: bool, input_tokens: u64, col: &ComposeColumn, price: Option<&Price>, fee_percent: Decimal) -> ColumnEstimate {
     let (output_basis, range) = output_range(col.max_tokens, col.recent_output_avg);
-    let bill = |output_tokens: u64| price.map(|p| cost(&Usage { input_tokens, output_tokens, ..Default::default() }, p, fee_percent));
+    let bill = |output_tokens: u64| price.and_then(|p| cost(&Usage { input_tokens, output_tokens, ..Default::default() }, p, fee_percent).ok());
     let (low, high) = (bill(range.map_or(0, |r| r.0)), bill(range.map_or(0, |r| r.1)));
     let output = |c: &crate::pricing::Cost| (c.output + c.reasoning).normalize();
     ColumnEstimate {

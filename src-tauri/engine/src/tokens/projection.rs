@@ -113,14 +113,15 @@ pub fn project(profile: &Profile, requests: u64, period: Period, targets: &[Proj
     let usage = profile.usage();
     let mut rows: Vec<ProjectionRow> = targets
         .iter()
-        .map(|t| {
-            let per_request = cost(&usage, &t.price, t.fee_percent);
-            let per_period = per_request.effective_total * n;
+        // A target whose figures are too large to compute is left out rather than panicking.
+        .filter_map(|t| {
+            let per_request = cost(&usage, &t.price, t.fee_percent).ok()?;
+            let per_period = per_request.effective_total.checked_mul(n)?;
             let (per_day, per_month) = match period {
-                Period::Day => (per_period, per_period * days),
+                Period::Day => (per_period, per_period.checked_mul(days)?),
                 Period::Month => (per_period / days, per_period),
             };
-            ProjectionRow { target: t.target.to_string(), route: t.target.route.clone(), model: t.target.model.clone(), per_request, per_day: per_day.normalize(), per_month: per_month.normalize() }
+            Some(ProjectionRow { target: t.target.to_string(), route: t.target.route.clone(), model: t.target.model.clone(), per_request, per_day: per_day.normalize(), per_month: per_month.normalize() })
         })
         .collect();
     rows.sort_by(|a, b| a.per_month.cmp(&b.per_month).then_with(|| a.target.cmp(&b.target)));

@@ -112,7 +112,8 @@ pub fn reprice(measured: &Measured, targets: &[(Target, Price, Decimal)]) -> Rep
             let usages = if tok.exact { counted.get(&tok.encoding).unwrap_or(&as_measured) } else { &as_measured };
             let (mut total, mut effective) = (Decimal::ZERO, Decimal::ZERO);
             for u in usages {
-                let c = cost(u, price, *fee);
+                // A figure too large to compute is left out of the sum rather than panicking.
+                let Ok(c) = cost(u, price, *fee) else { continue };
                 total += c.total;
                 effective += c.effective_total;
             }

@@ -65,6 +65,7 @@ fn header() -> Vec<&'static str> {
         "uid", "created_at", "conversation_id", "conversation_title", "message_id", "route", "provider", "model", "served_model",
         "input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens", "reasoning_tokens", "estimated", "cost",
         "effective_cost", "reported_cost", "ttfb_ms", "ttft_ms", "total_ms", "origin", "price_json", "cost_json",
+        "computed_cost", "attempts", "waited_ms",
     ]
 }
 
