@@ -63,8 +63,8 @@ describe('live total and standouts', () => {
   const usage = (cost: string, ttft: number) => ({
     tokens: { input_tokens: 1, cached_input_tokens: 0, cache_write_tokens: 0, output_tokens: 1, reasoning_tokens: 0, reported_cost: null, estimated: false },
     served_model: null, price: null, output_tokens_per_s: null,
-    cost: { input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: cost, platform_fee: '0', effective_total: cost, as_reported: false },
-    timing: { ttfb_ms: null, ttft_ms: ttft, total_ms: 100 },
+    cost: { input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: cost, platform_fee: '0', effective_total: cost, as_reported: false, lines: [], computed_total: cost, reported_total: null, difference: null },
+    timing: { ttfb_ms: null, ttft_ms: ttft, total_ms: 100, attempts: 1, waited_ms: 0 },
   });
 
   it('adds an exact estimate for streaming answers to the exact totals', () => {

@@ -5,7 +5,7 @@ import type { RepriceRow } from '../bindings/RepriceRow';
 import { filterReprice, projectionLines, savingText } from './outlook';
 
 const cost = (effective_total: string): Cost => ({
-  input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: effective_total, platform_fee: '0', effective_total, as_reported: false,
+  input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: effective_total, platform_fee: '0', effective_total, as_reported: false, lines: [], computed_total: effective_total, reported_total: null, difference: null,
 });
 
 describe('projection lines', () => {
