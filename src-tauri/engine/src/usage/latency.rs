@@ -4,7 +4,9 @@
 //! Only measured answers count: rows with an estimated usage or without a first token are
 //! skipped (a partial index covers exactly those rows). Tokens/s is
 //! `output_tokens / ((total_ms − ttft_ms) / 1000)`, the generation rate after the first token;
-//! an answer with a zero span has no rate. Percentiles are **nearest-rank**: the p-th percentile
+//! an answer with a zero span has no rate. Both are the clean figures of the attempt that
+//! answered: an answer that needed retries records its attempts and the time spent before the last
+//! one apart (`usage.attempts`, `usage.waited_ms`), and they are not counted here. Percentiles are **nearest-rank**: the p-th percentile
 //! of n sorted values is the value at rank ⌈p/100 × n⌉ (1-based), always one of the samples.
 //!
 //! Each model × route is measured on its latest [`SAMPLES`] measured answers in the range (all of
