@@ -330,7 +330,14 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
                         answer.reasoning.push_str(&r);
                         let _ = tx.send(Coalesce::Delta { message_id, text: String::new(), reasoning: r });
                     }
-                    StreamEvent::Usage(u) => answer.usage = Some(u),
+                    StreamEvent::Usage(u) => {
+                        // Kept at once: if this process dies before the answer is finished, the
+                        // next one to open the database bills it with these figures.
+                        let (usage, served) = (u.clone(), answer.served_model.clone());
+                        let store = store.clone();
+                        tokio::spawn(async move { store.run(move |c| messages::save_usage(c, message_id, &usage, served.as_deref())).await });
+                        answer.usage = Some(u);
+                    }
                     StreamEvent::Finished { reason } => answer.finish_reason = Some(reason),
                     StreamEvent::Failed(e) => answer.error = Some(e),
                 };

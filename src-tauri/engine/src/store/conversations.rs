@@ -129,7 +129,7 @@ pub fn create_with_columns(conn: &mut Connection, title: &str, columns: &[(Targe
     if columns.is_empty() {
         return Err(StoreError::Invalid("A conversation needs at least one column.".into()));
     }
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     tx.execute("INSERT INTO conversations (title) VALUES (?1)", [title.trim()])?;
     let id = tx.last_insert_rowid();
     for (position, (t, params)) in columns.iter().enumerate() {
@@ -210,7 +210,7 @@ pub fn set_sensitive(conn: &Connection, id: i64, sensitive: bool) -> Result<(), 
 
 /// Adds a column at the end. A sensitive conversation refuses a route via OpenRouter.
 pub fn add_column(conn: &mut Connection, id: i64, target: &Target) -> Result<i64, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     if is_sensitive(&tx, id)? {
         if let Some(why) = sensitive_refusal(target) {
             return Err(StoreError::Refused(why));
@@ -282,7 +282,7 @@ pub fn set_params(conn: &Connection, column_id: i64, system: Option<String>, tem
 
 /// Moves a column one place left (`-1`) or right (`1`). Returns its conversation.
 pub fn move_column(conn: &mut Connection, column_id: i64, step: i64) -> Result<i64, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     let conversation_id: i64 = tx
         .query_row("SELECT conversation_id FROM columns WHERE id = ?1 AND removed = 0", [column_id], |r| r.get(0))
         .optional()?

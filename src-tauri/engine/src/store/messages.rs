@@ -115,7 +115,7 @@ pub fn start_turn_with(conn: &mut Connection, conversation_id: i64, prompt: &str
     if prompt.trim().is_empty() || own.values().any(|p| p.trim().is_empty()) {
         return Err(StoreError::Invalid("The prompt is empty.".into()));
     }
-    let tx = conn.transaction()?;
+    let tx = super::write_tx(conn)?;
     let cols = conversations::taking_part(&tx, conversation_id)?;
     if cols.is_empty() {
         if conversations::columns(&tx, conversation_id)?.is_empty() {
@@ -140,8 +140,8 @@ pub fn start_turn_with(conn: &mut Connection, conversation_id: i64, prompt: &str
         )?;
         history.push(ChatMessage { role: Role::User, content: text.to_string() });
         tx.execute(
-            "INSERT INTO messages (column_id, turn_id, role, status, input_estimate) VALUES (?1, ?2, 'assistant', 'streaming', ?3)",
-            params![column_id, turn_id, input_estimate(&target, &params, &history)],
+            "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
+            params![column_id, turn_id, input_estimate(&target, &params, &history), super::recovery::this_process()],
         )?;
         columns.push(ColumnTurn { column_id, target, params, history, message_id: tx.last_insert_rowid() });
     }
@@ -180,7 +180,7 @@ pub(crate) fn thread(conn: &Connection, column_id: i64, before: i64) -> Result<V
 /// turn and column, with the thread as it stood then. The old answer is superseded, not deleted:
 /// it stays in history with its usage. Returns the conversation and what the column must send.
 pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, ColumnTurn), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     let (column_id, turn_id, status, conversation_id): (i64, i64, String, i64) = tx
         .query_row(
             "SELECT m.column_id, m.turn_id, m.status, c.conversation_id FROM messages m JOIN columns c ON c.id = m.column_id
@@ -205,8 +205,8 @@ pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, C
     let history = thread(&tx, column_id, message_id)?;
     tx.execute("UPDATE messages SET superseded = 1 WHERE id = ?1", [message_id])?;
     tx.execute(
-        "INSERT INTO messages (column_id, turn_id, role, status, input_estimate) VALUES (?1, ?2, 'assistant', 'streaming', ?3)",
-        params![column_id, turn_id, input_estimate(&target, &params, &history)],
+        "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
+        params![column_id, turn_id, input_estimate(&target, &params, &history), super::recovery::this_process()],
     )?;
     let new_id = tx.last_insert_rowid();
     tx.commit()?;
@@ -219,6 +219,14 @@ pub fn save_partial(conn: &Connection, message_id: i64, content: &str, reasoning
         "UPDATE messages SET content = ?1, reasoning = ?2 WHERE id = ?3 AND status = 'streaming'",
         params![content, reasoning, message_id],
     )?;
+    Ok(())
+}
+
+/// Keeps the provider's usage as soon as it arrives, so that an answer whose process dies
+/// before it is finished is billed with the provider's figures ([`super::recovery`]).
+pub fn save_usage(conn: &Connection, message_id: i64, usage: &Usage, served_model: Option<&str>) -> Result<(), StoreError> {
+    let pending = serde_json::json!({ "usage": usage, "served_model": served_model }).to_string();
+    conn.execute("UPDATE messages SET pending_usage = ?1 WHERE id = ?2 AND status = 'streaming'", params![pending, message_id])?;
     Ok(())
 }
 
@@ -245,7 +253,14 @@ pub struct Finished {
 /// Writes the final answer, its usage row (with the price used), the day's usage roll-ups and
 /// the running totals of its column and conversation, all in one transaction. Returns the stored answer and the totals.
 pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Totals, Totals), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = super::write_tx(conn)?;
+    let out = finish_in(&tx, f)?;
+    tx.commit()?;
+    Ok(out)
+}
+
+/// [`finish`] inside the caller's transaction.
+pub(crate) fn finish_in(tx: &Connection, f: &Finished) -> Result<(MessageView, Totals, Totals), StoreError> {
     let (error_kind, error_message, error_detail) = match &f.error {
         Some(e) => (Some(e.kind.as_str()), Some(e.message.as_str()), e.detail.as_deref()),
         None => (None, None, None),
@@ -258,7 +273,7 @@ pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Total
     let u = &f.usage;
     let json = |v: &dyn erased::Json| v.to_json();
     let record = UsageRecord {
-        uid: usage_rows::new_uid(&tx)?,
+        uid: usage_rows::new_uid(tx)?,
         created_at: usage_rows::now(),
         conversation_id: Some(f.conversation_id),
         conversation_title: None,
@@ -289,14 +304,25 @@ pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Total
     // The usage row and the day's roll-ups change together; an answer written again replaces
     // its earlier row rather than counting twice.
     let mut deltas = Deltas::default();
-    usage_rows::forget_message(&tx, f.message_id, &mut deltas)?;
-    usage_rows::insert(&tx, &record, Origin::Local, &mut deltas)?;
-    deltas.apply(&tx)?;
-    let add = |current: String| (decimal(&current) + f.cost.as_ref().map_or(Decimal::ZERO, |c| c.total)).normalize().to_string();
+    usage_rows::forget_message(tx, f.message_id, &mut deltas)?;
+    usage_rows::insert(tx, &record, Origin::Local, &mut deltas)?;
+    deltas.apply(tx)?;
+    let answer_cost = f.cost.as_ref().map_or(Decimal::ZERO, |c| c.total);
+    let add_cost = |current: String, what: &str| {
+        decimal(&current).checked_add(answer_cost).map(|d| d.normalize().to_string()).ok_or_else(|| StoreError::Overflow(what.to_string()))
+    };
+    let add_tokens = |current: i64, more: u64, what: &str| {
+        i64::try_from(more).ok().and_then(|m| current.checked_add(m)).ok_or_else(|| StoreError::Overflow(what.to_string()))
+    };
     let unpriced = i64::from(f.cost.is_none());
     let (col_cost, col_in, col_out): (String, i64, i64) =
         tx.query_row("SELECT total_cost, input_tokens, output_tokens FROM columns WHERE id = ?1", [f.column_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let col = conversations::totals(add(col_cost), col_in + u.input_tokens as i64, col_out + u.output_tokens as i64, 0);
+    let col = conversations::totals(
+        add_cost(col_cost, "the column's total cost")?,
+        add_tokens(col_in, u.input_tokens, "the column's input tokens")?,
+        add_tokens(col_out, u.output_tokens, "the column's output tokens")?,
+        0,
+    );
     tx.execute(
         "UPDATE columns SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3 WHERE id = ?4",
         params![col.cost.to_string(), col.input_tokens as i64, col.output_tokens as i64, f.column_id],
@@ -306,18 +332,24 @@ pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Total
         [f.conversation_id],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
-    let conv = conversations::totals(add(conv_cost), conv_in + u.input_tokens as i64, conv_out + u.output_tokens as i64, conv_unpriced + unpriced);
+    let conv = conversations::totals(
+        add_cost(conv_cost, "the conversation's total cost")?,
+        add_tokens(conv_in, u.input_tokens, "the conversation's input tokens")?,
+        add_tokens(conv_out, u.output_tokens, "the conversation's output tokens")?,
+        conv_unpriced + unpriced,
+    );
     tx.execute(
         "UPDATE conversations SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3, unpriced_answers = ?4,
                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?5",
         params![conv.cost.to_string(), conv.input_tokens as i64, conv.output_tokens as i64, conv.unpriced_answers as i64, f.conversation_id],
     )?;
-    let view = message(&tx, f.message_id)?;
-    tx.commit()?;
+    let view = message(tx, f.message_id)?;
     Ok((view, col, conv))
 }
 
 /// Answers left `streaming` by a crash or a forced quit become `stopped`, keeping their text.
+/// Superseded by [`super::recovery::bill_interrupted`], which bills them and leaves the answers of
+/// live processes alone; kept until the shell calls that instead.
 pub fn recover_interrupted(conn: &Connection) -> Result<usize, StoreError> {
     Ok(conn.execute(
         "UPDATE messages SET status = 'stopped', error_kind = 'cancelled',

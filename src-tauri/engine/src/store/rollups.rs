@@ -35,34 +35,40 @@ pub const MEASURES: &str = "cost, effective_cost, answers, unpriced_answers, est
     cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens";
 
 impl Measures {
-    pub fn of(r: &UsageRecord) -> Measures {
-        Measures {
+    pub fn of(r: &UsageRecord) -> Result<Measures, StoreError> {
+        let count = |v: u64, what: &str| i64::try_from(v).map_err(|_| StoreError::Overflow(what.into()));
+        Ok(Measures {
             cost: r.cost.unwrap_or_default(),
             effective_cost: r.effective_cost.or(r.cost).unwrap_or_default(),
             answers: 1,
             unpriced_answers: i64::from(r.cost.is_none()),
             estimated_answers: i64::from(r.estimated),
-            input_tokens: r.input_tokens as i64,
-            cached_input_tokens: r.cached_input_tokens as i64,
-            cache_write_tokens: r.cache_write_tokens as i64,
-            output_tokens: r.output_tokens as i64,
-            reasoning_tokens: r.reasoning_tokens as i64,
-        }
+            input_tokens: count(r.input_tokens, "the input tokens")?,
+            cached_input_tokens: count(r.cached_input_tokens, "the cached input tokens")?,
+            cache_write_tokens: count(r.cache_write_tokens, "the cache write tokens")?,
+            output_tokens: count(r.output_tokens, "the output tokens")?,
+            reasoning_tokens: count(r.reasoning_tokens, "the reasoning tokens")?,
+        })
     }
 
-    /// `self += sign × other`.
-    pub fn add(&mut self, o: &Measures, sign: i64) {
-        let s = Decimal::from(sign);
-        self.cost += s * o.cost;
-        self.effective_cost += s * o.effective_cost;
-        self.answers += sign * o.answers;
-        self.unpriced_answers += sign * o.unpriced_answers;
-        self.estimated_answers += sign * o.estimated_answers;
-        self.input_tokens += sign * o.input_tokens;
-        self.cached_input_tokens += sign * o.cached_input_tokens;
-        self.cache_write_tokens += sign * o.cache_write_tokens;
-        self.output_tokens += sign * o.output_tokens;
-        self.reasoning_tokens += sign * o.reasoning_tokens;
+    /// `self += sign × other`, checked: a sum beyond what can be stored is an error, never a
+    /// panic or a wrapped number.
+    pub fn add(&mut self, o: &Measures, sign: i64) -> Result<(), StoreError> {
+        let money = |a: Decimal, b: Decimal, what: &str| {
+            Decimal::from(sign).checked_mul(b).and_then(|b| a.checked_add(b)).ok_or_else(|| StoreError::Overflow(what.into()))
+        };
+        let count = |a: i64, b: i64, what: &str| sign.checked_mul(b).and_then(|b| a.checked_add(b)).ok_or_else(|| StoreError::Overflow(what.into()));
+        self.cost = money(self.cost, o.cost, "the cost")?;
+        self.effective_cost = money(self.effective_cost, o.effective_cost, "the effective cost")?;
+        self.answers = count(self.answers, o.answers, "the number of answers")?;
+        self.unpriced_answers = count(self.unpriced_answers, o.unpriced_answers, "the number of unpriced answers")?;
+        self.estimated_answers = count(self.estimated_answers, o.estimated_answers, "the number of estimated answers")?;
+        self.input_tokens = count(self.input_tokens, o.input_tokens, "the input tokens")?;
+        self.cached_input_tokens = count(self.cached_input_tokens, o.cached_input_tokens, "the cached input tokens")?;
+        self.cache_write_tokens = count(self.cache_write_tokens, o.cache_write_tokens, "the cache write tokens")?;
+        self.output_tokens = count(self.output_tokens, o.output_tokens, "the output tokens")?;
+        self.reasoning_tokens = count(self.reasoning_tokens, o.reasoning_tokens, "the reasoning tokens")?;
+        Ok(())
     }
 
     /// Reads the [`MEASURES`] columns starting at column `at`.
@@ -94,17 +100,17 @@ pub struct Deltas {
 
 impl Deltas {
     /// Counts `record` in (`sign` 1) or out (`sign` -1).
-    pub fn add(&mut self, r: &UsageRecord, sign: i64) {
-        let m = Measures::of(r);
+    pub fn add(&mut self, r: &UsageRecord, sign: i64) -> Result<(), StoreError> {
+        let m = Measures::of(r)?;
         let day = r.day().to_string();
         let model_key = (day.clone(), r.route.clone(), r.provider.clone(), r.model.clone());
-        self.models.entry(model_key).or_default().add(&m, sign);
+        self.models.entry(model_key).or_default().add(&m, sign)?;
         // A row whose conversation is not in this database is grouped by its imported title.
         let conversation_key = match r.conversation_id {
             Some(id) => (day, id, String::new()),
             None => (day, 0, r.conversation_title.clone().unwrap_or_default()),
         };
-        self.conversations.entry(conversation_key).or_default().add(&m, sign);
+        self.conversations.entry(conversation_key).or_default().add(&m, sign)
     }
 
     /// Writes the changes into the roll-up tables, inside the caller's transaction.
@@ -124,7 +130,7 @@ fn bump(tx: &Connection, table: &str, keys: &[&str], key: &[&dyn ToSql], delta: 
     let filter: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k} = ?{}", i + 1)).collect();
     let select = format!("SELECT {MEASURES} FROM {table} WHERE {}", filter.join(" AND "));
     let mut total = tx.prepare_cached(&select)?.query_row(key, |r| Measures::read(r, 0)).optional()?.unwrap_or_default();
-    total.add(delta, 1);
+    total.add(delta, 1)?;
     let n = keys.len();
     let placeholders: Vec<String> = (1..=n + 10).map(|i| format!("?{i}")).collect();
     let insert = format!("INSERT OR REPLACE INTO {table} ({}, {MEASURES}) VALUES ({})", keys.join(", "), placeholders.join(", "));
@@ -149,13 +155,12 @@ fn bump(tx: &Connection, table: &str, keys: &[&str], key: &[&dyn ToSql], delta: 
 
 /// Rebuilds both roll-ups from the usage rows, in one transaction.
 pub fn rebuild(conn: &mut Connection) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     tx.execute("DELETE FROM usage_daily", [])?;
     tx.execute("DELETE FROM usage_conversation_daily", [])?;
     let mut deltas = Deltas::default();
     usage_rows::for_each::<StoreError>(&tx, "", "\u{10FFFF}", |r| {
-        deltas.add(&r, 1);
-        Ok(())
+        deltas.add(&r, 1)
     })?;
     deltas.apply(&tx)?;
     tx.execute("DELETE FROM usage_rollups_pending", [])?;
@@ -170,4 +175,29 @@ pub(crate) fn rebuild_if_pending(conn: &mut Connection) -> Result<(), StoreError
         rebuild(conn)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_beyond_what_can_be_stored_are_an_error_in_words_not_a_panic() {
+        let mut m = Measures { output_tokens: i64::MAX - 1, ..Default::default() };
+        let err = m.add(&Measures { output_tokens: 5, ..Default::default() }, 1).unwrap_err();
+        assert!(matches!(err, StoreError::Overflow(_)));
+        assert_eq!(err.to_string(), "Adding up the output tokens went beyond what can be stored; the totals were left as they were.");
+        let mut money = Measures { cost: Decimal::MAX, ..Default::default() };
+        assert!(matches!(money.add(&Measures { cost: Decimal::ONE, ..Default::default() }, 1), Err(StoreError::Overflow(_))));
+        // A count that does not fit SQLite's integers is refused before it is summed.
+        let r = UsageRecord { output_tokens: u64::MAX, created_at: "2026-01-01T00:00:00.000Z".into(), ..Default::default() };
+        assert!(matches!(Measures::of(&r), Err(StoreError::Overflow(_))));
+        let mut deltas = Deltas::default();
+        assert!(deltas.add(&r, 1).is_err());
+        // Ordinary sums still add, and take away.
+        let mut ok = Measures::default();
+        ok.add(&Measures { cost: Decimal::new(15, 1), answers: 2, ..Default::default() }, 1).unwrap();
+        ok.add(&Measures { cost: Decimal::new(5, 1), answers: 1, ..Default::default() }, -1).unwrap();
+        assert_eq!((ok.cost, ok.answers), (Decimal::ONE, 1));
+    }
 }

@@ -144,7 +144,7 @@ pub fn insert(tx: &Connection, record: &UsageRecord, origin: Origin, deltas: &mu
         let mut stored = record.clone();
         (stored.message_id, stored.conversation_id) = (message_id, conversation_id);
         stored.conversation_title = title.map(str::to_string);
-        deltas.add(&stored, 1);
+        deltas.add(&stored, 1)?;
     }
     Ok(added)
 }
@@ -155,7 +155,7 @@ pub fn forget_message(tx: &Connection, message_id: i64, deltas: &mut Deltas) -> 
     let old = tx.query_row(&format!("{SELECT} WHERE u.message_id = ?1"), [message_id], read).optional()?;
     if let Some(old) = old {
         tx.execute("DELETE FROM usage WHERE message_id = ?1", [message_id])?;
-        deltas.add(&old, -1);
+        deltas.add(&old, -1)?;
     }
     Ok(())
 }

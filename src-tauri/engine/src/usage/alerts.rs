@@ -114,7 +114,7 @@ fn record(tx: &Connection, kind: &str, budget_id: i64, period: &str, threshold: 
 /// Alerts that became due at `now` and had not fired yet, recorded so they never fire again.
 /// `spike_multiplier` is the user's setting ([`DEFAULT_SPIKE_MULTIPLIER`] otherwise).
 pub fn check_alerts(conn: &mut Connection, now: DateTime<Utc>, spike_multiplier: Decimal) -> Result<Vec<Alert>, StoreError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     let mut alerts = Vec::new();
     for status in budgets::status(&tx, now)? {
         let mut newest = None;

@@ -155,7 +155,7 @@ pub fn update(conn: &Connection, id: i64, input: &BudgetInput) -> Result<Budget,
 
 /// Deletes a budget and the record of its alerts, together.
 pub fn delete(conn: &mut Connection, id: i64) -> Result<(), StoreError> {
-    let tx = conn.transaction()?;
+    let tx = crate::store::write_tx(conn)?;
     if tx.execute("DELETE FROM budgets WHERE id = ?1", [id])? == 0 {
         return Err(StoreError::NotFound(format!("Budget {id}")));
     }
@@ -182,7 +182,7 @@ pub(crate) fn spent(conn: &Connection, start: NaiveDate, end: NaiveDate, provide
     let mut rows = stmt.query(params![start.to_string(), end.to_string(), provider])?;
     let mut total = Measures::default();
     while let Some(r) = rows.next()? {
-        total.add(&Measures::read(r, 0)?, 1);
+        total.add(&Measures::read(r, 0)?, 1)?;
     }
     Ok(total)
 }

@@ -90,17 +90,20 @@ pub struct UsageTotals {
 }
 
 impl UsageTotals {
-    pub(crate) fn add(&mut self, m: &Measures) {
-        let n = |v: i64| v.max(0) as u64;
-        self.cost = (self.cost + m.cost).normalize();
-        self.effective_cost = (self.effective_cost + m.effective_cost).normalize();
-        self.answers += n(m.answers);
-        self.unpriced_answers += n(m.unpriced_answers);
-        self.estimated_answers += n(m.estimated_answers);
-        self.input_tokens += n(m.input_tokens);
-        self.cached_input_tokens += n(m.cached_input_tokens);
-        self.cache_write_tokens += n(m.cache_write_tokens);
-        self.output_tokens += n(m.output_tokens);
-        self.reasoning_tokens += n(m.reasoning_tokens);
+    /// Adds a roll-up's measures, checked: a sum beyond what can be stored is a typed error.
+    pub(crate) fn add(&mut self, m: &Measures) -> Result<(), StoreError> {
+        let over = |what: &str| StoreError::Overflow(what.into());
+        let n = |a: u64, v: i64, what: &str| a.checked_add(v.max(0) as u64).ok_or_else(|| over(what));
+        self.cost = self.cost.checked_add(m.cost).ok_or_else(|| over("the cost"))?.normalize();
+        self.effective_cost = self.effective_cost.checked_add(m.effective_cost).ok_or_else(|| over("the effective cost"))?.normalize();
+        self.answers = n(self.answers, m.answers, "the number of answers")?;
+        self.unpriced_answers = n(self.unpriced_answers, m.unpriced_answers, "the number of unpriced answers")?;
+        self.estimated_answers = n(self.estimated_answers, m.estimated_answers, "the number of estimated answers")?;
+        self.input_tokens = n(self.input_tokens, m.input_tokens, "the input tokens")?;
+        self.cached_input_tokens = n(self.cached_input_tokens, m.cached_input_tokens, "the cached input tokens")?;
+        self.cache_write_tokens = n(self.cache_write_tokens, m.cache_write_tokens, "the cache write tokens")?;
+        self.output_tokens = n(self.output_tokens, m.output_tokens, "the output tokens")?;
+        self.reasoning_tokens = n(self.reasoning_tokens, m.reasoning_tokens, "the reasoning tokens")?;
+        Ok(())
     }
 }

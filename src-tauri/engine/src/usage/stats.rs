@@ -101,13 +101,13 @@ pub fn dashboard(conn: &Connection, q: &DashboardQuery) -> Result<Dashboard, Sto
 }
 
 /// Calls `f(day, route, provider, model, measures)` for each `usage_daily` row in the range.
-fn each_model_day(conn: &Connection, range: &DayRange, mut f: impl FnMut(&str, &str, &str, &str, Measures)) -> Result<(), StoreError> {
+fn each_model_day(conn: &Connection, range: &DayRange, mut f: impl FnMut(&str, &str, &str, &str, Measures) -> Result<(), StoreError>) -> Result<(), StoreError> {
     let (since, until) = range.bounds()?;
     let mut stmt = conn.prepare_cached(&format!("SELECT day, route, provider, model, {MEASURES} FROM usage_daily WHERE day >= ?1 AND day < ?2"))?;
     let mut rows = stmt.query([since, until])?;
     while let Some(r) = rows.next()? {
         let (day, route, provider, model): (String, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-        f(&day, &route, &provider, &model, Measures::read(r, 4)?);
+        f(&day, &route, &provider, &model, Measures::read(r, 4)?)?;
     }
     Ok(())
 }
@@ -159,7 +159,7 @@ fn bucketed<K: std::hash::Hash + Eq>(
     let mut buckets: BTreeMap<chrono::NaiveDate, HashMap<K, UsageTotals>> = BTreeMap::new();
     for ((day, key), m) in by_day {
         let Ok(day) = period::parse_day(&day) else { continue };
-        buckets.entry(period::bucket_start(day, bucket)).or_default().entry(key).or_default().add(&m);
+        buckets.entry(period::bucket_start(day, bucket)).or_default().entry(key).or_default().add(&m)?;
     }
     let (Some(first), Some(last)) = (buckets.keys().next().copied(), buckets.keys().next_back().copied()) else {
         return Ok(Vec::new());
@@ -202,7 +202,7 @@ pub fn breakdown(conn: &Connection, range: &DayRange, dim: Dimension, limit: Opt
             Dimension::Provider => maker(route, provider, model),
             _ => model.to_string(),
         };
-        groups.entry(key).or_default().add(&m);
+        groups.entry(key).or_default().add(&m)
     })?;
     let rows = groups.into_iter().map(|(key, totals)| {
         let label = match dim {
@@ -230,7 +230,7 @@ fn conversations(conn: &Connection, range: &DayRange, limit: Option<usize>) -> R
     ))?;
     let mut rows = stmt.query([since, until])?;
     while let Some(r) = rows.next()? {
-        groups.entry((r.get(0)?, r.get(1)?)).or_default().add(&Measures::read(r, 2)?);
+        groups.entry((r.get(0)?, r.get(1)?)).or_default().add(&Measures::read(r, 2)?)?;
     }
     let rows: Vec<BreakdownRow> = groups
         .into_iter()
@@ -258,7 +258,11 @@ pub fn top_conversations(conn: &Connection, range: &DayRange, n: usize) -> Resul
 pub fn share(conn: &Connection, range: &DayRange) -> Result<RouteShare, StoreError> {
     let (mut openrouter, mut direct) = (UsageTotals::default(), UsageTotals::default());
     each_model_day(conn, range, |_, route, _, _, m| if route == "openrouter" { openrouter.add(&m) } else { direct.add(&m) })?;
-    let all = openrouter.effective_cost + direct.effective_cost;
-    let openrouter_percent = (!all.is_zero()).then(|| (openrouter.effective_cost * Decimal::ONE_HUNDRED / all).normalize());
+    let all = openrouter.effective_cost.checked_add(direct.effective_cost).ok_or_else(|| StoreError::Overflow("the effective cost".into()))?;
+    let openrouter_percent = if all.is_zero() {
+        None
+    } else {
+        Some(openrouter.effective_cost.checked_mul(Decimal::ONE_HUNDRED).and_then(|p| p.checked_div(all)).ok_or_else(|| StoreError::Overflow("OpenRouter's share of the spend".into()))?.normalize())
+    };
     Ok(RouteShare { openrouter, direct, openrouter_percent })
 }

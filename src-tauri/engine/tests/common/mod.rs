@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 
+use tally_engine::store::messages::{self, Finished, Status};
 use tally_engine::store::rollups::Deltas;
 use tally_engine::store::usage_rows::{self, Origin, UsageRecord};
 use tally_engine::store::{conversations, Store};
@@ -69,4 +70,35 @@ pub fn write(store: &Store, records: &[UsageRecord]) {
             Ok(())
         })
         .unwrap();
+}
+
+/// Records a whole turn on the writer (what a turn's saves are): the prompt, a partial save, and
+/// the answer with its usage, roll-ups and totals. Returns the answer's id.
+pub fn a_turn(store: &Store, conversation_id: i64) -> i64 {
+    store
+        .blocking(|c| {
+            let start = messages::start_turn(c, conversation_id, "What does this cost?")?;
+            let col = &start.columns[0];
+            messages::save_partial(c, col.message_id, "It costs", "")?;
+            let f = Finished {
+                conversation_id,
+                column_id: col.column_id,
+                message_id: col.message_id,
+                target: Target::parse("openai:gpt-4o-mini").unwrap(),
+                content: "It costs little.".into(),
+                reasoning: String::new(),
+                status: Status::Done,
+                finish_reason: Some("stop".into()),
+                error: None,
+                usage: tally_engine::stream::Usage { input_tokens: 12, output_tokens: 4, ..Default::default() },
+                served_model: None,
+                price: None,
+                cost: None,
+                timing: Default::default(),
+                origin: "app",
+            };
+            messages::finish(c, &f)?;
+            Ok(col.message_id)
+        })
+        .expect("the turn is saved")
 }
