@@ -99,3 +99,88 @@ fn an_export_can_be_limited_to_a_range_and_an_empty_one_is_still_a_valid_file() 
     src.store.blocking(|c| Ok(export(c, &DayRange::new(Some("2030-01-01"), None), &mut empty))).unwrap().unwrap();
     assert_eq!(import_into(&db(), &empty).unwrap(), ImportSummary::default());
 }
+
+#[test]
+fn cells_a_spreadsheet_would_run_are_written_as_text_and_read_back_as_they_were() {
+    let src = db();
+    let titles = ["=HYPERLINK(\"http://evil.example\",\"click\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "'quoted", "-5 apples", "- dash"];
+    let mut rows = Vec::new();
+    for (i, title) in titles.iter().enumerate() {
+        let conv = conversation(&src.store, title);
+        let mut r = answer(&format!("2026-03-02T10:00:{i:02}.000Z"), "openai:gpt-4o-mini", Some("0.001"), None, conv);
+        r.served_model = Some(match i {
+            0 => "\tTab".to_string(),
+            1 => "\rReturn".to_string(),
+            _ => format!("=cmd{i}"),
+        });
+        rows.push(r);
+    }
+    write(&src.store, &rows);
+    let csv = exported(&src);
+    let mut reader = csv::Reader::from_reader(csv.as_slice());
+    let cells: Vec<(String, String)> = reader.records().map(|r| r.unwrap()).map(|r| (r[3].to_string(), r[8].to_string())).collect();
+    for (title, served) in &cells {
+        assert!(!served.starts_with(['=', '\t', '\r']), "{served:?}");
+        let first = title.chars().next().unwrap();
+        let runs = matches!(first, '=' | '+' | '@' | '\t' | '\r') || (first == '-' && !title[1..].starts_with(|c: char| c.is_ascii_digit()));
+        assert!(!runs, "a spreadsheet would run {title:?}");
+    }
+    assert!(cells.iter().any(|(t, _)| t == "'=HYPERLINK(\"http://evil.example\",\"click\")"));
+    assert!(cells.iter().any(|(t, _)| t == "-5 apples"), "a number-like cell is written as it is");
+    assert!(cells.iter().any(|(t, _)| t == "''quoted"), "a leading quote of our own is kept apart from the one we add");
+
+    let dst = db();
+    assert_eq!(import_into(&dst, &csv).unwrap().added, titles.len() as u64);
+    let rows = dst.store.blocking(|c| stats::breakdown(c, &DayRange::all(), Dimension::Conversation, None)).unwrap();
+    let mut back: Vec<String> = rows.into_iter().map(|r| r.label).collect();
+    back.sort();
+    let mut expected: Vec<String> = titles.iter().map(|t| t.to_string()).collect();
+    expected.sort();
+    assert_eq!(back, expected, "every title exactly as it was");
+    let served: Vec<String> = dst.store.blocking(|c| {
+        let mut s = c.prepare("SELECT served_model FROM usage ORDER BY created_at")?;
+        let v = s.query_map([], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(v)
+    }).unwrap();
+    assert_eq!(&served[..3], ["\tTab", "\rReturn", "=cmd2"]);
+}
+
+#[test]
+fn a_file_with_an_impossible_row_imports_nothing_and_says_which_row_and_why() {
+    let src = source();
+    let text = String::from_utf8(exported(&src)).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let good: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let with = |changes: &[(&str, &str)]| -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_record(&header).unwrap();
+        for (i, r) in good.iter().enumerate() {
+            let mut cells: Vec<String> = r.iter().map(str::to_string).collect();
+            if i == 2 {
+                for (name, value) in changes {
+                    cells[col(name)] = value.to_string();
+                }
+            }
+            w.write_record(&cells).unwrap();
+        }
+        w.into_inner().unwrap()
+    };
+    for (changes, words) in [
+        (vec![("cost", "-999.5")], "cost is -999.5: a cost cannot be negative"),
+        (vec![("output_tokens", "18446744073709551615")], "output_tokens is 18446744073709551615, more than one answer can have"),
+        (vec![("input_tokens", "1000000001")], "input_tokens is 1000000001"),
+        (vec![("input_tokens", "10"), ("cached_input_tokens", "11"), ("cache_write_tokens", "0")], "cannot add up to more"),
+        (vec![("output_tokens", "1"), ("reasoning_tokens", "2")], "reasoning_tokens (2) are part of output_tokens (1)"),
+        (vec![("effective_cost", "2000000")], "more than one answer can cost"),
+        (vec![("output_tokens", "-1")], "Line 6"),
+    ] {
+        let dst = db();
+        let err = import_into(&dst, &with(&changes)).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("Line 6") && message.contains(words), "{changes:?}: {message}");
+        let rows: i64 = dst.store.read(|c| Ok(c.query_row("SELECT count(*) FROM usage", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(rows, 0, "nothing imported from a file with an impossible row ({changes:?})");
+    }
+}
