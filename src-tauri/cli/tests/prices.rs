@@ -62,6 +62,13 @@ async fn a_refresh_replaces_the_snapshot_and_a_broken_one_keeps_it() {
         (Script { body: Some("{\"data\": [ {\"id\": ".into()), ..Default::default() }, "not a models list"),
         (Script { body: Some("{\"data\": []}".into()), ..Default::default() }, "no priced models"),
         (Script { status: Some(503), ..Default::default() }, "HTTP 503"),
+        // One priced model where 409 are priced now: refused, not an empty catalog.
+        (
+            Script { body: Some(r#"{"data": [{"id": "openai/gpt-4o-mini", "pricing": {"prompt": "0.00000015", "completion": "0.0000006"}}]}"#.into()), ..Default::default() },
+            "prices 1 models where the current one prices 409",
+        ),
+        // Over the size cap: refused while it is read.
+        (Script { body: Some(format!("{{\"data\": [], \"pad\": \"{}\"}}", "x".repeat(21 * 1024 * 1024))), ..Default::default() }, "larger than 20 MB"),
     ] {
         fake.push(script);
         let (p, b) = (path.clone(), base.clone());
@@ -81,4 +88,8 @@ async fn a_refresh_replaces_the_snapshot_and_a_broken_one_keeps_it() {
     let (_, v, _) = tokio::task::spawn_blocking(move || run(&p, &["price", "openrouter:x-ai/grok-4.5"])).await.unwrap();
     assert_eq!(v["catalog"]["openrouter_origin"], "refreshed");
     assert!(v["price"]["source"].as_str().unwrap().contains("refreshed"));
+
+    // The list kept holds only what pricing reads, and the one it replaced can be put back.
+    let kept = std::fs::read_to_string(path.join("catalog/openrouter-models.json")).unwrap();
+    assert!(!kept.contains("\"description\""), "only ids and prices are kept");
 }

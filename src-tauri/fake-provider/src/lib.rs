@@ -285,8 +285,20 @@ async fn models(st: AxState<Arc<State>>, uri: axum::http::Uri, headers: HeaderMa
     .into_response()
 }
 
-/// OpenRouter's public `GET /api/v1/models`: the recorded sample of 35 real entries, unless a
-/// queued script asks for an error status or a body of its own.
+/// OpenRouter's models list as recorded in the engine's embedded snapshot (414 real entries: a
+/// full-size list, since a refresh that drops most models is refused), each replaced by its full
+/// recorded entry where the sample of 35 has one.
+fn full_models_list(sample: &str) -> String {
+    let snapshot: Value = serde_json::from_str(include_str!("../../engine/data/openrouter-models.json")).unwrap_or_default();
+    let sample: Value = serde_json::from_str(sample).unwrap_or_default();
+    let full: std::collections::HashMap<&str, &Value> =
+        sample["data"].as_array().into_iter().flatten().filter_map(|m| Some((m["id"].as_str()?, m))).collect();
+    let data: Vec<&Value> = snapshot["data"].as_array().into_iter().flatten().map(|m| m["id"].as_str().and_then(|id| full.get(id).copied()).unwrap_or(m)).collect();
+    serde_json::json!({ "data": data }).to_string()
+}
+
+/// OpenRouter's public `GET /api/v1/models` ([`full_models_list`]), unless a queued script asks
+/// for an error status or a body of its own.
 async fn openrouter_models(st: AxState<Arc<State>>, headers: HeaderMap) -> Response {
     st.0.record("/api/v1/models", &headers, &Value::Null);
     let script = {
@@ -303,7 +315,7 @@ async fn openrouter_models(st: AxState<Arc<State>>, headers: HeaderMap) -> Respo
         }
     }
     match std::fs::read_to_string(st.0.defaults.fixtures_dir.join("openrouter-models-sample.json")) {
-        Ok(text) => ([("content-type", "application/json")], text).into_response(),
+        Ok(text) => ([("content-type", "application/json")], full_models_list(&text)).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("fake provider: no models sample: {e}")).into_response(),
     }
 }

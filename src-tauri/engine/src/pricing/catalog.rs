@@ -27,6 +27,12 @@ pub enum CatalogError {
     Network(String),
     #[error("OpenRouter refused the refresh (HTTP {0}). The previous prices are kept.")]
     Status(u16),
+    #[error("The price list is larger than {limit_mb} MB, more than a price list can be; Tally refused it. The previous prices are kept.")]
+    TooLarge { limit_mb: usize },
+    #[error("The refreshed list prices {after} models where the current one prices {before}: more than {percent} % would be dropped, which looks like a broken answer, so Tally refused it. The previous prices are kept.")]
+    TooManyDropped { before: usize, after: usize, percent: usize },
+    #[error("There is no previous price list to go back to.")]
+    NoPrevious,
 }
 
 /// Where the OpenRouter layer came from.

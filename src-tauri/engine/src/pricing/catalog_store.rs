@@ -1,5 +1,12 @@
 //! Where a refreshed OpenRouter price list is kept (`<data dir>/catalog/openrouter-models.json`),
 //! and the refresh itself, which only happens when the user asks.
+//!
+//! A refresh must not be able to empty the catalog: an answer over [`MAX_REFRESH_BYTES`] is
+//! refused while it is being read, and one that would drop more than [`MAX_DROP_PERCENT`] of
+//! the priced models is refused after parsing ([`check_refresh`], shared by every price
+//! refresh). A refresh that is kept moves the list it replaces to `openrouter-models.previous.json`,
+//! which [`restore_previous`] puts back. The file kept holds only what pricing reads (each
+//! model's id and `pricing`), so it loads in milliseconds at every CLI start.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +16,88 @@ use super::Price;
 
 const SOURCE: &str = "OpenRouter models list, refreshed";
 
+/// The largest price list a refresh reads (OpenRouter's is about 1 MB).
+pub const MAX_REFRESH_BYTES: usize = 20 * 1024 * 1024;
+/// The largest share of the priced models a refresh may drop.
+pub const MAX_DROP_PERCENT: usize = 20;
+
 fn file(data_dir: &Path) -> PathBuf {
     data_dir.join("catalog").join("openrouter-models.json")
+}
+
+fn previous_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("catalog").join("openrouter-models.previous.json")
+}
+
+/// Refuses a refreshed list that prices far fewer models than the one it would replace.
+pub fn check_refresh(before: usize, after: usize) -> Result<(), CatalogError> {
+    if after * 100 < before * (100 - MAX_DROP_PERCENT) {
+        return Err(CatalogError::TooManyDropped { before, after, percent: MAX_DROP_PERCENT });
+    }
+    Ok(())
+}
+
+/// Reads a response body, refusing it once it passes `limit` bytes (a declared length over the
+/// limit is refused before anything is read).
+pub async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<String, CatalogError> {
+    let too_large = || CatalogError::TooLarge { limit_mb: limit / (1024 * 1024) };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| CatalogError::Network(e.to_string()))? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    String::from_utf8(body).map_err(|e| CatalogError::Unreadable(e.to_string()))
+}
+
+/// Writes `text` to `path` through a file beside it, so a crash never leaves half a file.
+fn write_atomically(path: &Path, text: &str) -> Result<(), CatalogError> {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| CatalogError::Unreadable(format!("could not save it: {e}")))
+}
+
+/// The models list as kept: only each model's id and `pricing`, with the date.
+fn compact(value: &serde_json::Value, as_of: &str) -> String {
+    let data: Vec<serde_json::Value> = value["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| serde_json::json!({ "id": m["id"], "pricing": m["pricing"] }))
+        .collect();
+    serde_json::json!({ "as_of": as_of, "data": data }).to_string()
+}
+
+/// Puts back the price list a refresh replaced — the built-in one after a first refresh — and
+/// keeps the one it replaces as the previous one, so this can be undone. Returns the catalog to
+/// use (the user's overrides go on top, as at start-up).
+pub fn restore_previous(data_dir: &Path) -> Result<Catalog, CatalogError> {
+    let (current, previous) = (file(data_dir), previous_file(data_dir));
+    if !previous.exists() {
+        // The first refresh replaced the built-in list: going back is going back to that.
+        if !current.exists() {
+            return Err(CatalogError::NoPrevious);
+        }
+        std::fs::rename(&current, &previous).map_err(|e| CatalogError::Unreadable(format!("could not restore it: {e}")))?;
+        return Ok(Catalog::embedded());
+    }
+    let text = std::fs::read_to_string(&previous).map_err(|_| CatalogError::NoPrevious)?;
+    let (prices, as_of) = parse_openrouter(&text, SOURCE)?;
+    let swap = previous.with_extension("json.swap");
+    if current.exists() {
+        std::fs::rename(&current, &swap).map_err(|e| CatalogError::Unreadable(format!("could not restore it: {e}")))?;
+    }
+    std::fs::rename(&previous, &current).map_err(|e| CatalogError::Unreadable(format!("could not restore it: {e}")))?;
+    if swap.exists() {
+        let _ = std::fs::rename(&swap, &previous);
+    }
+    Ok(Catalog::embedded().with_openrouter(prices, as_of.unwrap_or_default()))
 }
 
 /// The embedded catalog, with the last refresh on top when there is a sound one. A damaged file is
@@ -44,26 +131,27 @@ pub fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Fetches `GET {base_url}/models`, checks it, and keeps it for the next start. On any failure
-/// nothing is written and the caller keeps the catalog it has.
+/// Fetches `GET {base_url}/models`, checks it (size, readable, not dropping more than
+/// [`MAX_DROP_PERCENT`] of the models priced now), and keeps it for the next start, the list it
+/// replaces kept as the previous one. On any failure nothing is written and the caller keeps the
+/// catalog it has.
 pub async fn refresh(http: &reqwest::Client, base_url: &str, data_dir: &Path) -> Result<(HashMap<String, Price>, String), CatalogError> {
     let url = format!("{}/models", base_url.trim_end_matches('/'));
     let response = http.get(url).timeout(std::time::Duration::from_secs(60)).send().await.map_err(|e| CatalogError::Network(e.to_string()))?;
     if !response.status().is_success() {
         return Err(CatalogError::Status(response.status().as_u16()));
     }
-    let text = response.text().await.map_err(|e| CatalogError::Network(e.to_string()))?;
+    let text = read_capped(response, MAX_REFRESH_BYTES).await?;
     let (prices, _) = parse_openrouter(&text, SOURCE)?;
+    let (current, _) = load(data_dir);
+    check_refresh(current.info().openrouter_models as usize, prices.len())?;
     let as_of = today();
-    let mut value: serde_json::Value = serde_json::from_str(&text).map_err(|e| CatalogError::Unreadable(e.to_string()))?;
-    value["as_of"] = serde_json::Value::String(as_of.clone());
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| CatalogError::Unreadable(e.to_string()))?;
     let path = file(data_dir);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
+    if path.exists() {
+        std::fs::copy(&path, previous_file(data_dir)).map_err(|e| CatalogError::Unreadable(format!("could not keep the previous list: {e}")))?;
     }
-    // Write beside, then rename: a crash mid-write never leaves a half file in place.
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, value.to_string()).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| CatalogError::Unreadable(format!("could not save it: {e}")))?;
+    write_atomically(&path, &compact(&value, &as_of))?;
     Ok((prices, as_of))
 }
 
@@ -76,6 +164,15 @@ mod tests {
         let t = today();
         assert_eq!(t.len(), 10);
         assert!(t.as_str() >= "2026-01-01", "{t}");
+    }
+
+    #[test]
+    fn a_refresh_may_drop_up_to_a_fifth_of_the_models_and_no_more() {
+        assert_eq!(check_refresh(409, 328), Ok(()));
+        assert_eq!(check_refresh(409, 327), Err(CatalogError::TooManyDropped { before: 409, after: 327, percent: 20 }));
+        assert_eq!(check_refresh(409, 1), Err(CatalogError::TooManyDropped { before: 409, after: 1, percent: 20 }));
+        assert_eq!(check_refresh(0, 5), Ok(()));
+        assert!(check_refresh(409, 1).unwrap_err().to_string().contains("prices 1 models where the current one prices 409"));
     }
 
     #[test]
