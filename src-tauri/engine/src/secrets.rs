@@ -23,8 +23,16 @@ impl ApiKey {
         if trimmed.is_empty() {
             return Err(SecretsError::Empty);
         }
+        if trimmed.contains(['\n', '\r']) {
+            return Err(SecretsError::MultiLine);
+        }
         if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(SecretsError::Invalid);
+        }
+        // Providers issue keys of printable ASCII; anything else is a paste gone wrong (and
+        // would be echoed back in other encodings that redaction cannot all foresee).
+        if !trimmed.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(SecretsError::NotAscii);
         }
         if trimmed.len() > 16 * 1024 {
             return Err(SecretsError::TooLong);
@@ -50,6 +58,10 @@ pub enum SecretsError {
     Empty,
     #[error("The key contains spaces or line breaks. Paste the key alone, on one line.")]
     Invalid,
+    #[error("What was pasted is several lines, not one key. Nothing was saved: copy the key alone and paste it again.")]
+    MultiLine,
+    #[error("The key contains characters no provider uses in a key (keys are printable ASCII letters, digits and symbols). Nothing was saved: copy the key again.")]
+    NotAscii,
     #[error("The key is longer than 16 KB, which no provider issues. Check what was pasted.")]
     TooLong,
     #[error("No system keyring is available, so keys cannot be stored. {hint}")]
@@ -63,7 +75,7 @@ pub enum SecretsError {
 impl SecretsError {
     pub fn kind(&self) -> &'static str {
         match self {
-            SecretsError::Empty | SecretsError::Invalid | SecretsError::TooLong => "invalid_key",
+            SecretsError::Empty | SecretsError::Invalid | SecretsError::MultiLine | SecretsError::NotAscii | SecretsError::TooLong => "invalid_key",
             SecretsError::Unavailable { .. } => "keyring_unavailable",
             SecretsError::Locked => "keyring_locked",
             SecretsError::Platform(_) => "keyring_error",
@@ -108,6 +120,36 @@ fn map_err(err: keyring::Error) -> SecretsError {
     }
 }
 
+/// Whether the Secret Service can be reached without starting anything. With no session bus
+/// address, libdbus falls back to "autolaunch", which on a machine with `DISPLAY` set starts a
+/// D-Bus daemon (2 s) that outlives the process — one per `tally-cli` call. So the keyring is
+/// used only when there is a session bus: the address in the environment, or the user bus
+/// socket (`$XDG_RUNTIME_DIR/bus`) that libdbus finds by itself. Otherwise it is unreachable,
+/// said in words.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn session_bus() -> Result<(), SecretsError> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()).map(std::path::PathBuf::from);
+    session_bus_in(std::env::var_os("DBUS_SESSION_BUS_ADDRESS").as_deref(), runtime.as_deref())
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn session_bus() -> Result<(), SecretsError> {
+    Ok(())
+}
+
+#[cfg_attr(not(all(unix, not(target_os = "macos"))), allow(dead_code))]
+fn session_bus_in(address: Option<&std::ffi::OsStr>, runtime_dir: Option<&std::path::Path>) -> Result<(), SecretsError> {
+    if address.is_some_and(|a| !a.is_empty()) {
+        return Ok(());
+    }
+    if runtime_dir.is_some_and(|d| d.join("bus").exists()) {
+        return Ok(());
+    }
+    Err(SecretsError::Unavailable {
+        hint: "There is no D-Bus session bus here (DBUS_SESSION_BUS_ADDRESS is not set and there is no user bus), so the system keyring cannot be reached; Tally does not start one. Run Tally in your desktop session, or use the providers' environment variables (OPENAI_API_KEY, …) with tally-cli.".into(),
+    })
+}
+
 /// The keyring, under one service name (the app's identifier unless a test picks its own).
 #[derive(Debug, Clone)]
 pub struct Keyring {
@@ -126,6 +168,7 @@ impl Keyring {
     }
 
     fn entry(&self, provider: &str) -> Result<keyring::Entry, SecretsError> {
+        session_bus()?;
         keyring::Entry::new(&self.service, provider).map_err(map_err)
     }
 
@@ -202,6 +245,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_keyring_is_used_only_when_there_is_a_session_bus() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(session_bus_in(Some(std::ffi::OsStr::new("unix:path=/run/user/1000/bus")), None).is_ok());
+        let err = session_bus_in(None, Some(dir.path())).unwrap_err();
+        assert!(matches!(&err, SecretsError::Unavailable { hint } if hint.contains("no D-Bus session bus")), "{err}");
+        assert!(session_bus_in(Some(std::ffi::OsStr::new("")), None).is_err());
+        std::fs::write(dir.path().join("bus"), b"").unwrap();
+        assert!(session_bus_in(None, Some(dir.path())).is_ok(), "the user bus is found without starting anything");
+    }
+
+    #[test]
     fn api_key_debug_never_shows_the_key() {
         let key = ApiKey::new("  test-key-very-secret-123  ").unwrap();
         assert_eq!(format!("{key:?}"), "ApiKey(***)");
@@ -213,6 +267,12 @@ mod tests {
         assert_eq!(ApiKey::new("").unwrap_err(), SecretsError::Empty);
         assert_eq!(ApiKey::new(" \n\t ").unwrap_err(), SecretsError::Empty);
         assert_eq!(ApiKey::new("abc def").unwrap_err(), SecretsError::Invalid);
+        assert_eq!(ApiKey::new("sk-first-line\nsk-second-line\n").unwrap_err(), SecretsError::MultiLine);
+        assert_eq!(ApiKey::new("sk-one\r\nsk-two").unwrap_err(), SecretsError::MultiLine);
+        assert_eq!(ApiKey::new("sk-clé-secrète").unwrap_err(), SecretsError::NotAscii);
+        assert_eq!(ApiKey::new("sk-\u{200b}abc").unwrap_err(), SecretsError::NotAscii, "a zero-width space is not a key character");
+        assert!(ApiKey::new("sk-proj-AbC_123-xyz.456~+/=").is_ok());
+        assert!(ApiKey::new("  sk-trimmed\n").is_ok(), "a trailing newline from a file is not a second line");
         assert!(ApiKey::new("x".repeat(17 * 1024)).is_err());
         assert!(ApiKey::new("x".repeat(4096)).is_ok());
     }

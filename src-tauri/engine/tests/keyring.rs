@@ -26,16 +26,49 @@ fn set_get_overwrite_and_delete_a_key() {
 }
 
 #[test]
-fn unicode_and_4kb_keys_round_trip() {
+fn symbol_rich_and_4kb_keys_round_trip_and_non_ascii_ones_are_refused() {
     let k = keyring("sizes");
-    let unicode = ApiKey::new("test-key-ünïcødé-鍵-🔑").unwrap();
-    k.set("anthropic", &unicode).unwrap();
-    assert_eq!(k.get("anthropic").unwrap().unwrap(), unicode);
+    let symbols = ApiKey::new("test-key_AZaz09.~+/=!#$%&*?@^|").unwrap();
+    k.set("anthropic", &symbols).unwrap();
+    assert_eq!(k.get("anthropic").unwrap().unwrap(), symbols);
     let big = ApiKey::new("k".repeat(4096)).unwrap();
     k.set("openrouter", &big).unwrap();
     assert_eq!(k.get("openrouter").unwrap().unwrap().expose().len(), 4096);
     k.delete("anthropic").unwrap();
     k.delete("openrouter").unwrap();
+    assert_eq!(ApiKey::new("test-key-ünïcødé-鍵-🔑").unwrap_err(), SecretsError::NotAscii);
+}
+
+#[test]
+fn with_a_display_and_no_session_bus_nothing_is_started_and_the_error_says_so() {
+    if std::env::var_os("TALLY_KEYRING_CHILD").is_some_and(|v| v == "nobus") {
+        let err = Keyring::with_service("dev.tally.test.nobus").get("openai").unwrap_err();
+        println!("KEYRING-ERROR-KIND={} MESSAGE={err}", err.kind());
+        return;
+    }
+    let runtime = tempfile::tempdir().unwrap();
+    let mark = format!("tally-nobus-{}", std::process::id());
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "with_a_display_and_no_session_bus_nothing_is_started_and_the_error_says_so", "--nocapture"])
+        .env("TALLY_KEYRING_CHILD", "nobus")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env("DISPLAY", std::env::var("DISPLAY").unwrap_or_else(|_| ":0".into()))
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("TALLY_TEST_MARK", &mark)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("KEYRING-ERROR-KIND=keyring_unavailable") && stdout.contains("no D-Bus session bus"), "{stdout}");
+    // Nothing the child started is still running (an autolaunched dbus-daemon would carry the mark).
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter(|e| std::fs::read(e.path().join("environ")).is_ok_and(|env| env.windows(mark.len()).any(|w| w == mark.as_bytes())))
+        .map(|e| std::fs::read_to_string(e.path().join("cmdline")).unwrap_or_default().replace('\0', " "))
+        .collect();
+    assert!(left.is_empty(), "left running: {left:?}");
 }
 
 #[test]
