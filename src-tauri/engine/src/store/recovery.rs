@@ -112,7 +112,9 @@ pub fn bill_interrupted(conn: &mut Connection, pricing: &Pricing, origin: &'stat
             .map(|(_, t, _)| t)
             .ok_or_else(|| StoreError::NotFound(format!("Column {}", o.column_id)))?;
         let (usage, served_model) = settle(&tx, &o, &target)?;
-        let (price, cost) = pricing.charge(&target, served_model.as_deref(), &usage);
+        // An impossible price leaves the answer unpriced (its usage is still recorded), as in a turn.
+        let facts = crate::pricing::AnswerFacts::served(served_model.as_deref());
+        let (price, cost) = pricing.charge(&target, &facts, &usage).unwrap_or((None, None));
         let pid = o.owner.as_deref().and_then(|w| w.split('/').nth(1)).unwrap_or("?");
         let how = if usage.estimated { "estimated (≈) from the request and the text that arrived" } else { "as the provider reported it" };
         let error = ProviderError::new(

@@ -66,37 +66,17 @@ pub fn export(conn: &Connection, range: &DayRange, out: impl Write) -> Result<u6
     Ok(n)
 }
 
-/// A record's cells in [`header`]'s order, as serde would write them (empty for `None`).
+/// A record's cells in [`header`]'s order, as serde writes them (empty for `None`).
 fn cells(r: &UsageRecord) -> Vec<String> {
-    let opt = |v: Option<String>| v.unwrap_or_default();
-    let num = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let dec = |v: Option<rust_decimal::Decimal>| v.map(|v| v.to_string()).unwrap_or_default();
-    vec![
-        r.uid.clone(),
-        r.created_at.clone(),
-        opt(r.conversation_id.map(|v| v.to_string())),
-        opt(r.conversation_title.clone()),
-        opt(r.message_id.map(|v| v.to_string())),
-        r.route.clone(),
-        r.provider.clone(),
-        r.model.clone(),
-        opt(r.served_model.clone()),
-        r.input_tokens.to_string(),
-        r.cached_input_tokens.to_string(),
-        r.cache_write_tokens.to_string(),
-        r.output_tokens.to_string(),
-        r.reasoning_tokens.to_string(),
-        r.estimated.to_string(),
-        dec(r.cost),
-        dec(r.effective_cost),
-        dec(r.reported_cost),
-        num(r.ttfb_ms),
-        num(r.ttft_ms),
-        r.total_ms.to_string(),
-        r.origin.clone(),
-        opt(r.price_json.clone()),
-        opt(r.cost_json.clone()),
-    ]
+    let value = serde_json::to_value(r).unwrap_or_default();
+    header()
+        .into_iter()
+        .map(|name| match &value[name] {
+            serde_json::Value::Null => String::new(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect()
 }
 
 /// Whether a spreadsheet would run a cell starting this way (or it starts with our own `'`).
@@ -247,7 +227,7 @@ pub fn check(r: &mut UsageRecord) -> Result<(), String> {
     if r.reasoning_tokens > r.output_tokens {
         return Err(format!("reasoning_tokens ({}) are part of output_tokens ({}) and cannot be more.", r.reasoning_tokens, r.output_tokens));
     }
-    for (name, v) in [("cost", r.cost), ("effective_cost", r.effective_cost), ("reported_cost", r.reported_cost)] {
+    for (name, v) in [("cost", r.cost), ("effective_cost", r.effective_cost), ("reported_cost", r.reported_cost), ("computed_cost", r.computed_cost)] {
         match v {
             Some(v) if v.is_sign_negative() && !v.is_zero() => return Err(format!("{name} is {v}: a cost cannot be negative.")),
             Some(v) if v > rust_decimal::Decimal::from(MAX_COST) => return Err(format!("{name} is {v} USD, more than one answer can cost (at most {MAX_COST}).")),
@@ -265,4 +245,28 @@ pub fn check(r: &mut UsageRecord) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_names_every_field_of_a_usage_row_once() {
+        let value = serde_json::to_value(UsageRecord::default()).unwrap();
+        let mut fields: Vec<&str> = value.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut names = header();
+        fields.sort_unstable();
+        names.sort_unstable();
+        assert_eq!(fields, names);
+    }
+
+    #[test]
+    fn neutralising_is_undone_exactly() {
+        for cell in ["=1+1", "+x", "-x", "-5", "@a", "\tt", "\rr", "'q", "''q", "'=x", "plain", "", "-"] {
+            assert_eq!(restore(&neutralise(cell)), cell, "{cell:?}");
+        }
+        assert_eq!(neutralise("-5"), "-5");
+        assert_eq!(neutralise("-"), "'-");
+    }
 }
