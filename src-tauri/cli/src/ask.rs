@@ -12,7 +12,6 @@ use tally_engine::secrets::{EnvFallback, Keyring};
 use tally_engine::settings;
 use tally_engine::store::conversations::{self, ColumnParams};
 use tally_engine::store::messages::{MessageView, Status};
-use tally_engine::store::Store;
 use tally_engine::target::Target;
 use tally_engine::turn::{TurnDeps, TurnEvent, Turns};
 
@@ -82,7 +81,10 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         let id = provider(id.trim()).ok_or_else(|| format!("unknown provider \"{id}\" in --base-url"))?.id;
         settings.base_urls.insert(id.to_string(), settings::normalise_base_url(id, url).map_err(|e| e.to_string())?);
     }
-    let store = Store::open(&tally_engine::paths::database(&data_dir)).map_err(|e| e.to_string())?;
+    let (store, pricing, catalog_warning) = crate::open_history(&data_dir, settings.fees())?;
+    if let Some(w) = catalog_warning {
+        eprintln!("tally-cli: {w}");
+    }
     let params = ColumnParams { system: args.system.clone(), max_tokens: args.max_tokens, ..Default::default() };
     let conversation_id = store
         .run({
@@ -100,7 +102,7 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         .map(|(id, target, _)| (id, target))
         .collect();
 
-    let pricing = Arc::new(tally_engine::pricing::load(&data_dir, settings.fees(), &store).0);
+    let pricing = Arc::new(pricing);
     let turns = Turns::new(TurnDeps {
         store,
         pricing,
@@ -124,16 +126,44 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
             }
         })
     };
-    let (turn_id, handle) = turns.send(conversation_id, args.prompt, sink).await.map_err(|e| e.to_string())?;
-    // Ctrl-C stops the turn; the partial answers are still printed, priced and recorded.
+    let (turn_id, handle) = match turns.send(conversation_id, args.prompt, sink).await {
+        Ok(started) => started,
+        Err(e) => {
+            // Nothing was sent: the conversation made for it goes too.
+            let _ = turns.store().blocking(|c| conversations::discard_if_unused(c, conversation_id));
+            return Err(e.to_string());
+        }
+    };
+    // Ctrl-C, SIGTERM (`kill`, `timeout`) and SIGHUP (the terminal closed) stop the turn; the
+    // partial answers are still printed, priced and recorded.
     let stopper = Arc::clone(&turns);
     let ctrl_c = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stopper.stop_turn(turn_id);
-        }
+        stopped().await;
+        stopper.stop_turn(turn_id);
     });
     handle.await.map_err(|_| "the turn stopped unexpectedly".to_string())?;
     ctrl_c.abort();
     let failed = *failed.lock().unwrap_or_else(|p| p.into_inner());
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Resolves when the user or the system asks this process to stop.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut term), Ok(mut hup)) = (signal(SignalKind::terminate()), signal(SignalKind::hangup())) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

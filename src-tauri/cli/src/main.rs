@@ -8,9 +8,12 @@ mod prices;
 mod usage;
 mod tokens;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tally_engine::pricing::{Fees, Pricing};
+use tally_engine::store::{recovery, Store};
 
 #[derive(Parser)]
 #[command(name = "tally-cli", version, about = "Ask several LLMs one prompt and see what each answer cost.", long_about = None)]
@@ -87,4 +90,18 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Opens the history as every command does: a busy file is waited for, and said; answers left
+/// streaming by a process that is gone (killed, crashed, terminal closed) are billed — nothing
+/// unbilled. Returns the store, the pricing, and a notice about the catalog if there is one.
+pub fn open_history(data_dir: &Path, fees: Fees) -> Result<(Store, Pricing, Option<String>), String> {
+    let path = tally_engine::paths::database(data_dir);
+    let store = Store::open_waiting(&path, 6, |e| eprintln!("tally-cli: {e} Waiting for it…")).map_err(|e| e.to_string())?;
+    let (pricing, warning) = tally_engine::pricing::load(data_dir, fees, &store);
+    let billed = store.blocking(|c| recovery::bill_interrupted(c, &pricing, "cli")).map_err(|e| e.to_string())?;
+    if !billed.is_empty() {
+        eprintln!("tally-cli: {} answer(s) left streaming by a Tally process that ended were recorded with their usage; their text is kept.", billed.len());
+    }
+    Ok((store, pricing, warning))
 }

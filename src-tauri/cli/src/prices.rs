@@ -19,6 +19,9 @@ pub enum CatalogCommand {
         #[arg(long = "base-url", value_name = "openrouter=URL")]
         base_url: Option<String>,
     },
+    /// Go back to the price list the last refresh replaced (the built-in one after a first
+    /// refresh); prints {"restored", "catalog"}. Running it again undoes it.
+    Restore,
 }
 
 #[derive(Args)]
@@ -45,8 +48,7 @@ pub struct CostArgs {
 fn context() -> Result<(std::path::PathBuf, settings::Settings, Pricing), String> {
     let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
     let (settings, warning) = settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
-    let store = tally_engine::store::Store::open(&tally_engine::paths::database(&data_dir)).map_err(|e| e.to_string())?;
-    let (pricing, catalog_warning) = tally_engine::pricing::load(&data_dir, settings.fees(), &store);
+    let (_, pricing, catalog_warning) = crate::open_history(&data_dir, settings.fees())?;
     for w in warning.into_iter().chain(catalog_warning) {
         eprintln!("tally-cli: {w}");
     }
@@ -54,7 +56,10 @@ fn context() -> Result<(std::path::PathBuf, settings::Settings, Pricing), String
 }
 
 pub async fn refresh(cmd: CatalogCommand) -> Result<ExitCode, String> {
-    let CatalogCommand::Refresh { base_url } = cmd;
+    let base_url = match cmd {
+        CatalogCommand::Refresh { base_url } => base_url,
+        CatalogCommand::Restore => return restore(),
+    };
     let (data_dir, settings, _) = context()?;
     let base = match base_url {
         Some(pair) => {
@@ -70,6 +75,20 @@ pub async fn refresh(cmd: CatalogCommand) -> Result<ExitCode, String> {
         }
         Err(e) => {
             println!("{}", json!({"refreshed": false, "error": e.to_string()}));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn restore() -> Result<ExitCode, String> {
+    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
+    match catalog_store::restore_previous(&data_dir) {
+        Ok(catalog) => {
+            println!("{}", json!({"restored": true, "catalog": catalog.info()}));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("{}", json!({"restored": false, "error": e.to_string()}));
             Ok(ExitCode::from(1))
         }
     }

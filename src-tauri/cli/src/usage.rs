@@ -50,7 +50,8 @@ enum GroupBy {
 
 fn store() -> Result<Store, String> {
     let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
-    Store::open(&tally_engine::paths::database(&data_dir)).map_err(|e| e.to_string())
+    let (settings, _) = tally_engine::settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
+    Ok(crate::open_history(&data_dir, settings.fees())?.0)
 }
 
 fn totals_json(t: &UsageTotals) -> serde_json::Value {
@@ -82,18 +83,19 @@ pub fn run(args: UsageArgs) -> Result<ExitCode, String> {
     let store = store()?;
     if let Some(UsageCommand::Import { file }) = args.command {
         let f = std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let summary = store.blocking(|c| Ok(csv::import(c, std::io::BufReader::new(f)))).map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        // On a connection of its own, in short transactions: a running turn is not held.
+        let summary = store.job(|c| Ok(csv::import(c, std::io::BufReader::new(f)))).map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         println!("{}", json!({"read": summary.read, "added": summary.added, "duplicates": summary.duplicates}));
         return Ok(ExitCode::SUCCESS);
     }
     let range = DayRange { since: args.since, until: args.until };
     if args.csv {
         let out = std::io::stdout().lock();
-        store.blocking(|c| Ok(csv::export(c, &range, std::io::BufWriter::new(out)))).map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        store.read(|c| Ok(csv::export(c, &range, std::io::BufWriter::new(out)))).map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
         return Ok(ExitCode::SUCCESS);
     }
     let lines: Vec<String> = store
-        .blocking(|c| {
+        .read(|c| {
             let dimension = |d| -> Result<Vec<String>, _> {
                 let rows = stats::breakdown(c, &range, d, None)?;
                 let name = format!("{d:?}").to_lowercase();

@@ -92,4 +92,11 @@ async fn a_refresh_replaces_the_snapshot_and_a_broken_one_keeps_it() {
     // The list kept holds only what pricing reads, and the one it replaced can be put back.
     let kept = std::fs::read_to_string(path.join("catalog/openrouter-models.json")).unwrap();
     assert!(!kept.contains("\"description\""), "only ids and prices are kept");
+    let p = path.clone();
+    let (code, v, err) = tokio::task::spawn_blocking(move || run(&p, &["catalog", "restore"])).await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["catalog"]["openrouter_origin"], "embedded", "{v}");
+    let p = path.clone();
+    let (_, v, _) = tokio::task::spawn_blocking(move || run(&p, &["price", "openrouter:x-ai/grok-4.5"])).await.unwrap();
+    assert_eq!(v["catalog"]["openrouter_origin"], "embedded");
 }

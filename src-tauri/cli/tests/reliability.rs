@@ -1,6 +1,8 @@
 //! Many processes, one history: 8 `tally-cli ask` processes × 10 rounds against the fake
 //! provider, beside the engine's own turn code writing to the same file, lose nothing and fail
-//! nothing.
+//! nothing; a CLI killed with `kill -9` mid-stream leaves an answer that the next command to
+//! open the database bills (≈ estimated), with the text that arrived kept; SIGTERM and SIGHUP
+//! stop a turn like Ctrl-C; a turn that cannot start leaves no conversation.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,9 +20,11 @@ use tally_fake_provider::{FakeProvider, Flavour};
 
 fn cli(fake: &FakeProvider, data: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally-cli"));
-    cmd.args(args)
-        .args(["--base-url", &format!("openai={}", fake.base_url(Flavour::OpenAi))])
-        .env("TALLY_DATA_DIR", data)
+    cmd.args(args);
+    if args.first() == Some(&"ask") {
+        cmd.args(["--base-url", &format!("openai={}", fake.base_url(Flavour::OpenAi))]);
+    }
+    cmd.env("TALLY_DATA_DIR", data)
         .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tally-cli-test")
         .env("OPENAI_API_KEY", "test-key-cli-openai")
         .stdin(Stdio::null());
@@ -99,4 +103,95 @@ async fn eight_cli_processes_and_the_engine_share_one_history_with_no_failure_an
     assert_eq!(count(&store, "SELECT sum(answers) FROM usage_daily") as usize, answers, "the roll-ups count every answer once");
     assert_eq!(count(&store, "SELECT count(*) FROM conversations c WHERE NOT EXISTS (SELECT 1 FROM turns t WHERE t.conversation_id = c.id)"), 0, "no empty conversation");
     assert_eq!(store.blocking(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))?)).unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn a_cli_killed_mid_stream_is_billed_by_the_next_command_with_its_text_kept() {
+    let fake = FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut child = cli(&fake, data.path(), &["ask", "A long story [[fake tokens=5000 pace_ms=10]]", "-t", "openai:gpt-4o-mini"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let db = tally_engine::paths::database(data.path());
+    // Wait on the event: part of the answer has been saved (the CLI saves every 500 ms).
+    let saved = loop {
+        if db.exists() {
+            if let Ok(store) = Store::open(&db) {
+                let text: Option<String> = store
+                    .blocking(|c| Ok(c.query_row("SELECT content FROM messages WHERE status = 'streaming' AND content != ''", [], |r| r.get(0)).ok()))
+                    .unwrap();
+                if let Some(text) = text {
+                    break text;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(Command::new("kill").args(["-9", &child.id().to_string()]).status().unwrap().success());
+    child.wait().unwrap();
+
+    // Any command that opens the database bills what the dead process left streaming.
+    let out = cli(&fake, data.path(), &["usage"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+    assert_eq!((v["answers"].as_u64(), v["estimated_answers"].as_u64()), (Some(1), Some(1)), "{v}");
+    assert!(v["cost_usd"].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "{v}");
+
+    let store = Store::open(&db).unwrap();
+    let (status, content, input, output, estimated): (String, String, i64, i64, bool) = store
+        .blocking(|c| {
+            Ok(c.query_row(
+                "SELECT m.status, m.content, u.input_tokens, u.output_tokens, u.estimated FROM messages m JOIN usage u ON u.message_id = m.id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(status, "stopped");
+    assert!(content.starts_with(&saved), "the text that arrived is kept");
+    assert!(estimated && input > 0 && output > 0);
+    assert_eq!(output as u64, tally_engine::tokens::count_text("openai:gpt-4o-mini", &content).tokens);
+    assert_eq!(count(&store, "SELECT count(*) FROM messages WHERE status = 'streaming'"), 0);
+}
+
+#[tokio::test]
+async fn sigterm_and_sighup_stop_the_turn_like_ctrl_c_and_the_answer_is_billed() {
+    let fake = FakeProvider::start().await.unwrap();
+    for signal in ["-TERM", "-HUP"] {
+        let data = tempfile::tempdir().unwrap();
+        let before = fake.requests().len();
+        let child = cli(&fake, data.path(), &["ask", "A long story [[fake tokens=3000 pace_ms=5]]", "-t", "openai:gpt-4o-mini"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait on the event: the request reached the provider.
+        while fake.requests().len() == before {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap().success());
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+        assert_eq!(out.status.code(), Some(1), "{signal}: {}", String::from_utf8_lossy(&out.stderr));
+        let line: Value = serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(line["error"]["kind"], "cancelled", "{signal}: {line}");
+        let store = Store::open(&tally_engine::paths::database(data.path())).unwrap();
+        assert_eq!(count(&store, "SELECT count(*) FROM usage"), 1, "{signal}: billed by the process itself");
+    }
+}
+
+#[test]
+fn an_empty_prompt_leaves_no_conversation() {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_tally-cli"))
+        .args(["ask", "   ", "-t", "openai:gpt-4o-mini"])
+        .env("TALLY_DATA_DIR", data.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/tally-cli-test")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("The prompt is empty"));
+    let store = Store::open(&tally_engine::paths::database(data.path())).unwrap();
+    assert_eq!(count(&store, "SELECT count(*) FROM conversations"), 0);
 }

@@ -143,6 +143,12 @@ pub fn create_with_columns(conn: &mut Connection, title: &str, columns: &[(Targe
     Ok(id)
 }
 
+/// Removes a conversation that never got a turn (one created for a turn that could not start),
+/// so a failed send leaves no empty conversation behind. `false` when it has turns (kept).
+pub fn discard_if_unused(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn.execute("DELETE FROM conversations WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM turns WHERE conversation_id = ?1)", [id])? == 1)
+}
+
 /// All conversations, most recently active first; with a query, those whose title or any
 /// prompt or answer contains it (case-insensitive for ASCII).
 pub fn list(conn: &Connection) -> Result<Vec<ConversationSummary>, StoreError> {
