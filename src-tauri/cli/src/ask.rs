@@ -34,6 +34,16 @@ pub struct AskArgs {
     /// custom:lab:MODEL).
     #[arg(long = "base-url", value_name = "PROVIDER=URL")]
     base_urls: Vec<String>,
+    /// End an answer that sends nothing for this many seconds (default: the setting, else 60).
+    #[arg(long = "idle-timeout", value_name = "SECONDS", value_parser = positive_seconds)]
+    idle_timeout: Option<std::time::Duration>,
+}
+
+fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("a number of seconds above 0 (and at most a day), like 60 or 0.5; got \"{text}\"")),
+    }
 }
 
 /// One answer as a JSON line (see `tally-cli ask --help`).
@@ -57,10 +67,11 @@ pub fn answer_json(target: &Target, m: &MessageView) -> Value {
         })),
         "cost_usd": usage.and_then(|u| u.cost.as_ref()).map(|c| c.total.to_string()),
         "reported_cost_usd": tokens.and_then(|t| t.reported_cost).map(|c| c.to_string()),
+        "computed_cost_usd": usage.and_then(|u| u.cost.as_ref()).and_then(|c| c.computed_total).map(|c| c.to_string()),
         "ttft_ms": usage.and_then(|u| u.timing.ttft_ms),
         "total_ms": usage.map(|u| u.timing.total_ms),
         "output_tokens_per_s": usage.and_then(|u| u.output_tokens_per_s),
-        "error": m.error.as_ref().map(|e| json!({"kind": e.kind, "message": e.message})),
+        "error": m.error.as_ref().map(|e| json!({"kind": e.kind, "message": e.message, "detail": e.detail})),
     })
 }
 
@@ -102,6 +113,10 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         .map(|(id, target, _)| (id, target))
         .collect();
 
+    let mut limits = settings.stream_limits();
+    if let Some(idle) = args.idle_timeout {
+        limits.idle = idle;
+    }
     let pricing = Arc::new(pricing);
     let turns = Turns::new(TurnDeps {
         store,
@@ -110,6 +125,7 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always)),
         origin: "cli",
     });
+    turns.set_limits(limits);
     let failed = Arc::new(Mutex::new(0usize));
     let sink = {
         let failed = Arc::clone(&failed);

@@ -67,6 +67,10 @@ async fn two_targets_print_one_json_line_each_and_are_recorded_in_the_database()
     let or = run.lines.iter().find(|l| l["route"] == "openrouter").unwrap();
     assert_eq!(or["provider"], "openrouter");
     assert!(or["reported_cost_usd"].is_string());
+    // Billed first: the recorded cost is OpenRouter's report; the catalog's computation is beside
+    // it (the fake charges gpt-4o-mini's list price, so they agree).
+    assert_eq!(or["cost_usd"], or["reported_cost_usd"]);
+    assert_eq!(or["computed_cost_usd"], or["cost_usd"]);
 
     // The keys came from the environment and went only to their own provider; options were sent.
     for r in fake.requests() {
@@ -199,5 +203,85 @@ async fn a_custom_endpoint_is_named_on_the_command_line() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.lines[0]["target"], "custom:lab:llama-3.1-8b");
     assert_eq!(run.lines[0]["cost_usd"], Value::Null, "no price is known for a custom model, and none is invented");
+    assert_eq!(run.lines[0]["computed_cost_usd"], Value::Null);
     assert_eq!(fake.requests()[0].body["model"], "llama-3.1-8b", "the endpoint's NAME is not sent as part of the model");
+}
+
+/// The fault suite through the binary: each fault ends the answer in words, printed with the
+/// provider's own text, and exits non-zero. Short limits come from the flag and the settings file.
+async fn fault_run(prompt: &str, extra: &[&str], settings: Option<&str>) -> (Run, FakeProvider) {
+    let fake = FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    if let Some(json) = settings {
+        std::fs::write(data.path().join("settings.json"), json).unwrap();
+    }
+    let mut args = vec![prompt, "-t", "openai:gpt-4o-mini"];
+    args.extend_from_slice(extra);
+    let run = ask(&fake, data.path(), &args).await;
+    assert_eq!(run.lines.len(), 1, "one answer line; stderr: {}", run.stderr);
+    (run, fake)
+}
+
+fn error_of(run: &Run) -> (&str, &str, &str) {
+    let e = &run.lines[0]["error"];
+    (e["kind"].as_str().unwrap_or(""), e["message"].as_str().unwrap_or(""), e["detail"].as_str().unwrap_or(""))
+}
+
+#[tokio::test]
+async fn a_stall_after_the_headers_ends_within_the_idle_timeout_given_on_the_command_line() {
+    let (run, fake) = fault_run("hi [[fake stall_after=0 pace_ms=0]]", &["--idle-timeout", "0.3"], None).await;
+    assert_eq!(run.code, 1);
+    let (kind, message, _) = error_of(&run);
+    assert_eq!(kind, "stalled");
+    assert!(message.contains("sent nothing for 300 ms"), "{message}");
+    assert_eq!(fake.requests().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn a_slow_drip_is_ended_by_the_deadline_per_answer_from_the_settings() {
+    let (run, _) = fault_run("hi [[fake tokens=400 drip_ms=2 pace_ms=0]]", &[], Some(r#"{"answer_deadline_s": 1}"#)).await;
+    assert_eq!(run.code, 1);
+    let (kind, message, _) = error_of(&run);
+    assert_eq!(kind, "deadline");
+    assert!(message.contains("after 1 s"), "{message}");
+}
+
+#[tokio::test]
+async fn an_eight_megabyte_line_arrives_whole() {
+    let (run, _) = fault_run("hi [[fake huge_line_bytes=8388608 tokens=2 pace_ms=0]]", &[], None).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.lines[0]["text"].as_str().unwrap().starts_with(&"A".repeat(8_388_608)));
+}
+
+#[tokio::test]
+async fn an_html_page_with_status_200_prints_what_arrived() {
+    let (run, fake) = fault_run("hi [[fake html=1]]", &[], None).await;
+    assert_eq!(run.code, 1);
+    let (kind, message, detail) = error_of(&run);
+    assert_eq!(kind, "malformed");
+    assert!(message.contains("text/html"), "{message}");
+    assert!(detail.contains("<!DOCTYPE html>"), "{detail}");
+    assert_eq!(fake.requests().len(), 1, "not retried");
+}
+
+#[tokio::test]
+async fn an_error_inside_a_200_stream_prints_the_providers_text() {
+    let (run, _) = fault_run("hi [[fake tokens=10 error_after=4 pace_ms=0]]", &[], None).await;
+    assert_eq!(run.code, 1);
+    let (kind, _, detail) = error_of(&run);
+    assert_eq!(kind, "server");
+    assert_eq!(detail, "Upstream provider error");
+    assert!(!run.lines[0]["text"].as_str().unwrap().is_empty(), "what arrived is kept");
+}
+
+#[tokio::test]
+async fn absurd_usage_is_an_error_in_words_and_the_tokens_are_estimated() {
+    let (run, _) = fault_run("hi [[fake tokens=5 usage=absurd pace_ms=0]]", &[], None).await;
+    assert_eq!(run.code, 1);
+    let (kind, message, _) = error_of(&run);
+    assert_eq!(kind, "malformed");
+    assert!(message.contains("18446744073709551615 output tokens in one answer"), "{message}");
+    let line = &run.lines[0];
+    assert_eq!(line["usage"]["estimated"], true);
+    assert!(line["usage"]["output_tokens"].as_u64().unwrap() < 100);
 }
