@@ -23,7 +23,9 @@ pub struct StreamLimits {
     /// The longest wait for the next bytes (the response head included) before the answer ends
     /// as stalled.
     pub idle: Duration,
-    /// The longest an answer may take from its request to its last byte.
+    /// The longest an answer may take from its request to its last byte. It counts per attempt;
+    /// since a retry only starts within 20 s of the first attempt, an answer ends at most 20 s
+    /// past it in all.
     pub answer_deadline: Duration,
     /// The largest single event (a line of base64 image data is a real one).
     pub max_event_bytes: usize,
