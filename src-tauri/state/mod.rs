@@ -92,7 +92,7 @@ impl AppState {
         let (pricing, warning) = tally_engine::pricing::load(&data_dir, settings_fees, &store);
         notices.extend(warning);
         let pricing = Arc::new(pricing);
-        let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), pricing: pricing.clone(), origin: "app" });
+        let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), pricing: pricing.clone(), origin: "app", reconciler: None });
         Ok(AppState { turns, endpoints, keyring, http, pricing, data_dir, settings_path, app: app.clone(), notices, alert_watch: Default::default() })
     }
 

@@ -124,6 +124,7 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         http: tally_engine::http::client(),
         endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always)),
         origin: "cli",
+        reconciler: None,
     });
     turns.set_limits(limits);
     let failed = Arc::new(Mutex::new(0usize));

@@ -76,6 +76,7 @@ async fn eight_cli_processes_and_the_engine_share_one_history_with_no_failure_an
         pricing: Arc::new(Pricing::new(Catalog::embedded(), Fees::default())),
         endpoints: Arc::new(Fake(fake.base_url(Flavour::OpenAi))),
         origin: "app",
+        reconciler: None,
     });
     for r in 0..ROUNDS {
         let target = Target::parse("openai:gpt-4o-mini").unwrap();

@@ -11,6 +11,7 @@ pub mod http;
 pub mod paths;
 pub mod pricing;
 pub mod providers;
+pub mod reconcile;
 pub mod secrets;
 pub mod settings;
 pub mod store;

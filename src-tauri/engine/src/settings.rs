@@ -36,6 +36,10 @@ pub struct Settings {
     /// Seconds one answer may take in all; `None`: 600 (10 minutes).
     #[serde(default)]
     pub answer_deadline_s: Option<u64>,
+    /// Where direct list prices are refreshed from (LiteLLM's price map); `None` until the user
+    /// changes the default ([`crate::pricing::catalog_store::LITELLM_URL`]).
+    #[serde(default)]
+    pub price_map_url: Option<String>,
 }
 
 /// The store key of the idle timeout between streamed bytes, in seconds.
@@ -49,6 +53,8 @@ pub const CUSTOM_ENDPOINTS_KEY: &str = "custom_endpoints";
 pub const FEES_KEY: &str = "fees";
 /// The store key under which the spike alert's multiplier lives.
 pub const SPIKE_MULTIPLIER_KEY: &str = "spike_multiplier";
+/// The store key under which the direct price map's address lives.
+pub const PRICE_MAP_URL_KEY: &str = "price_map_url";
 
 impl Settings {
     /// The route fees in force: the user's, else the defaults.
@@ -71,6 +77,11 @@ impl Settings {
             answer_deadline: secs(self.answer_deadline_s).unwrap_or(defaults.answer_deadline),
             ..defaults
         }
+    }
+
+    /// Where direct list prices are refreshed from: the user's address, else LiteLLM's.
+    pub fn price_map_url(&self) -> String {
+        self.price_map_url.clone().unwrap_or_else(|| crate::pricing::catalog_store::LITELLM_URL.to_string())
     }
 
     pub fn base_url(&self, p: &ProviderInfo) -> String {

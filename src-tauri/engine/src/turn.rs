@@ -19,6 +19,7 @@ use ts_rs::TS;
 use crate::endpoints::Endpoints;
 use crate::pricing::{uses_web_search, AnswerFacts, Pricing};
 use crate::providers::{self, ChatRequest, ErrorKind, ProviderError, StreamLimits};
+use crate::reconcile::Reconciler;
 use crate::store::conversations::Totals;
 use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
 use crate::store::{Store, StoreError};
@@ -83,6 +84,8 @@ pub struct TurnDeps {
     pub pricing: Arc<Pricing>,
     /// "app" or "cli": recorded with each usage row.
     pub origin: &'static str,
+    /// Checks each OpenRouter answer against OpenRouter's record of it, in the background.
+    pub reconciler: Option<Arc<Reconciler>>,
 }
 
 #[derive(Default)]
@@ -279,6 +282,8 @@ struct Answer {
     usage: Option<Usage>,
     served_model: Option<String>,
     served_by: Option<String>,
+    /// The provider's id for the answer (OpenRouter's generation id).
+    request_id: Option<String>,
     finish_reason: Option<String>,
     error: Option<ProviderError>,
 }
@@ -311,8 +316,9 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
                 let message_id = col.message_id;
                 let store = deps.store.clone();
                 let mut on_event = |event: StreamEvent| match event {
-                    StreamEvent::Started { served_model, served_by, .. } => {
+                    StreamEvent::Started { served_model, served_by, request_id } => {
                         answer.accepted = true;
+                        answer.request_id = request_id.or(answer.request_id.take());
                         answer.served_model = served_model.or(answer.served_model.take());
                         answer.served_by = served_by.or(answer.served_by.take());
                     }
@@ -369,6 +375,7 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         Some(_) => Status::Failed,
     };
     let usage = settle_usage(answer.usage.take(), &request, &answer, status);
+    let generation_id = answer.request_id.take().filter(|_| col.target.route == "openrouter" && answer.accepted);
     let facts = AnswerFacts {
         served_model: answer.served_model.clone(),
         served_by: answer.served_by.clone(),
@@ -406,6 +413,10 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
     match deps.store.run(move |c| messages::finish(c, &finished)).await {
         Ok((message, column_totals, conversation_totals)) => {
             let _ = tx.send(Coalesce::Flush(Box::new(TurnEvent::Finished { message, column_totals, conversation_totals })));
+            // Billed answers through OpenRouter are checked against its record, in the background.
+            if let (Some(reconciler), Some(id)) = (&deps.reconciler, generation_id) {
+                let _ = reconciler.watch(col.message_id, id).await;
+            }
         }
         Err(e) => {
             // The answer could not be saved; say so rather than pretend.

@@ -13,11 +13,14 @@
 //! defaults. Faults for the fault suite: `stall_after=N` (then silence, connection open),
 //! `drip_ms=N` (one byte at a time), `huge_line_bytes=N`, `html=1` (a 200 web page),
 //! `error_after=N` (an error event inside the 200 stream), `usage=absurd`. It can replay the recorded payloads in `shared/fixtures/` verbatim.
+//! OpenRouter's generation records (`GET /api/v1/generation?id=…`) are answered for every
+//! OpenRouter answer streamed, after a scripted lag (`generation_lag=N`, `generation_cost=X`).
 //! Every request is recorded (`GET /_fake/requests`) so tests can assert what was sent.
 
+mod generation;
 mod wire;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -72,6 +75,12 @@ pub struct Script {
     pub huge_line_bytes: Option<usize>,
     /// Fault: answer 200 with an HTML page (a login or proxy page) instead of an event stream.
     pub html: bool,
+    /// OpenRouter: answer this many look-ups of the answer's generation record with 404 before
+    /// the record appears (the real one lags).
+    pub generation_lag: Option<u32>,
+    /// OpenRouter: fields that replace those of the answer's generation record (e.g.
+    /// `{"total_cost": 0.0043}` for a bill that differs from what the stream reported).
+    pub generation: Option<serde_json::Map<String, Value>>,
 }
 
 /// A usage object no answer can have: 18446744073709551615 (2^64 − 1) completion tokens.
@@ -112,6 +121,8 @@ impl Default for Defaults {
 pub(crate) struct State {
     scripts: Mutex<VecDeque<Script>>,
     requests: Mutex<Vec<Recorded>>,
+    /// OpenRouter answers streamed so far, by generation id.
+    generations: Mutex<HashMap<String, generation::Served>>,
     pub(crate) defaults: Defaults,
 }
 
@@ -131,7 +142,7 @@ impl FakeProvider {
     pub async fn start_with(defaults: Defaults, port: u16) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(State { scripts: Mutex::default(), requests: Mutex::default(), defaults });
+        let state = Arc::new(State { scripts: Mutex::default(), requests: Mutex::default(), generations: Mutex::default(), defaults });
         let app = Router::new()
             .route("/v1/chat/completions", post(openai))
             .route("/chat/completions", post(openai))
@@ -141,6 +152,8 @@ impl FakeProvider {
             .route("/models", get(models))
             .route("/api/v1/models", get(openrouter_models))
             .route("/api/v1/key", get(openrouter_key))
+            .route("/api/v1/generation", get(generation::openrouter_generation))
+            .route(LITELLM_PATH, get(litellm_prices))
             .route("/_fake/script", post(push_script))
             .route("/_fake/requests", get(list_requests))
             .with_state(Arc::clone(&state));
@@ -233,6 +246,12 @@ pub fn directive(text: &str) -> Script {
             "huge_line_bytes" => s.huge_line_bytes = n.map(|n| n as usize),
             "html" => s.html = n == Some(1),
             "usage" if v == "absurd" => s.usage_json = Some(absurd_usage()),
+            "generation_lag" => s.generation_lag = n.map(|n| n.min(u64::from(u32::MAX)) as u32),
+            "generation_cost" => {
+                if let Ok(cost @ Value::Number(_)) = serde_json::from_str::<Value>(v) {
+                    s.generation.get_or_insert_with(Default::default).insert("total_cost".into(), cost);
+                }
+            }
             _ => {}
         }
     }
@@ -297,12 +316,13 @@ fn full_models_list(sample: &str) -> String {
     serde_json::json!({ "data": data }).to_string()
 }
 
-/// OpenRouter's public `GET /api/v1/models` ([`full_models_list`]), unless a queued script asks
-/// for an error status or a body of its own.
-async fn openrouter_models(st: AxState<Arc<State>>, headers: HeaderMap) -> Response {
-    st.0.record("/api/v1/models", &headers, &Value::Null);
+/// A public price list (`path` recorded), read from `file` under the fixtures folder and shaped
+/// by `shape`, unless a queued script asks for an error status or a body of its own (to test
+/// broken refreshes).
+fn price_list(state: &State, path: &str, headers: &HeaderMap, file: &str, shape: fn(&str) -> String) -> Response {
+    state.record(path, headers, &Value::Null);
     let script = {
-        let mut queue = st.0.scripts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut queue = state.scripts.lock().unwrap_or_else(|p| p.into_inner());
         let i = queue.iter().position(|s| s.model.is_none());
         i.and_then(|i| queue.remove(i))
     };
@@ -314,10 +334,23 @@ async fn openrouter_models(st: AxState<Arc<State>>, headers: HeaderMap) -> Respo
             return ([("content-type", "application/json")], body).into_response();
         }
     }
-    match std::fs::read_to_string(st.0.defaults.fixtures_dir.join("openrouter-models-sample.json")) {
-        Ok(text) => ([("content-type", "application/json")], full_models_list(&text)).into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("fake provider: no models sample: {e}")).into_response(),
+    match std::fs::read_to_string(state.defaults.fixtures_dir.join(file)) {
+        Ok(text) => ([("content-type", "application/json")], shape(&text)).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("fake provider: no {file}: {e}")).into_response(),
     }
+}
+
+/// OpenRouter's public `GET /api/v1/models` ([`full_models_list`]).
+async fn openrouter_models(st: AxState<Arc<State>>, headers: HeaderMap) -> Response {
+    price_list(&st.0, "/api/v1/models", &headers, "openrouter-models-sample.json", full_models_list)
+}
+
+/// Where the fake serves LiteLLM's price map (the snapshot in `shared/data/`).
+pub const LITELLM_PATH: &str = "/litellm/model_prices_and_context_window.json";
+
+/// LiteLLM's published price map, as the snapshot of litellm 1.110.2.
+async fn litellm_prices(st: AxState<Arc<State>>, headers: HeaderMap) -> Response {
+    price_list(&st.0, LITELLM_PATH, &headers, "../data/litellm-model-prices-1.110.2.json", str::to_string)
 }
 
 /// OpenRouter's `GET /api/v1/key`, answered with the recorded payload.

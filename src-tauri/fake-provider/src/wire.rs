@@ -160,7 +160,7 @@ pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, hea
         return resp;
     }
     let steps = match &script.fixture {
-        Some(name) => match fixture_steps(&state, name, script.pace_ms.unwrap_or(state.defaults.pace_ms)) {
+        Some(name) => match fixture_steps(&state, flavour, &script, name, script.pace_ms.unwrap_or(state.defaults.pace_ms)) {
             Ok(steps) => steps,
             Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("fake provider: no fixture {name}: {e}")).into_response(),
         },
@@ -203,12 +203,15 @@ fn stream_response(steps: Vec<Step>) -> Response {
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
-fn fixture_steps(state: &State, name: &str, pace_ms: u64) -> std::io::Result<Vec<Step>> {
+fn fixture_steps(state: &State, flavour: Flavour, script: &Script, name: &str, pace_ms: u64) -> std::io::Result<Vec<Step>> {
     if name.contains('/') || name.contains("..") {
         return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "fixture names are plain file names"));
     }
     let text = std::fs::read_to_string(state.defaults.fixtures_dir.join(format!("{name}.sse")))?;
     let text = text.replace("\r\n", "\n");
+    if flavour == Flavour::OpenRouter {
+        crate::generation::remember_fixture(state, &text, script.generation_lag.unwrap_or(0), script.generation.clone().unwrap_or_default());
+    }
     Ok(text
         .split_inclusive("\n\n")
         .map(|chunk| Step::bytes(pace_ms, chunk.to_string()))
@@ -232,6 +235,8 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
     let mut steps = Vec::new();
     let push = |steps: &mut Vec<Step>, delay_ms: u64, s: String| steps.push(Step::bytes(delay_ms, s));
     let id = format!("fake-{}", prompt_tokens * 7919 + tokens.len() as u64);
+    // OpenRouter names each answer by a unique generation id (its record is looked up by it).
+    let generation_id = format!("gen-fake-{}", NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
 
     match flavour {
         Flavour::Anthropic => push(&mut steps, 0, event("message_start", &json!({"type": "message_start", "message": {
@@ -249,7 +254,8 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
         push(&mut steps, 0, event("ping", &json!({"type": "ping"})));
     }
     let chunk = |delta: Value, finish: Value| {
-        let mut c = json!({"id": format!("chatcmpl-{id}"), "object": "chat.completion.chunk", "created": 1_760_000_000, "model": model,
+        let chunk_id = if flavour == Flavour::OpenRouter { generation_id.clone() } else { format!("chatcmpl-{id}") };
+        let mut c = json!({"id": chunk_id, "object": "chat.completion.chunk", "created": 1_760_000_000, "model": model,
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
         if flavour == Flavour::OpenRouter {
             c["provider"] = json!("Fake");
@@ -316,12 +322,26 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
             last["usage"] = script.usage_json.clone().unwrap_or_else(|| json!({"prompt_tokens": prompt_tokens, "completion_tokens": completion, "total_tokens": prompt_tokens + completion,
                 "cost": openrouter_cost(prompt_tokens - cached, completion), "is_byok": false,
                 "prompt_tokens_details": {"cached_tokens": cached}, "completion_tokens_details": {"reasoning_tokens": 0}}));
-            push(&mut steps, 0, sse(&last));
+            let line = sse(&last);
+            state.remember_generation(
+                generation_id.clone(),
+                crate::generation::Served {
+                    model: Some(model.clone()),
+                    provider: Some("Fake".into()),
+                    usage: Some(last["usage"].clone()),
+                    cost_text: crate::generation::raw_cost(&line),
+                    lag: script.generation_lag.unwrap_or(0),
+                    overrides: script.generation.clone().unwrap_or_default(),
+                },
+            );
+            push(&mut steps, 0, line);
             push(&mut steps, 0, "data: [DONE]\n\n".into());
         }
     }
     steps
 }
+
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 #[cfg(test)]
 mod tests {

@@ -11,4 +11,8 @@ openrouter_origin: string,
 /**
  * The date the OpenRouter prices are from (YYYY-MM-DD).
  */
-openrouter_as_of: string, openrouter_models: number, direct_source: string, direct_as_of: string, direct_models: number, };
+openrouter_as_of: string, openrouter_models: number, 
+/**
+ * "embedded" or "refreshed"
+ */
+direct_origin: string, direct_source: string, direct_as_of: string, direct_models: number, };

@@ -13,4 +13,13 @@ twin: string | null, twin_price: Price | null,
 /**
  * (this − twin) / twin × 100 for input and output, to one decimal place; `None` without a twin.
  */
-input_vs_twin_percent: string | null, output_vs_twin_percent: string | null, };
+input_vs_twin_percent: string | null, output_vs_twin_percent: string | null, 
+/**
+ * The date the price is from (`YYYY-MM-DD`; a month-only date is its first day) and its age
+ * in days today; `None` for a price that names no date (your own).
+ */
+as_of: string | null, age_days: number | null, 
+/**
+ * Older than [`age::STALE_AFTER_DAYS`]: answers charged at it get a warning.
+ */
+stale: boolean, };

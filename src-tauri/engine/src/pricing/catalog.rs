@@ -33,6 +33,16 @@ pub enum CatalogError {
     TooManyDropped { before: usize, after: usize, percent: usize },
     #[error("There is no previous price list to go back to.")]
     NoPrevious,
+    #[error("The price map's answer was not LiteLLM's price map ({0}). The previous direct prices are kept.")]
+    PriceMapUnreadable(String),
+    #[error("The price map listed no chat model of a provider Tally talks to directly. The previous direct prices are kept.")]
+    PriceMapEmpty,
+    #[error("Could not reach the price map to refresh direct prices ({0}). The previous direct prices are kept.")]
+    PriceMapNetwork(String),
+    #[error("The price map's server refused the refresh (HTTP {0}). The previous direct prices are kept.")]
+    PriceMapStatus(u16),
+    #[error("A price map address starts with http:// or https://, like https://example.org/prices.json. Got \"{0}\".")]
+    PriceMapUrl(String),
 }
 
 /// Where the OpenRouter layer came from.
@@ -45,6 +55,8 @@ pub struct CatalogInfo {
     pub openrouter_as_of: String,
     #[ts(type = "number")]
     pub openrouter_models: u64,
+    /// "embedded" or "refreshed"
+    pub direct_origin: String,
     pub direct_source: String,
     pub direct_as_of: String,
     #[ts(type = "number")]
@@ -65,25 +77,59 @@ struct OpenRouterModel {
     pricing: HashMap<String, serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct DirectFile {
-    source: String,
-    as_of: String,
-    models: Vec<DirectModel>,
+/// Direct list prices as kept on disk: the embedded snapshot and a refresh have this shape
+/// (exact decimal text in USD per token), so both are read by the same code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectFile {
+    pub source: String,
+    pub as_of: String,
+    pub models: Vec<DirectModel>,
 }
 
-#[derive(Deserialize)]
-struct DirectModel {
-    route: String,
-    model: String,
-    input: String,
-    output: String,
-    cached_input: Option<String>,
-    cache_write: Option<String>,
-    reasoning: Option<String>,
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectModel {
+    pub route: String,
+    pub model: String,
+    pub input: String,
+    pub output: String,
+    pub cached_input: Option<String>,
+    pub cache_write: Option<String>,
+    pub reasoning: Option<String>,
     #[serde(default)]
-    tiers: Vec<Tier>,
-    openrouter_id: Option<String>,
+    pub tiers: Vec<Tier>,
+    pub openrouter_id: Option<String>,
+}
+
+/// A direct price file's entries by `(route, model)`; entries of unknown routes or with
+/// unreadable prices are left out.
+fn direct_entries(file: DirectFile) -> (HashMap<(String, String), DirectEntry>, String, String) {
+    let DirectFile { source, as_of, models } = file;
+    let entries = models
+        .into_iter()
+        .filter_map(|m| {
+            let price = Price {
+                input: Decimal::from_str(&m.input).ok()?,
+                output: Decimal::from_str(&m.output).ok()?,
+                cached_input: m.cached_input.as_deref().and_then(|s| Decimal::from_str(s).ok()),
+                cache_write: m.cache_write.as_deref().and_then(|s| Decimal::from_str(s).ok()).filter(|d| !d.is_zero()),
+                reasoning: m.reasoning.as_deref().and_then(|s| Decimal::from_str(s).ok()),
+                request: None,
+                tiers: m.tiers,
+                source: format!("{} list price, {source} ({as_of})", crate::providers::provider(&m.route)?.name),
+            };
+            Some(((m.route, m.model), DirectEntry { price, openrouter_id: m.openrouter_id }))
+        })
+        .collect();
+    (entries, source, as_of)
+}
+
+/// Reads a direct price file (a saved refresh), refusing one without a single readable price.
+pub fn parse_direct(json: &str) -> Result<DirectFile, CatalogError> {
+    let file: DirectFile = serde_json::from_str(json).map_err(|e| CatalogError::PriceMapUnreadable(e.to_string()))?;
+    if direct_entries(file.clone()).0.is_empty() {
+        return Err(CatalogError::PriceMapEmpty);
+    }
+    Ok(file)
 }
 
 fn dec(v: Option<&serde_json::Value>) -> Option<Decimal> {
@@ -138,7 +184,12 @@ fn openrouter_price(pricing: &HashMap<String, serde_json::Value>, source: &str) 
 /// priced model, so an empty or truncated refresh never replaces a catalog.
 pub fn parse_openrouter(json: &str, source: &str) -> Result<(HashMap<String, Price>, Option<String>), CatalogError> {
     let list: OpenRouterList = serde_json::from_str(json).map_err(|e| CatalogError::Unreadable(e.to_string()))?;
-    let prices: HashMap<String, Price> = list.data.iter().filter_map(|m| Some((m.id.clone(), openrouter_price(&m.pricing, source)?))).collect();
+    // The date goes with every price, as it is stored with each answer (see `super::age`).
+    let source = match &list.as_of {
+        Some(date) => format!("{source} ({date})"),
+        None => source.to_string(),
+    };
+    let prices: HashMap<String, Price> = list.data.iter().filter_map(|m| Some((m.id.clone(), openrouter_price(&m.pricing, &source)?))).collect();
     if prices.is_empty() {
         return Err(CatalogError::Empty);
     }
@@ -158,6 +209,7 @@ pub struct Catalog {
     openrouter_origin: String,
     openrouter_as_of: String,
     direct: HashMap<(String, String), DirectEntry>,
+    direct_origin: String,
     direct_source: String,
     direct_as_of: String,
     overrides: HashMap<String, Price>,
@@ -168,37 +220,40 @@ impl Catalog {
     pub fn embedded() -> Catalog {
         let or_source = "OpenRouter models list, embedded snapshot";
         let (openrouter, as_of) = parse_openrouter(EMBEDDED_OPENROUTER, or_source).unwrap_or_default();
-        let direct_file: Option<DirectFile> = serde_json::from_str(EMBEDDED_DIRECT).ok();
-        let (direct_source, direct_as_of, models) = match direct_file {
-            Some(f) => (f.source, f.as_of, f.models),
-            None => (String::new(), String::new(), Vec::new()),
-        };
-        let direct = models
-            .into_iter()
-            .filter_map(|m| {
-                let source = format!("{} list price, {direct_source} ({direct_as_of})", crate::providers::provider(&m.route)?.name);
-                let price = Price {
-                    input: Decimal::from_str(&m.input).ok()?,
-                    output: Decimal::from_str(&m.output).ok()?,
-                    cached_input: m.cached_input.as_deref().and_then(|s| Decimal::from_str(s).ok()),
-                    cache_write: m.cache_write.as_deref().and_then(|s| Decimal::from_str(s).ok()).filter(|d| !d.is_zero()),
-                    reasoning: m.reasoning.as_deref().and_then(|s| Decimal::from_str(s).ok()),
-                    request: None,
-                    tiers: m.tiers,
-                    source,
-                };
-                Some(((m.route, m.model), DirectEntry { price, openrouter_id: m.openrouter_id }))
-            })
-            .collect();
+        let direct_file = serde_json::from_str::<DirectFile>(EMBEDDED_DIRECT)
+            .unwrap_or_else(|_| DirectFile { source: String::new(), as_of: String::new(), models: Vec::new() });
+        let (direct, direct_source, direct_as_of) = direct_entries(direct_file);
         Catalog {
             openrouter,
             openrouter_origin: "embedded".into(),
             openrouter_as_of: as_of.unwrap_or_default(),
             direct,
+            direct_origin: "embedded".into(),
             direct_source,
             direct_as_of,
             overrides: HashMap::new(),
         }
+    }
+
+    /// Replaces the direct layer with a refreshed one (already validated by [`parse_direct`]
+    /// or [`super::litellm::parse`]).
+    pub fn with_direct(mut self, file: DirectFile) -> Catalog {
+        let (direct, source, as_of) = direct_entries(file);
+        self.direct = direct;
+        self.direct_origin = "refreshed".into();
+        self.direct_source = source;
+        self.direct_as_of = as_of;
+        self
+    }
+
+    /// The OpenRouter ids the catalog knows (to find a direct model's twin).
+    pub fn openrouter_ids(&self) -> std::collections::HashSet<String> {
+        self.openrouter.keys().cloned().collect()
+    }
+
+    /// How many direct models are priced (a refresh that loses many is suspect).
+    pub fn direct_count(&self) -> usize {
+        self.direct.len()
     }
 
     /// Replaces the OpenRouter layer with a refreshed one (already validated by [`parse_openrouter`]).
@@ -221,6 +276,7 @@ impl Catalog {
             openrouter_origin: self.openrouter_origin.clone(),
             openrouter_as_of: self.openrouter_as_of.clone(),
             openrouter_models: self.openrouter.len() as u64,
+            direct_origin: self.direct_origin.clone(),
             direct_source: self.direct_source.clone(),
             direct_as_of: self.direct_as_of.clone(),
             direct_models: self.direct.len() as u64,

@@ -1,5 +1,6 @@
 //! Where a refreshed OpenRouter price list is kept (`<data dir>/catalog/openrouter-models.json`),
-//! and the refresh itself, which only happens when the user asks.
+//! and the direct list prices read from LiteLLM's price map (`<data dir>/catalog/direct-prices.json`),
+//! and the refreshes themselves, which only happen when the user asks.
 //!
 //! A refresh must not be able to empty the catalog: an answer over [`MAX_REFRESH_BYTES`] is
 //! refused while it is being read, and one that would drop more than [`MAX_DROP_PERCENT`] of
@@ -11,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::catalog::{parse_openrouter, Catalog, CatalogError};
+use super::catalog::{parse_direct, parse_openrouter, Catalog, CatalogError, DirectFile};
 use super::Price;
 
 const SOURCE: &str = "OpenRouter models list, refreshed";
@@ -20,6 +21,14 @@ const SOURCE: &str = "OpenRouter models list, refreshed";
 pub const MAX_REFRESH_BYTES: usize = 20 * 1024 * 1024;
 /// The largest share of the priced models a refresh may drop.
 pub const MAX_DROP_PERCENT: usize = 20;
+
+/// LiteLLM's published price map: where direct list prices are refreshed from unless the user
+/// gives another address.
+pub const LITELLM_URL: &str = "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json";
+
+fn direct_file(data_dir: &Path) -> PathBuf {
+    data_dir.join("catalog").join("direct-prices.json")
+}
 
 fn file(data_dir: &Path) -> PathBuf {
     data_dir.join("catalog").join("openrouter-models.json")
@@ -59,8 +68,15 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), CatalogError> {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
+    // Flushed to disk before the rename: after a crash the old file or the new one is there.
     let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|e| CatalogError::Unreadable(format!("could not save it: {e}")))
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| CatalogError::Unreadable(format!("could not save it: {e}")))
 }
 
 /// The models list as kept: only each model's id and `pricing`, with the date.
@@ -103,6 +119,21 @@ pub fn restore_previous(data_dir: &Path) -> Result<Catalog, CatalogError> {
 /// The embedded catalog, with the last refresh on top when there is a sound one. A damaged file is
 /// set aside and the embedded prices are used, with a message saying so; it never stops start-up.
 pub fn load(data_dir: &Path) -> (Catalog, Option<String>) {
+    let (catalog, warning) = load_openrouter(data_dir);
+    let path = direct_file(data_dir);
+    let Ok(text) = std::fs::read_to_string(&path) else { return (catalog, warning) };
+    match parse_direct(&text) {
+        Ok(direct) => (catalog.with_direct(direct), warning),
+        Err(e) => {
+            let _ = std::fs::rename(&path, path.with_extension("json.damaged"));
+            let date = catalog.info().direct_as_of;
+            let note = format!("The refreshed direct prices could not be read ({e}); Tally uses its built-in direct prices from {date}.");
+            (catalog, Some(warning.map_or(note.clone(), |w| format!("{w} {note}"))))
+        }
+    }
+}
+
+fn load_openrouter(data_dir: &Path) -> (Catalog, Option<String>) {
     let catalog = Catalog::embedded();
     let path = file(data_dir);
     let Ok(text) = std::fs::read_to_string(&path) else { return (catalog, None) };
@@ -114,6 +145,39 @@ pub fn load(data_dir: &Path) -> (Catalog, Option<String>) {
             (catalog, Some(format!("The refreshed price list could not be read ({e}); Tally uses its built-in OpenRouter prices from {date}.")))
         }
     }
+}
+
+/// Checks a price-map address the user typed (surrounding spaces dropped).
+pub fn normalise_price_map_url(url: &str) -> Result<String, CatalogError> {
+    let url = url.trim();
+    match reqwest::Url::parse(url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(url.to_string()),
+        _ => Err(CatalogError::PriceMapUrl(url.to_string())),
+    }
+}
+
+/// Fetches LiteLLM's price map from `url` (see [`LITELLM_URL`]), reads it into direct list
+/// prices (twins found among `current`'s OpenRouter ids), checks it like an OpenRouter refresh
+/// (size cap, [`check_refresh`] against the direct prices in use), and keeps it for the next
+/// start. On any failure nothing is written and the caller keeps the prices it has.
+pub async fn refresh_direct(http: &reqwest::Client, url: &str, data_dir: &Path, current: &Catalog) -> Result<DirectFile, CatalogError> {
+    let url = normalise_price_map_url(url)?;
+    let response = http.get(&url).timeout(std::time::Duration::from_secs(60)).send().await.map_err(|e| CatalogError::PriceMapNetwork(e.to_string()))?;
+    if !response.status().is_success() {
+        return Err(CatalogError::PriceMapStatus(response.status().as_u16()));
+    }
+    let text = read_capped(response, MAX_REFRESH_BYTES).await.map_err(|e| match e {
+        CatalogError::Network(e) => CatalogError::PriceMapNetwork(e),
+        CatalogError::Unreadable(e) => CatalogError::PriceMapUnreadable(e),
+        other => other,
+    })?;
+    let host = reqwest::Url::parse(&url).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
+    let source = if url == LITELLM_URL { "LiteLLM price map, refreshed".to_string() } else { format!("LiteLLM price map from {host}, refreshed") };
+    let file = super::litellm::parse(&text, &current.openrouter_ids(), &source, &today())?;
+    check_refresh(current.direct_count(), file.models.len())?;
+    let body = serde_json::to_string_pretty(&file).map_err(|e| CatalogError::PriceMapUnreadable(e.to_string()))?;
+    write_atomically(&direct_file(data_dir), &body)?;
+    Ok(file)
 }
 
 /// Today's date in UTC, YYYY-MM-DD (civil-from-days, Howard Hinnant's algorithm).
@@ -142,10 +206,10 @@ pub async fn refresh(http: &reqwest::Client, base_url: &str, data_dir: &Path) ->
         return Err(CatalogError::Status(response.status().as_u16()));
     }
     let text = read_capped(response, MAX_REFRESH_BYTES).await?;
-    let (prices, _) = parse_openrouter(&text, SOURCE)?;
+    let as_of = today();
+    let (prices, _) = parse_openrouter(&text, &format!("{SOURCE} ({as_of})"))?;
     let (current, _) = load(data_dir);
     check_refresh(current.info().openrouter_models as usize, prices.len())?;
-    let as_of = today();
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| CatalogError::Unreadable(e.to_string()))?;
     let path = file(data_dir);
     if path.exists() {

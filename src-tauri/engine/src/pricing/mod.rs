@@ -4,9 +4,11 @@
 //! exact computation from normalised [`Usage`]. Must not: round (formatting is the UI's job),
 //! touch `f64`, or recompute history (the price used is stored with each usage row).
 
+pub mod age;
 mod billed;
 pub mod catalog;
 pub mod catalog_store;
+pub mod litellm;
 
 use std::collections::BTreeMap;
 use std::sync::RwLock;
@@ -391,6 +393,13 @@ pub struct KnownTarget {
     /// (this − twin) / twin × 100 for input and output, to one decimal place; `None` without a twin.
     pub input_vs_twin_percent: Option<String>,
     pub output_vs_twin_percent: Option<String>,
+    /// The date the price is from (`YYYY-MM-DD`; a month-only date is its first day) and its age
+    /// in days today; `None` for a price that names no date (your own).
+    pub as_of: Option<String>,
+    #[ts(type = "number | null")]
+    pub age_days: Option<i64>,
+    /// Older than [`age::STALE_AFTER_DAYS`]: answers charged at it get a warning.
+    pub stale: bool,
 }
 
 fn percent_diff(this: Decimal, other: Decimal) -> Option<String> {
@@ -400,9 +409,12 @@ fn percent_diff(this: Decimal, other: Decimal) -> Option<String> {
 impl Catalog {
     /// Every priced target with its twin, for pickers and the pricing screen.
     pub fn known_targets(&self) -> Vec<KnownTarget> {
+        let today = age::today();
         self.targets()
             .into_iter()
             .map(|(t, price)| {
+                let date = age::price_date(&price.source);
+                let age_days = date.map(|d| (today - d).num_days());
                 let twin = self.twin(&t);
                 let twin_price = twin.as_ref().and_then(|x| self.price(x, None));
                 KnownTarget {
@@ -415,6 +427,9 @@ impl Catalog {
                     target: t.to_string(),
                     route: t.route,
                     model: t.model,
+                    as_of: date.map(|d| d.to_string()),
+                    stale: age_days.is_some_and(|a| a > age::STALE_AFTER_DAYS),
+                    age_days,
                     price,
                 }
             })

@@ -58,6 +58,7 @@ pub async fn harness(keyless: Option<&'static str>) -> Harness {
             keyless,
         }),
         origin: "app",
+        reconciler: None,
     });
     Harness { _dir: dir, db, fake, turns, events: Arc::default() }
 }
