@@ -62,9 +62,10 @@ for w in $(seq "$WRITERS"); do writers "$w" & done
 
 killed=0
 for k in $(seq "$KILLS"); do
-  ask "victim $k [[fake tokens=3000 pace_ms=5]]" >/dev/null 2>&1 &
+  # Started directly (not through the ask function, whose subshell would take the kill instead).
+  "$BIN/tally-cli" ask "victim $k [[fake tokens=3000 pace_ms=5]]" -t openai:gpt-4o-mini --base-url "openai=$BASE" >/dev/null 2>&1 &
   victim=$!
-  # Let it stream for a while (a random 0.6–1.5 s: past the first partial save or not), then kill.
+  # Let it run for a random 0.6–1.5 s (some die starting up, some mid-stream), then kill.
   sleep "0.$((6 + RANDOM % 10))"
   kill -9 "$victim" 2>/dev/null && killed=$((killed + 1)) || true
   wait "$victim" 2>/dev/null || true
