@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use serde_json::{json, Value};
-use tally_engine::endpoints::KeyringEndpoints;
+use tally_engine::endpoints::{Endpoints, KeyringEndpoints};
+use tally_engine::reconcile::Reconciler;
 use tally_engine::providers::provider;
 use tally_engine::secrets::{EnvFallback, Keyring};
 use tally_engine::settings;
@@ -118,13 +119,18 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         limits.idle = idle;
     }
     let pricing = Arc::new(pricing);
+    let http = tally_engine::http::client();
+    let endpoints: Arc<dyn Endpoints> = Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always));
+    // OpenRouter answers' generation ids are recorded for `tally-cli reconcile` (or the app) to
+    // check; the CLI does not stay up to wait for OpenRouter's records.
+    let reconciler = Reconciler::recording_only(store.clone(), http.clone(), endpoints.clone());
     let turns = Turns::new(TurnDeps {
         store,
         pricing,
-        http: tally_engine::http::client(),
-        endpoints: Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always)),
+        http,
+        endpoints,
         origin: "cli",
-        reconciler: None,
+        reconciler: Some(reconciler),
     });
     turns.set_limits(limits);
     let failed = Arc::new(Mutex::new(0usize));

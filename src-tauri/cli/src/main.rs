@@ -4,6 +4,7 @@
 
 mod ask;
 mod keys;
+mod reconcile;
 mod prices;
 mod usage;
 mod tokens;
@@ -69,6 +70,11 @@ enum Command {
     /// (o200k_base or cl100k_base); for other families an o200k_base-based estimate with
     /// "exact": false.
     Tokens(tokens::TokensArgs),
+    /// Check answers sent through OpenRouter against OpenRouter's record of each (who served it,
+    /// native tokens, the bill): prints {"report":{"total","done","matched","differing",
+    /// "unavailable","cancelled"},"summary":{"routes":[…],"largest_differences":[…]}} with money
+    /// as decimal strings in USD. --conversation ID, else the answers of --since/--until (UTC days).
+    Reconcile(reconcile::ReconcileArgs),
 }
 
 #[tokio::main]
@@ -82,6 +88,7 @@ async fn main() -> ExitCode {
         Command::Cost(args) => prices::cost_of(args),
         Command::Usage(args) => usage::run(args),
         Command::Tokens(args) => tokens::run(args),
+        Command::Reconcile(args) => reconcile::run(args).await,
     };
     match result {
         Ok(code) => code,

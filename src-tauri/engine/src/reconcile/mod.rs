@@ -87,6 +87,8 @@ pub struct Reconciler {
     http: reqwest::Client,
     endpoints: Arc<dyn Endpoints>,
     backoff: Vec<Duration>,
+    /// False for a process that does not stay up (the CLI): ids are recorded, checked later.
+    follow: bool,
     listener: RwLock<Option<Listener>>,
 }
 
@@ -107,7 +109,14 @@ impl Reconciler {
 
     /// A reconciler with its own pauses between look-ups (tests use short ones).
     pub fn with_backoff(store: Store, http: reqwest::Client, endpoints: Arc<dyn Endpoints>, backoff: Vec<Duration>) -> Arc<Self> {
-        Arc::new(Reconciler { store, http, endpoints, backoff, listener: RwLock::new(None) })
+        Arc::new(Reconciler { store, http, endpoints, backoff, follow: true, listener: RwLock::new(None) })
+    }
+
+    /// A reconciler that only records each answer's generation id (left pending) without
+    /// following it up: for a process that exits right after its answers (the CLI). The app's
+    /// next start, or a reconciliation on request, does the look-ups.
+    pub fn recording_only(store: Store, http: reqwest::Client, endpoints: Arc<dyn Endpoints>) -> Arc<Self> {
+        Arc::new(Reconciler { store, http, endpoints, backoff: BACKOFF.to_vec(), follow: false, listener: RwLock::new(None) })
     }
 
     pub fn set_listener(&self, listener: Listener) {
@@ -131,6 +140,9 @@ impl Reconciler {
     pub async fn watch(self: &Arc<Self>, message_id: i64, generation_id: String) -> Result<JoinHandle<()>, StoreError> {
         let id = generation_id.clone();
         self.change(message_id, move |c| records::enqueue(c, message_id, &id)).await?;
+        if !self.follow {
+            return Ok(tokio::spawn(async {}));
+        }
         let this = Arc::clone(self);
         Ok(tokio::spawn(async move { this.follow(message_id, generation_id, CancellationToken::new()).await }))
     }
