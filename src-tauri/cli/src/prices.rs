@@ -19,6 +19,13 @@ pub enum CatalogCommand {
         #[arg(long = "base-url", value_name = "openrouter=URL")]
         base_url: Option<String>,
     },
+    /// Fetch direct list prices from LiteLLM's price map and keep them; on any failure the
+    /// previous prices stay. Prints {"refreshed","direct_models","as_of","source"}.
+    RefreshDirect {
+        /// The price map's address (default: the settings', else LiteLLM's published map).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Go back to the price list the last refresh replaced (the built-in one after a first
     /// refresh); prints {"restored", "catalog"}. Running it again undoes it.
     Restore,
@@ -55,9 +62,26 @@ fn context() -> Result<(std::path::PathBuf, settings::Settings, Pricing), String
     Ok((data_dir, settings, pricing))
 }
 
+async fn refresh_direct(url: Option<String>) -> Result<ExitCode, String> {
+    let (data_dir, settings, pricing) = context()?;
+    let url = url.unwrap_or_else(|| settings.price_map_url());
+    let current = pricing.catalog().clone();
+    match catalog_store::refresh_direct(&tally_engine::http::client(), &url, &data_dir, &current).await {
+        Ok(file) => {
+            println!("{}", json!({"refreshed": true, "direct_models": file.models.len(), "as_of": file.as_of, "source": file.source}));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            println!("{}", json!({"refreshed": false, "error": e.to_string()}));
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
 pub async fn refresh(cmd: CatalogCommand) -> Result<ExitCode, String> {
     let base_url = match cmd {
         CatalogCommand::Refresh { base_url } => base_url,
+        CatalogCommand::RefreshDirect { url } => return refresh_direct(url).await,
         CatalogCommand::Restore => return restore(),
     };
     let (data_dir, settings, _) = context()?;

@@ -100,3 +100,22 @@ async fn a_refresh_replaces_the_snapshot_and_a_broken_one_keeps_it() {
     let (_, v, _) = tokio::task::spawn_blocking(move || run(&p, &["price", "openrouter:x-ai/grok-4.5"])).await.unwrap();
     assert_eq!(v["catalog"]["openrouter_origin"], "embedded");
 }
+
+/// By hand from LiteLLM's map (the fake serves the 1.110.2 snapshot): 268 direct chat models;
+/// gpt-4o-mini input_cost_per_token 1.5e-07 → "0.00000015".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_prices_refresh_from_a_price_map_and_a_bad_address_changes_nothing() {
+    let fake = tally_fake_provider::FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("{}{}", fake.url(), tally_fake_provider::LITELLM_PATH);
+    let (code, v, _) = run(data.path(), &["catalog", "refresh-direct", "--url", &url]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!((v["refreshed"].as_bool(), v["direct_models"].as_u64()), (Some(true), Some(268)));
+    let (_, price, _) = run(data.path(), &["price", "openai:gpt-4o-mini"]);
+    assert_eq!(price["price"]["input"], "0.00000015", "{price}");
+    assert_eq!(price["catalog"]["direct_origin"], "refreshed");
+
+    let (code, v, _) = run(data.path(), &["catalog", "refresh-direct", "--url", "not a url"]);
+    assert_eq!((code, v["refreshed"].as_bool()), (1, Some(false)));
+    assert!(v["error"].as_str().unwrap().contains("starts with http"), "{v}");
+}
