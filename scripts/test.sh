@@ -5,6 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
+# Token tables are built once and cached (engine/src/tokens/tables.rs); every test process and
+# every app the end-to-end tests start (each with its own throwaway home) share one cache.
+export TALLY_CACHE_DIR="$PWD/target/tally-cache"
 start=$(date +%s)
 step() { printf '\n\033[1m== %s (%ss)\033[0m\n' "$*" "$(( $(date +%s) - start ))"; }
 

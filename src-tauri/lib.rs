@@ -11,12 +11,18 @@ mod state;
 use tauri::Manager;
 
 pub fn run() {
+    // The log file first, so start-up itself is logged (and timed: see the `startup` spans).
+    if let Some(data_dir) = tally_engine::paths::data_dir() {
+        if let Err(e) = tally_engine::logs::init(&data_dir, "tally") {
+            eprintln!("Tally will not write a log file: {e}");
+        }
+    }
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_notification::init())
         .setup(|app| {
-            let state = state::AppState::init(app.handle())?;
+            let state = tracing::info_span!("startup.state").in_scope(|| state::AppState::init(app.handle()))?;
             app.manage(state);
             Ok(())
         })
@@ -94,6 +100,7 @@ pub fn run() {
     match app {
         Ok(app) => app.run(|_, _| {}),
         Err(e) => {
+            tracing::error!("Tally could not start: {e}");
             eprintln!("Tally could not start: {e}");
             std::process::exit(1);
         }

@@ -80,6 +80,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Logs go to the data dir's logs/ folder, never to the terminal (stdout is JSON lines).
+    if let Some(data_dir) = tally_engine::paths::data_dir() {
+        let _ = tally_engine::logs::init(&data_dir, "tally-cli");
+    }
     let result = match cli.command {
         Command::Ask(args) => ask::run(args).await,
         Command::Keys(cmd) => keys::run(cmd),

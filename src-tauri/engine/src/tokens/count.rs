@@ -5,12 +5,8 @@ use std::collections::HashMap;
 use super::{tokenizer_for, ChatItem, Encoding, TokenCount, Tokenizer, REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME};
 
 fn encoder(encoding: Encoding) -> &'static bpe_openai::Tokenizer {
-    // bpe-openai keeps each encoder in a `LazyLock`: built on first use, once per process,
-    // shared by every thread.
-    match encoding {
-        Encoding::O200kBase => bpe_openai::o200k_base(),
-        Encoding::Cl100kBase => bpe_openai::cl100k_base(),
-    }
+    // Loaded on first use, once per process, shared by every thread (see `tables`).
+    super::tables::encoder(encoding)
 }
 
 /// Loads both encoders now (they load on first use otherwise). Blocking: call it from a

@@ -14,8 +14,9 @@
 //! `o200k_base` for gpt-4o (and chatgpt-4o), gpt-4.1, gpt-4.5, gpt-5 and the o-series (o1, o3,
 //! o4); `cl100k_base` for gpt-4 (incl. gpt-4-turbo) and gpt-3.5. Direct ids (`gpt-4o-mini`),
 //! OpenRouter ids (`openai/gpt-4o`) and targets (`openai:gpt-4o`, `openrouter:openai/gpt-4o`) are
-//! all understood. The encoders come from the `bpe-openai` crate (why: README, "Choices"), load
-//! lazily once per process, and are shared by every thread.
+//! all understood. The encoders are `bpe-openai`'s (why: README, "Choices"); their tables are built
+//! from the rank files once per user and cached (`tables`), load lazily once per process, and
+//! are shared by every thread.
 //!
 //! # Estimates for other families
 //! Anthropic, Gemini, Mistral, DeepSeek, Qwen, Grok, gpt-oss and anything unknown are counted
@@ -47,6 +48,7 @@ pub mod estimate;
 mod models;
 pub mod projection;
 pub mod reprice;
+mod tables;
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;

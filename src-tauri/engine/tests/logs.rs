@@ -1,0 +1,52 @@
+//! The log file a user can send: written where the docs say, one file per day, and a key that
+//! reaches a log line (in a provider's error text, say) is redacted before it is written.
+
+use tally_engine::logs;
+
+fn log_text(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("tally-test.") && name.ends_with(".log"), "unexpected file {name}");
+        text.push_str(&std::fs::read_to_string(&path).unwrap());
+    }
+    text
+}
+
+#[test]
+fn keys_in_log_lines_are_redacted_in_the_file() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = logs::dir(data.path());
+    assert_eq!(dir, data.path().join("logs"));
+    let subscriber = logs::subscriber(&dir, "tally-test").unwrap();
+    let keys = [
+        "sk-proj-Zx81Lm02Qw93Er84Ty75Ui66",
+        "sk-ant-api03-AbCdEfGh12345678-IjKl",
+        "sk-or-v1-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "AIzaSyB-aBcDeFgHiJkLmNoPqRsTuVwXyZ012345",
+        "Q3w9E8r7T6y5U4i3O2p1A0sDfGhJkLzX", // no prefix (Mistral-like)
+    ];
+    tracing::subscriber::with_default(subscriber, || {
+        // Our crates log at info by default (the test's own target would only log warnings).
+        let _span = tracing::info_span!(target: "tally_engine::store", "startup.open_store").entered();
+        tracing::info!(target: "tally_engine::turn", route = "openai", model = "gpt-4o-mini", "answer finished");
+        tracing::warn!("provider said: Incorrect API key provided: {}. You can find your key at …", keys[0]);
+        tracing::error!(detail = %format!("401 {{\"error\":\"invalid x-api-key {}\"}}", keys[1]), "request refused");
+        tracing::warn!("Authorization: Bearer {}", keys[2]);
+        tracing::warn!(url = %format!("https://generativelanguage.googleapis.com/v1beta/models?key={}", keys[3]), "list failed");
+        tracing::warn!("custom endpoint refused key {}", keys[4]);
+        tracing::debug!(target: "tally_engine::turn", "debug lines are not written by default");
+        tracing::info!("other crates' info lines are not written by default");
+    });
+    let text = log_text(&dir);
+    for key in keys {
+        assert!(!text.contains(key), "{key} reached the log:\n{text}");
+        assert!(!text.contains(&key[key.len() - 12..]), "part of {key} reached the log:\n{text}");
+    }
+    assert!(text.contains("answer finished") && text.contains("model=\"gpt-4o-mini\""), "{text}");
+    assert!(text.contains("[redacted]"), "{text}");
+    assert!(text.contains("startup.open_store") && text.contains("time.busy"), "spans log their duration when they close:\n{text}");
+    assert!(!text.contains("debug lines") && !text.contains("other crates"), "{text}");
+    assert!(!text.contains('\u{1b}'), "no terminal colour codes in the file");
+}
