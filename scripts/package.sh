@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds Tally for people to install: the release app and tally-cli, bundled by the Tauri CLI
+# (@tauri-apps/cli, locked in package-lock.json) as a .deb and an .rpm:
+#
+#   scripts/package.sh                    # → target/release/bundle/{deb,rpm}/
+#   TALLY_BUNDLES=appimage scripts/package.sh   # where the AppImage tools can be downloaded
+#
+# The .deb and .rpm bundlers work offline. The AppImage bundler downloads linuxdeploy and its
+# plugins at build time, so it only works on a machine that can reach GitHub (see README,
+# "Installing"). The version is Cargo.toml's; tally-cli is installed beside the app
+# (/usr/bin/tally-cli). The release profile (Cargo.toml) is optimised, stripped and LTO-linked:
+# expect a long build on 2 cores. Then `scripts/install-test.sh` installs the .deb for real.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+root=$(pwd)
+bundles=${TALLY_BUNDLES:-deb,rpm}
+say() { printf '\033[1m[package]\033[0m %s\n' "$*"; }
+
+scripts/setup.sh
+
+say "tally-cli (release)"
+nice -n 10 cargo build --release --locked -p tally-cli
+
+# The Tauri CLI runs `npm run build` (beforeBuildCommand), builds the app in release with the
+# custom-protocol feature, then bundles. TAURI_APP_PATH: the app's Cargo.toml and
+# tauri.conf.json are at the root (the bare benchmark window has its own, under src-tauri/).
+say "the app and its bundles: $bundles"
+TAURI_APP_PATH=$root TAURI_FRONTEND_PATH=$root nice -n 10 npx --no-install tauri build --ci --bundles "$bundles" -- --locked
+
+say "done"
+for f in target/release/bundle/*/*.{deb,rpm,AppImage}; do
+  [ -e "$f" ] && printf '  %s  %s\n' "$(du -h "$f" | cut -f1)" "$f"
+done
+exit 0

@@ -1,0 +1,108 @@
+//! Memory of the app and its WebKit processes over 10 turns of 8 columns × 2,000 tokens, driven
+//! through the real window (issue 12, "Memory"). Prints the memory after 10 s idle, then after
+//! each turn (once its 8 answers are done and the page had 3 s to settle), then 10 s after the
+//! last turn. A benchmark, not a test: it asserts nothing about the figures.
+//!
+//! ```sh
+//! scripts/package.sh      # or: cargo build --release (the app to measure)
+//! TALLY_E2E_ISOLATED=1 TALLY_APP=$PWD/target/release/tally \
+//!   scripts/with-desktop.sh cargo run -q -p tally-e2e --example memory_turns
+//! ```
+//!
+//! The fake provider sends each answer at about 1,000 tokens/s per column
+//! (`[[fake tokens=2000 pace_ms=1]]`). Memory is RSS and PSS (shared pages split between the
+//! processes) of the app process and every process it started, read from /proc.
+
+use std::time::Duration;
+
+use tally_e2e::*;
+use tally_fake_provider::Flavour;
+
+const MORE_COLUMNS: [&str; 6] = ["openai:gpt-4o", "openai:gpt-4.1-mini", "openai:gpt-4.1", "openai:gpt-4.1-nano", "openrouter:openai/gpt-4o", "openrouter:openai/gpt-4.1-mini"];
+const TURNS: usize = 10;
+
+/// (pid, comm, rss KiB, pss KiB) of `pid` and its descendants.
+fn tree(pid: u32) -> Vec<(u32, String, u64, u64)> {
+    let mut out = Vec::new();
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+        let field = |name: &str| rollup.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0);
+        let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_string();
+        out.push((p, comm, field("Rss:"), field("Pss:")));
+        let children = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
+        todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+    }
+    out
+}
+
+/// The app process started by WebKitWebDriver: the one running our binary.
+fn app_pid() -> u32 {
+    let app = app_binary();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == app))
+        .expect("the app process")
+}
+
+fn report(label: &str, pid: u32) -> u64 {
+    let t = tree(pid);
+    let rss: u64 = t.iter().map(|p| p.2).sum();
+    let pss: u64 = t.iter().map(|p| p.3).sum();
+    let parts: Vec<String> = t.iter().map(|(_, n, r, p)| format!("{n} {}/{}", r / 1024, p / 1024)).collect();
+    println!("| {label} | {} | {} | {} |", rss / 1024, pss / 1024, parts.join("; "));
+    pss
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let FakeSetup { c, driver: _driver, home: _home, .. } =
+        FakeSetup::start(&[("openai", "test-key-memory-openai-0000000", Flavour::OpenAi), ("openrouter", "test-key-memory-openrouter-00000", Flavour::OpenRouter)]).await;
+    click(&c, "[data-testid=new-conversation]").await;
+    for target in MORE_COLUMNS {
+        click(&c, "[data-testid=add-column]").await;
+        type_into(&c, "[data-testid=add-column-target]", target).await;
+        click(&c, "[data-testid=add-column-confirm]").await;
+    }
+    until("eight columns", || async { (texts(&c, "[data-testid=column-header]").await.len() == 8).then_some(()) }).await;
+    let pid = app_pid();
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    println!("| moment | RSS MiB | PSS MiB | per process RSS/PSS MiB |\n|---|---|---|---|");
+    let idle = report("idle, 8 columns open", pid);
+    let mut after_first = 0;
+    for turn in 1..=TURNS {
+        type_into(&c, "[data-testid=prompt-input]", &format!("Turn {turn}: write at length [[fake tokens=2000 pace_ms=1]]")).await;
+        click(&c, "[data-testid=send]").await;
+        let want = 8 * turn;
+        until_long("8 answers done", || async {
+            let done = attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count();
+            (done >= want).then_some(())
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let pss = report(&format!("after turn {turn}"), pid);
+        if turn == 1 {
+            after_first = pss;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let last = report("10 s after the last turn", pid);
+    println!("\nPSS growth: first turn {} MiB over idle; turns 2–10 {} MiB over the first", (after_first as i64 - idle as i64) / 1024, (last as i64 - after_first as i64) / 1024);
+}
+
+/// Polls `check` every 500 ms for up to 15 minutes (the page may take long to catch up on a
+/// loaded machine; this is a benchmark, not a timed assertion).
+async fn until_long<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<()>>,
+{
+    for _ in 0..1800 {
+        if check().await.is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
