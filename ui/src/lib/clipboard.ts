@@ -18,7 +18,7 @@ export async function copyText(text: string): Promise<boolean> {
 }
 
 /** Puts a Copy button on every code block inside `root` that has none yet. */
-export function addCopyButtons(root: HTMLElement): void {
+export function addCopyButtons(root: ParentNode): void {
   for (const pre of root.querySelectorAll('pre')) {
     if (pre.querySelector(':scope > .copy-code')) continue;
     const button = document.createElement('button');

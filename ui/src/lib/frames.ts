@@ -1,0 +1,47 @@
+// Work done at most once per animation frame: streaming answers render here, not on every
+// batch of events. Jobs queued before a frame run in it, each once, however often they were
+// queued; when a frame's jobs take longer than the budget, the rest wait for the next frame, so
+// a click (Stop) is always handled within a frame or two.
+
+type Job = () => void;
+
+const FRAME_BUDGET_MS = 10;
+const queued = new Set<Job>();
+const afterEach = new Set<Job>();
+let scheduled = false;
+
+/** Runs `job` in the next animation frame (once, however often it is asked for before then). */
+export function inNextFrame(job: Job): void {
+  queued.add(job);
+  if (!scheduled) {
+    scheduled = true;
+    requestAnimationFrame(runFrame);
+  }
+}
+
+/** Forgets a queued job (its component is gone). */
+export function cancelFrameJob(job: Job): void {
+  queued.delete(job);
+}
+
+/** Calls `hook` after every frame that ran jobs (to keep a scroll position, say); returns the
+ * function that removes it. */
+export function afterFrames(hook: Job): () => void {
+  afterEach.add(hook);
+  return () => afterEach.delete(hook);
+}
+
+function runFrame(): void {
+  scheduled = false;
+  const start = performance.now();
+  for (const job of [...queued]) {
+    if (performance.now() - start > FRAME_BUDGET_MS) break;
+    queued.delete(job);
+    job();
+  }
+  for (const hook of afterEach) hook();
+  if (queued.size && !scheduled) {
+    scheduled = true;
+    requestAnimationFrame(runFrame);
+  }
+}

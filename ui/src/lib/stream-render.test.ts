@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { renderMarkdown } from './markdown';
+import { StreamingMarkdown } from './stream-render';
+
+/** Streams `text` in pieces of the given sizes (cycled), rendering after each, then ends it. */
+function stream(text: string, sizes: number[]): { root: HTMLElement; frames: string[] } {
+  const root = document.createElement('div');
+  const r = new StreamingMarkdown(root);
+  const frames: string[] = [];
+  let at = 0;
+  for (let i = 0; at < text.length; i++) {
+    at = Math.min(text.length, at + sizes[i % sizes.length]!);
+    r.render(text.slice(0, at), false);
+    frames.push(root.innerHTML);
+  }
+  r.render(text, true);
+  return { root, frames };
+}
+
+const DOCS: Record<string, string> = {
+  paragraphs: 'First paragraph with **bold** and `code`.\n\nSecond one,\nwith a soft break and _emphasis_.\n\nThird.',
+  headings: '# Title\n\nSome text\n\nSetext heading\n===\n\n## Sub\ntext right after',
+  lists: '- one\n- two\n  - nested\n- three\n\n1. first\n2. second\n\n   still second\n3. third\n\nAfter the list.',
+  looseList: '- a\n\n- b\n\n\n- c\n\nend',
+  fencedCode: 'Code:\n\n```rust\nfn main() {\n    println!("hi <b>");\n}\n```\n\nAfter code.\n\n```\nplain\n\nwith a blank line\n```\n',
+  unclosedFence: 'Start\n\n```python\ndef f(x):\n    return x * 2\n\nprint(f(3))\n',
+  table: 'A table:\n\n| model | cost |\n|---|---:|\n| a | $1 |\n| b | $2 |\n\nText after.',
+  tableAfterText: 'text\n| x | y |\n|---|---|\n| 1 | 2 |',
+  quote: '> quoted\n> more\n\n> another\n\nplain',
+  html: 'Hi <em>there</em> and <kbd>Ctrl</kbd>\n\n<div>a block</div>\n\nend',
+  reference: 'See [the docs][d] and [x].\n\nMore text.\n\n[d]: https://example.com/docs\n[x]: https://example.com/x "X"\n\nLast [d].',
+  hr: 'a\n\n---\n\nb\n\n***\n',
+  crlf: 'one\r\n\r\ntwo\r\n- item\r\n',
+  indented: 'para\n    not code (lazy)\n\n    code block\n\nafter',
+};
+
+/** A typical long answer: every kind of block, several times. */
+const LONG = Array.from({ length: 6 }, (_, i) => [
+  `## Part ${i + 1}`,
+  `Some text with **bold**, \`code\` and a [link](https://example.com/${i}).\nA second line.`,
+  '- item one\n- item two\n  continued\n- item three',
+  '```ts\nconst x: number = ' + i + ';\nconsole.log(x);\n```',
+  '| a | b |\n|---|---|\n| ' + i + ' | y |',
+  '> a quote\n\n1. first\n2. second',
+].join('\n\n')).join('\n\n');
+
+/** A deterministic sequence of piece sizes from 1 to 40. */
+function pieces(seed: number, n: number): number[] {
+  const out: number[] = [];
+  for (let x = seed; out.length < n; ) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    out.push(1 + (x % 40));
+  }
+  return out;
+}
+
+describe('StreamingMarkdown', () => {
+  it('ends with the same DOM as the whole text for a long mixed answer, however it is split', () => {
+    const whole = renderMarkdown(LONG);
+    for (const seed of [1, 2, 3, 4, 5]) {
+      expect(stream(LONG, pieces(seed, 97)).root.innerHTML, `seed ${seed}`).toBe(whole);
+    }
+  });
+
+  for (const [name, doc] of Object.entries(DOCS)) {
+    it(`ends with the same DOM as rendering the whole text at once: ${name}`, () => {
+      const whole = renderMarkdown(doc);
+      for (const sizes of [[1], [2, 3], [5], [7, 1, 13], [1000]]) {
+        expect(stream(doc, sizes).root.innerHTML, `pieces ${sizes}`).toBe(whole);
+      }
+    });
+  }
+
+  it('shows finished blocks while the rest streams, and keeps their nodes', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    r.render('# Title\n\nFirst paragraph.\n\nSecond', false);
+    const heading = root.querySelector('h1');
+    expect(heading?.textContent).toBe('Title');
+    expect(root.innerHTML).toContain('<p>Second</p>');
+    r.render('# Title\n\nFirst paragraph.\n\nSecond, longer now', false);
+    expect(root.querySelector('h1')).toBe(heading); // a finished block is never rendered again
+    expect(root.innerHTML).toContain('<p>Second, longer now</p>');
+  });
+
+  it('renders an open fenced code block escaped, and highlights it once it closes', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    r.render('```rust\nfn main() { let x = "<b>"; }\n', false);
+    expect(root.innerHTML).toContain('&lt;b&gt;');
+    expect(root.innerHTML).not.toContain('hljs-keyword');
+    r.render('```rust\nfn main() { let x = "<b>"; }\n```\n\nok\n', false);
+    expect(root.innerHTML).toContain('<span class="hljs-keyword">fn</span>');
+    const pre = root.querySelector('pre');
+    r.render('```rust\nfn main() { let x = "<b>"; }\n```\n\nok\nmore', false);
+    expect(root.querySelector('pre')).toBe(pre);
+  });
+
+  it('highlights a code block left open when the answer ends', () => {
+    const { root } = stream('```rust\nfn main() {}\n', [3]);
+    expect(root.innerHTML).toContain('<span class="hljs-keyword">fn</span>');
+  });
+
+  it('tables split across batches end as one table', () => {
+    const { root, frames } = stream(DOCS.table!, [4]);
+    expect(root.querySelectorAll('table')).toHaveLength(1);
+    expect(root.querySelectorAll('tbody tr')).toHaveLength(2);
+    expect(frames.some((f) => f.includes('<table>'))).toBe(true);
+  });
+
+  it('keeps a long open paragraph cheap: re-rendered only as it grows by an eighth, text shown in between', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    let text = 'Intro\n\n' + 'word '.repeat(1000);
+    r.render(text, false);
+    const p = root.querySelector('p:last-of-type');
+    text += 'tail1 tail2';
+    r.render(text, false);
+    expect(root.querySelector('p:last-of-type')).toBe(p); // not rendered again for a few words
+    expect(root.textContent).toContain('tail1 tail2'); // but shown
+    text += ' **x**'.repeat(200);
+    r.render(text, false);
+    expect(root.querySelector('p:last-of-type')).not.toBe(p);
+    expect(root.querySelectorAll('strong').length).toBe(200);
+    r.render(text, true);
+    expect(root.innerHTML).toBe(renderMarkdown(text));
+  });
+
+  it('starts over when the text is replaced by another', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    r.render('First answer.\n\nMore.', false);
+    r.render('Other', true);
+    expect(root.innerHTML).toBe(renderMarkdown('Other'));
+  });
+
+  it('sanitises every block: hostile text split across batches stays inert', () => {
+    const hostile = 'Hi <script>window.pwned = 1</script>\n\n<img src=x onerror="window.pwned=2">\n\n[click](javascript:alert(1)) <a href="javascript:alert(2)">x</a>\n\n<svg onload="window.pwned=3"><circle r="4"/></svg>\n\n<p style="position:fixed">s</p>';
+    for (const sizes of [[1], [3], [1000]]) {
+      const { root, frames } = stream(hostile, sizes);
+      for (const html of [...frames, root.innerHTML]) {
+        const div = document.createElement('div');
+        div.innerHTML = html;
+        expect(div.querySelector('script, svg, [style]')).toBeNull();
+        for (const el of div.querySelectorAll('*')) {
+          expect([...el.attributes].filter((a) => a.name.startsWith('on') || /^\s*javascript:/i.test(a.value))).toEqual([]);
+        }
+      }
+    }
+    expect((window as unknown as { pwned?: number }).pwned).toBeUndefined();
+  });
+
+  it('never parses the plain text shown between renders as HTML', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    let text = 'x '.repeat(2000);
+    r.render(text, false);
+    text += '<img src=x onerror="window.pwned=4">';
+    r.render(text, false);
+    expect(root.querySelector('img')).toBeNull();
+    expect(root.textContent).toContain('<img src=x');
+  });
+});

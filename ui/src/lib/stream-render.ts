@@ -1,0 +1,151 @@
+// A streaming answer rendered as it grows, at a cost per token that does not grow with the
+// answer: the blocks that are finished (every top-level markdown block but the last) are
+// parsed, sanitised and inserted into the DOM once and never touched again; only the open
+// tail is lexed, rendered and sanitised again, at most once per call (the caller calls once per
+// animation frame, see `frames.ts`).
+//
+// A tail that grows very long (one endless paragraph or code block) is not re-rendered for every
+// few characters: it is rendered again once the text added since its last render is an eighth of
+// its length, so its total cost stays proportional to its length. In between, the new characters
+// are appended as a plain DOM text node (`Text.data`: never parsed as HTML, so nothing in it can
+// run or load); everything parsed as HTML goes through DOMPurify (`renderBlocks`).
+//
+// The final DOM is the same as `renderMarkdown(whole text)` (the tests check it), with one
+// exception by design: raw HTML that opens a tag in one block and closes it in another is
+// sanitised per block, so each block is closed on its own.
+import type { Token } from 'marked';
+import { lexBlocks, renderBlocks, type Links } from './markdown';
+
+/** Tails up to this many characters are rendered again on every call. */
+const SMALL_TAIL = 2048;
+/** A longer tail waits until the new text is 1/RERENDER_SHARE of it. */
+const RERENDER_SHARE = 8;
+
+export class StreamingMarkdown {
+  /** Characters of the source shown as finished blocks. */
+  private done = 0;
+  private links: Links = Object.create(null);
+  /** Every link definition rendered since the last start from scratch. */
+  private defined = new Set<string>();
+  /** The source as last rendered (finished blocks + tail). */
+  private source = '';
+  /** Length of the source when the tail was last rendered as markdown. */
+  private tailRenderedAt = 0;
+  /** Root children that belong to the open tail (always the last ones). */
+  private tailNodes = 0;
+  /** Where plain text goes until the tail is rendered again. */
+  private pending: Text | null = null;
+
+  /** `decorate` is called on every fragment of finished blocks before it is inserted. */
+  constructor(
+    readonly root: HTMLElement,
+    private readonly decorate?: (finished: DocumentFragment) => void,
+  ) {}
+
+  /** Brings the DOM up to `source`. `final`: the answer ended, so the tail is finished too.
+   * A source that does not continue what is shown (another answer) starts over. */
+  render(source: string, final: boolean): void {
+    if (!this.continues(source, final)) this.reset();
+    this.source = source;
+    const tailLength = source.length - this.done;
+    const added = source.length - this.tailRenderedAt;
+    if (!final && tailLength > SMALL_TAIL && added * RERENDER_SHARE < tailLength) {
+      this.appendPlain(source.slice(this.tailRenderedAt));
+      return;
+    }
+    const tail = source.slice(this.done);
+    const tokens = lexBlocks(tail, this.links);
+    const defined = Object.entries(tokens.links).map(([name, l]) => `${name}\u0000${l.href}\u0000${l.title}`);
+    if (this.done > 0 && defined.some((d) => !this.defined.has(d))) {
+      // A new link definition may change how blocks already shown read: render all again (rare).
+      this.reset();
+      this.render(source, final);
+      return;
+    }
+    for (const d of defined) this.defined.add(d);
+    let cut = final ? tokens.length : lastOpen(tokens, tail.lastIndexOf('\n') + 1);
+    let raw = tokens.slice(0, cut).map((t) => t.raw).join('');
+    if (!tail.startsWith(raw)) {
+      cut = 0; // never commit blocks whose text is not exactly the start of the tail
+      raw = '';
+    }
+    this.clearTail();
+    if (cut > 0) {
+      const finished = renderBlocks(tokens.slice(0, cut), true);
+      this.decorate?.(finished);
+      this.root.appendChild(finished);
+      this.done += raw.length;
+      for (const t of tokens.slice(0, cut)) {
+        if (t.type === 'def') this.links[t.tag] ??= { href: t.href, title: t.title };
+      }
+    }
+    const open = tokens.slice(cut);
+    if (open.length) {
+      const nodes = renderBlocks(open, false);
+      this.tailNodes = nodes.childNodes.length;
+      this.root.appendChild(nodes);
+    }
+    this.tailRenderedAt = source.length;
+  }
+
+  private continues(source: string, final: boolean): boolean {
+    if (source.length < this.source.length) return false;
+    // While streaming, text only grows: a cheap check of the last finished characters. Once,
+    // at the end, the whole of what is shown.
+    if (final) return source.startsWith(this.source);
+    const from = Math.max(0, this.done - 64);
+    return source.slice(from, this.done) === this.source.slice(from, this.done);
+  }
+
+  private reset(): void {
+    this.root.replaceChildren();
+    this.done = 0;
+    this.links = Object.create(null);
+    this.defined.clear();
+    this.source = '';
+    this.tailRenderedAt = 0;
+    this.tailNodes = 0;
+    this.pending = null;
+  }
+
+  private clearTail(): void {
+    for (; this.tailNodes > 0; this.tailNodes--) this.root.lastChild?.remove();
+    this.pending?.remove();
+    this.pending = null;
+  }
+
+  /** New text shown as is, at the end of the last open block (inside its paragraph, list item,
+   * code, cell), until the tail is rendered again. */
+  private appendPlain(text: string): void {
+    if (!this.pending) {
+      this.pending = document.createTextNode('');
+      let at: Element | null = this.tailNodes > 0 && this.root.lastChild instanceof Element ? this.root.lastChild : null;
+      while (at?.lastElementChild && CONTAINERS.has(at.tagName)) at = at.lastElementChild;
+      if (at) {
+        at.appendChild(this.pending);
+      } else {
+        this.root.appendChild(this.pending);
+        this.tailNodes++;
+      }
+    }
+    this.pending.data = text;
+  }
+}
+
+/** Elements whose last child is where the text continues. */
+const CONTAINERS = new Set(['UL', 'OL', 'LI', 'PRE', 'BLOCKQUOTE', 'TABLE', 'THEAD', 'TBODY', 'TR', 'DIV']);
+
+/** The index of the first block that is still open: the last one that is not blank space, and
+ * the one before it too if the last one starts on the line still being written (more characters
+ * may make that line part of the block before, as "3" becomes "3. item" of a list). */
+function lastOpen(tokens: Token[], lastLineStart: number): number {
+  let open = tokens.length;
+  let start = tokens.reduce((n, t) => n + t.raw.length, 0);
+  for (let i = tokens.length - 1; i >= 0; i--) {
+    start -= tokens[i]!.raw.length;
+    if (tokens[i]!.type === 'space') continue;
+    open = i;
+    if (start < lastLineStart) break;
+  }
+  return open === tokens.length ? 0 : open;
+}
