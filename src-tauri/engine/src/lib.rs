@@ -8,6 +8,7 @@
 pub mod endpoints;
 pub mod export;
 pub mod http;
+pub mod live;
 pub mod logs;
 pub mod paths;
 pub mod pricing;

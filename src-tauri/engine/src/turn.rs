@@ -6,7 +6,7 @@
 //! (estimated, and marked so, when the provider sent no usage). Retries happen only before the
 //! first token, bounded in count and total wait.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,16 +17,18 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 use crate::endpoints::Endpoints;
+use crate::live::{self, Live, LiveBook, Streaming};
 use crate::pricing::{uses_web_search, AnswerFacts, Pricing};
 use crate::providers::{self, ChatRequest, ErrorKind, ProviderError, StreamLimits};
 use crate::reconcile::Reconciler;
-use crate::store::conversations::Totals;
+use crate::store::conversations::{self, AllTotals, Totals};
 use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
 use crate::store::{Store, StoreError};
 use crate::stream::{StreamEvent, Timing, Usage};
 
 /// The longest a streamed token waits before it is sent to the UI: less than one 60 Hz frame
-/// (16.7 ms), leaving the UI time to paint it within that frame.
+/// (16.7 ms), leaving the UI time to paint it within that frame. An answer's first token does
+/// not wait at all.
 pub const BATCH_WINDOW: Duration = Duration::from_millis(12);
 /// How often a streaming answer's text is saved.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
@@ -62,12 +64,15 @@ pub enum TurnEvent {
         text: String,
         reasoning: String,
     },
-    /// An answer ended (done, stopped or failed), with its usage and cost, and the new totals.
+    /// An answer ended (done, stopped or failed), with its usage and cost, and the new totals
+    /// (each with its revision: an older snapshot may arrive after a newer one).
     Finished {
         message: MessageView,
         column_totals: Totals,
         conversation_totals: Totals,
     },
+    /// The ≈ running figures, sent with every batch that changed them.
+    Live(Live),
     Done {
         #[ts(type = "number")]
         turn_id: i64,
@@ -99,11 +104,13 @@ pub struct Turns {
     deps: Arc<TurnDeps>,
     running: Mutex<HashMap<i64, Running>>,
     limits: Mutex<StreamLimits>,
+    live: Arc<LiveBook>,
 }
 
 impl Turns {
     pub fn new(deps: TurnDeps) -> Arc<Self> {
-        Arc::new(Turns { deps: Arc::new(deps), running: Mutex::new(HashMap::new()), limits: Mutex::new(StreamLimits::default()) })
+        let live = Arc::new(LiveBook::new(Arc::clone(&deps.pricing)));
+        Arc::new(Turns { deps: Arc::new(deps), running: Mutex::new(HashMap::new()), limits: Mutex::new(StreamLimits::default()), live })
     }
 
     /// The idle timeout, deadline and event size limit of answers started from now on.
@@ -130,8 +137,8 @@ impl Turns {
         let p = prompt.clone();
         let start = self.deps.store.run(move |c| messages::start_turn_with(c, conversation_id, &p, &own)).await?;
         let turn_id = start.turn_id;
-        let answers = self.answers(&start.columns).await?;
-        let handle = self.launch(conversation_id, turn_id, start.columns, sink, TurnEvent::Started { turn_id, prompt, answers });
+        let (answers, totals) = self.answers(conversation_id, &start.columns).await?;
+        let handle = self.launch(conversation_id, turn_id, start.columns, totals, sink, TurnEvent::Started { turn_id, prompt, answers });
         Ok((turn_id, handle))
     }
 
@@ -139,17 +146,25 @@ impl Turns {
     /// the old answer is superseded, and the new one streams in its place with the same thread.
     pub async fn regenerate(self: &Arc<Self>, message_id: i64, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
         let (conversation_id, turn_id, column) = self.deps.store.run(move |c| messages::regenerate(c, message_id)).await?;
-        let answer = self.answers(std::slice::from_ref(&column)).await?.remove(0);
-        let handle = self.launch(conversation_id, turn_id, vec![column], sink, TurnEvent::Restarted { turn_id, replaces: message_id, answer });
+        let (mut answers, totals) = self.answers(conversation_id, std::slice::from_ref(&column)).await?;
+        let answer = answers.remove(0);
+        let handle = self.launch(conversation_id, turn_id, vec![column], totals, sink, TurnEvent::Restarted { turn_id, replaces: message_id, answer });
         Ok((turn_id, handle))
     }
 
-    async fn answers(&self, columns: &[ColumnTurn]) -> Result<Vec<MessageView>, StoreError> {
+    /// The new answers as the UI shows them, and the totals they start from.
+    async fn answers(&self, conversation_id: i64, columns: &[ColumnTurn]) -> Result<(Vec<MessageView>, AllTotals), StoreError> {
         let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
-        self.deps.store.run(move |c| ids.iter().map(|id| messages::message(c, *id)).collect::<Result<Vec<_>, _>>()).await
+        self.deps
+            .store
+            .run(move |c| {
+                let answers = ids.iter().map(|id| messages::message(c, *id)).collect::<Result<Vec<_>, _>>()?;
+                Ok((answers, conversations::all_totals(c, conversation_id)?))
+            })
+            .await
     }
 
-    fn launch(self: &Arc<Self>, conversation_id: i64, turn_id: i64, columns: Vec<ColumnTurn>, sink: Sink, first: TurnEvent) -> JoinHandle<()> {
+    fn launch(self: &Arc<Self>, conversation_id: i64, turn_id: i64, columns: Vec<ColumnTurn>, totals: AllTotals, sink: Sink, first: TurnEvent) -> JoinHandle<()> {
         let mut tokens = Vec::with_capacity(columns.len());
         {
             let mut running = self.lock();
@@ -167,7 +182,17 @@ impl Turns {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(Coalesce::Flush(Box::new(first)));
-        let forwarder = tokio::spawn(forward(rx, sink));
+        let streaming = columns
+            .iter()
+            .map(|c| Streaming {
+                message_id: c.message_id,
+                column_id: c.column_id,
+                target: c.target.clone(),
+                input_len: c.history.iter().map(|m| m.content.len()).sum::<usize>() + c.params.system.as_ref().map_or(0, String::len),
+            })
+            .collect();
+        self.live.begin(conversation_id, totals, streaming);
+        let forwarder = tokio::spawn(forward(rx, sink, BATCH_WINDOW, Some((Arc::clone(&self.live), conversation_id))));
         let this = Arc::clone(self);
         let limits = self.limits();
         let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
@@ -228,12 +253,27 @@ enum Coalesce {
     Flush(Box<TurnEvent>),
 }
 
-/// Batches events: deltas are merged per answer and sent at most [`BATCH_WINDOW`] after the
-/// oldest of them arrived; anything else is sent at once, after the deltas that came before it.
-/// Nothing ticks while nothing streams.
-async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
+/// Batches events: deltas are merged per answer and sent at most `window` ([`BATCH_WINDOW`]) after the
+/// oldest of them arrived, except an answer's first text, which is sent at once (nobody should
+/// wait a batch window for the first token). Anything else is sent at once too, after the deltas
+/// that came before it. Each batch that carries text or a finished answer ends with the
+/// conversation's [`Live`] figures. Nothing ticks while nothing streams.
+async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink, window: Duration, live: Option<(Arc<LiveBook>, i64)>) {
     let mut batch: Vec<TurnEvent> = Vec::new();
+    let mut started: HashSet<i64> = HashSet::new();
     let mut deadline: Option<tokio::time::Instant> = None;
+    let send = |batch: &mut Vec<TurnEvent>| {
+        if let Some((book, id)) = &live {
+            if batch.iter().any(|e| matches!(e, TurnEvent::Delta { .. } | TurnEvent::Finished { .. })) {
+                if let Some(figures) = book.snapshot(*id) {
+                    batch.push(TurnEvent::Live(figures));
+                }
+            }
+        }
+        if !batch.is_empty() {
+            sink(std::mem::take(batch));
+        }
+    };
     loop {
         let due = async {
             match deadline {
@@ -244,32 +284,42 @@ async fn forward(mut rx: mpsc::UnboundedReceiver<Coalesce>, sink: Sink) {
         tokio::select! {
             item = rx.recv() => match item {
                 Some(Coalesce::Delta { message_id, text, reasoning }) => {
+                    if let Some((book, id)) = &live {
+                        book.grow(*id, message_id, text.len() + reasoning.len());
+                    }
                     let pending = batch.iter_mut().rev().find_map(|e| match e {
                         TurnEvent::Delta { message_id: id, text, reasoning } if *id == message_id => Some((text, reasoning)),
                         _ => None,
                     });
+                    let first = (!text.is_empty() || !reasoning.is_empty()) && started.insert(message_id);
                     match pending {
                         Some((t, r)) => { t.push_str(&text); r.push_str(&reasoning); }
                         None => batch.push(TurnEvent::Delta { message_id, text, reasoning }),
                     }
-                    deadline.get_or_insert_with(|| tokio::time::Instant::now() + BATCH_WINDOW);
+                    if first {
+                        send(&mut batch);
+                        deadline = None;
+                    } else {
+                        deadline.get_or_insert_with(|| tokio::time::Instant::now() + window);
+                    }
                 }
                 Some(Coalesce::Flush(event)) => {
+                    if let (Some((book, id)), TurnEvent::Finished { message, column_totals, conversation_totals }) = (&live, event.as_ref()) {
+                        book.settle(*id, message.id, message.column_id, column_totals, conversation_totals);
+                    }
                     batch.push(*event);
-                    sink(std::mem::take(&mut batch));
+                    send(&mut batch);
                     deadline = None;
                 }
                 None => break,
             },
             _ = due => {
-                sink(std::mem::take(&mut batch));
+                send(&mut batch);
                 deadline = None;
             }
         }
     }
-    if !batch.is_empty() {
-        sink(batch);
-    }
+    send(&mut batch);
 }
 
 /// What one column's stream produced.
@@ -430,7 +480,7 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
 /// ended early without usage gets an estimate from the text (about four characters a token),
 /// marked `estimated`, never zero input, and never fewer output tokens than the text that arrived.
 fn settle_usage(reported: Option<Usage>, request: &ChatRequest, answer: &Answer, status: Status) -> Usage {
-    let estimate = |text_len: usize| (text_len as u64).div_ceil(4);
+    let estimate = live::estimate_tokens;
     let input_chars: usize = request.messages.iter().map(|m| m.content.len()).sum::<usize>() + request.system.as_ref().map_or(0, String::len);
     let est_input = estimate(input_chars).max(1);
     let est_output = estimate(answer.text.len() + answer.reasoning.len());
@@ -459,6 +509,45 @@ mod tests {
 
     fn request(text: &str) -> ChatRequest {
         ChatRequest { messages: vec![ChatMessage { role: Role::User, content: text.into() }], ..Default::default() }
+    }
+
+    fn delta(message_id: i64, text: &str) -> Coalesce {
+        Coalesce::Delta { message_id, text: text.into(), reasoning: String::new() }
+    }
+
+    fn text_of(message_id: i64, text: &str) -> TurnEvent {
+        TurnEvent::Delta { message_id, text: text.into(), reasoning: String::new() }
+    }
+
+    async fn recv(out: &mut mpsc::UnboundedReceiver<Vec<TurnEvent>>) -> Option<Vec<TurnEvent>> {
+        tokio::time::timeout(Duration::from_secs(30), out.recv()).await.expect("a batch, not held")
+    }
+
+    /// With a batch window of an hour, text that is batched only comes out when the stream
+    /// closes: what comes out before that was sent at once. (The timeout only stops a failing
+    /// test from hanging.)
+    #[tokio::test]
+    async fn an_answers_first_text_is_sent_at_once_and_the_rest_in_batches() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (out_tx, mut out) = mpsc::unbounded_channel();
+        let sink: Sink = Arc::new(move |batch| {
+            let _ = out_tx.send(batch);
+        });
+        let forwarder = tokio::spawn(forward(rx, sink, Duration::from_secs(3600), None));
+
+        tx.send(delta(1, "")).unwrap(); // an empty delta is not the first text
+        tx.send(delta(1, "Hel")).unwrap();
+        assert_eq!(recv(&mut out).await, Some(vec![text_of(1, "Hel")]), "the first text is not held");
+        tx.send(delta(1, "lo")).unwrap();
+        tx.send(delta(2, "Hi")).unwrap();
+        assert_eq!(recv(&mut out).await, Some(vec![text_of(1, "lo"), text_of(2, "Hi")]), "another answer's first text is not held, nor what waited before it");
+        tx.send(delta(1, " there")).unwrap();
+        tx.send(delta(2, "!")).unwrap();
+        tx.send(delta(1, ".")).unwrap();
+        drop(tx);
+        forwarder.await.unwrap();
+        assert_eq!(out.recv().await, Some(vec![text_of(1, " there."), text_of(2, "!")]), "later text waits for its batch, merged per answer");
+        assert_eq!(out.recv().await, None);
     }
 
     #[test]

@@ -318,3 +318,55 @@ async fn deleted_conversations_leave_the_list_until_undone_and_search_finds_answ
     store.blocking(|c| conversations::set_deleted(c, a, false)).unwrap();
     assert_eq!(titles("").len(), 2);
 }
+
+#[tokio::test]
+async fn totals_carry_a_revision_so_the_newest_wins_and_running_figures_come_with_the_text() {
+    let h = harness(None).await;
+    let conv = h.conversation(TWO);
+    h.send(conv, "Totals [[fake tokens=40 pace_ms=1]]").await;
+    h.send(conv, "Again [[fake tokens=40 pace_ms=1]]").await;
+    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    assert_eq!(view.totals.revision, 4, "one revision per answer saved");
+
+    let events = h.all_events();
+    let mut revisions: Vec<i64> = events
+        .iter()
+        .filter_map(|e| match e {
+            TurnEvent::Finished { column_totals, conversation_totals, .. } => {
+                assert_eq!(column_totals.revision, conversation_totals.revision, "read in the same transaction");
+                Some(conversation_totals.revision)
+            }
+            _ => None,
+        })
+        .collect();
+    revisions.sort();
+    assert_eq!(revisions, [1, 2, 3, 4]);
+    let newest = events
+        .iter()
+        .filter_map(|e| match e { TurnEvent::Finished { conversation_totals, .. } => Some(conversation_totals), _ => None })
+        .max_by_key(|t| t.revision)
+        .unwrap();
+    assert_eq!(*newest, view.totals, "the highest revision is what the store holds");
+
+    // Running figures came with the text: never lower than the totals before the turn, and the
+    // last one of the turn (nothing streaming) is the exact total.
+    let lives: Vec<_> = events.iter().filter_map(|e| match e { TurnEvent::Live(l) => Some(l), _ => None }).collect();
+    assert!(lives.iter().any(|l| l.streaming == 2 && l.answers.iter().all(|a| a.cost.is_some_and(|c| c > Decimal::ZERO))), "estimates while streaming");
+    assert!(lives.windows(2).all(|w| w[0].seq < w[1].seq));
+    let last = lives.last().unwrap();
+    assert_eq!((last.streaming, &last.totals), (0, &view.totals));
+}
+
+#[tokio::test]
+async fn conversations_nothing_was_sent_in_do_not_pile_up_in_the_list() {
+    let h = harness(None).await;
+    let used = h.conversation(TWO);
+    h.send(used, "kept [[fake tokens=3 pace_ms=0]]").await;
+    let _left = h.conversation(TWO);
+    let _left_too = h.conversation(TWO);
+    let newest = h.conversation(TWO);
+    let listed = |store: &Store| store.blocking(|c| conversations::list(c)).unwrap().into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let mut ids = listed(h.turns.store());
+    ids.sort();
+    assert_eq!(ids, [used, newest], "only the newest empty one is listed, for the user to write in");
+}

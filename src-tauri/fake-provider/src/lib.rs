@@ -9,7 +9,7 @@
 //!
 //! Behaviour is scripted per request, first from a queue ([`FakeProvider::push`] or
 //! `POST /_fake/script`), else from a directive in the last user message such as
-//! `[[fake tokens=80 pace_ms=30 status=429 retry_after=1 drop_after=5 fixture=NAME]]`, else the
+//! `[[fake tokens=80 pace_ms=30 rate=2000 status=429 retry_after=1 drop_after=5 fixture=NAME]]`, else the
 //! defaults. Faults for the fault suite: `stall_after=N` (then silence, connection open),
 //! `drip_ms=N` (one byte at a time), `huge_line_bytes=N`, `html=1` (a 200 web page),
 //! `error_after=N` (an error event inside the 200 stream), `usage=absurd`. It can replay the recorded payloads in `shared/fixtures/` verbatim.
@@ -51,6 +51,10 @@ pub struct Script {
     pub tokens: Option<usize>,
     /// Pause between tokens.
     pub pace_ms: Option<u64>,
+    /// Tokens per second, kept on average whatever the timer's granularity: each token is due at
+    /// its own instant from the start, and all that are due go out together (several per tick
+    /// above ~1,000/s). Overrides `pace_ms` for the answer's tokens.
+    pub rate: Option<u64>,
     /// Pause before the response head.
     pub first_byte_delay_ms: Option<u64>,
     /// Cut the connection after this many tokens.
@@ -97,6 +101,10 @@ pub struct Recorded {
     pub key: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// When the response's last byte was handed to the connection (Unix time, ms), for
+    /// benchmarks that measure what happens after it. `None` while it streams.
+    #[serde(default)]
+    pub last_byte_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -191,6 +199,11 @@ impl FakeProvider {
 
 impl State {
     fn record(&self, path: &str, headers: &HeaderMap, body: &Value) -> Recorded {
+        self.record_at(path, headers, body).1
+    }
+
+    /// Records a request; returns its index in the list with it.
+    pub(crate) fn record_at(&self, path: &str, headers: &HeaderMap, body: &Value) -> (usize, Recorded) {
         let key = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -203,9 +216,19 @@ impl State {
             key,
             headers: kept.iter().filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))).collect(),
             body: body.clone(),
+            last_byte_ms: None,
         };
-        self.requests.lock().unwrap_or_else(|p| p.into_inner()).push(rec.clone());
-        rec
+        let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
+        requests.push(rec.clone());
+        (requests.len() - 1, rec)
+    }
+
+    /// Notes that the response to the `index`-th request sent its last byte.
+    pub(crate) fn sent_last_byte(&self, index: usize) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        if let Some(r) = self.requests.lock().unwrap_or_else(|p| p.into_inner()).get_mut(index) {
+            r.last_byte_ms = Some(now);
+        }
     }
 
     /// The queued script for this model, else the prompt's directive, else the defaults.
@@ -235,6 +258,7 @@ pub fn directive(text: &str) -> Script {
             "retry_after" => s.retry_after = n,
             "tokens" => s.tokens = n.map(|n| n as usize),
             "pace_ms" => s.pace_ms = n,
+            "rate" => s.rate = n.filter(|r| *r > 0),
             "first_byte_delay_ms" => s.first_byte_delay_ms = n,
             "drop_after" => s.drop_after = n.map(|n| n as usize),
             "malformed_after" => s.malformed_after = n.map(|n| n as usize),

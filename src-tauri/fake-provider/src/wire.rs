@@ -17,9 +17,10 @@ pub enum Flavour {
     Anthropic,
 }
 
-/// One piece of the response body, sent after a pause.
+/// One piece of the response body, sent after a pause, or at `due_us` after the stream's start.
 struct Step {
     delay_ms: u64,
+    due_us: Option<u64>,
     what: Emit,
 }
 
@@ -33,7 +34,7 @@ enum Emit {
 
 impl Step {
     fn bytes(delay_ms: u64, s: String) -> Self {
-        Step { delay_ms, what: Emit::Bytes(s.into_bytes()) }
+        Step { delay_ms, due_us: None, what: Emit::Bytes(s.into_bytes()) }
     }
 }
 
@@ -42,8 +43,8 @@ fn drip(steps: Vec<Step>, ms: u64) -> Vec<Step> {
     let mut out = Vec::new();
     for step in steps {
         match step.what {
-            Emit::Bytes(bytes) => out.extend(bytes.into_iter().map(|b| Step { delay_ms: ms, what: Emit::Bytes(vec![b]) })),
-            other => out.push(Step { delay_ms: step.delay_ms, what: other }),
+            Emit::Bytes(bytes) => out.extend(bytes.into_iter().map(|b| Step { delay_ms: ms, due_us: None, what: Emit::Bytes(vec![b]) })),
+            other => out.push(Step { delay_ms: step.delay_ms, due_us: None, what: other }),
         }
     }
     out
@@ -137,7 +138,7 @@ fn error_body(flavour: Flavour, status: u16) -> Value {
 }
 
 pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, headers: HeaderMap, body: Value) -> Response {
-    let rec = state.record(path, &headers, &body);
+    let (index, rec) = state.record_at(path, &headers, &body);
     let script = state.script_for(&rec);
     if let Some(ms) = script.first_byte_delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -170,14 +171,18 @@ pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, hea
         Some(ms) => drip(steps, ms),
         None => steps,
     };
-    stream_response(steps)
+    stream_response(steps, move || state.sent_last_byte(index))
 }
 
-fn stream_response(steps: Vec<Step>) -> Response {
+/// Streams `steps`; `done` runs once the last one was handed to the connection.
+fn stream_response(steps: Vec<Step>, done: impl FnOnce() + Send + 'static) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
     tokio::spawn(async move {
+        let start = tokio::time::Instant::now();
         for step in steps {
-            if step.delay_ms > 0 {
+            if let Some(us) = step.due_us {
+                tokio::time::sleep_until(start + Duration::from_micros(us)).await;
+            } else if step.delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
             }
             let item = match step.what {
@@ -193,6 +198,7 @@ fn stream_response(steps: Vec<Step>) -> Response {
                 return;
             }
         }
+        done();
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     Response::builder()
@@ -234,6 +240,11 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
     let include_usage = body.pointer("/stream_options/include_usage").and_then(Value::as_bool).unwrap_or(false);
     let mut steps = Vec::new();
     let push = |steps: &mut Vec<Step>, delay_ms: u64, s: String| steps.push(Step::bytes(delay_ms, s));
+    // With a rate, token i is due (i + 1) / rate seconds after the start.
+    let token_step = |i: usize, what: Emit| match script.rate {
+        Some(rate) => Step { delay_ms: 0, due_us: Some((i as u64 + 1) * 1_000_000 / rate), what },
+        None => Step { delay_ms: pace, due_us: None, what },
+    };
     let id = format!("fake-{}", prompt_tokens * 7919 + tokens.len() as u64);
     // OpenRouter names each answer by a unique generation id (its record is looked up by it).
     let generation_id = format!("gen-fake-{}", NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
@@ -267,11 +278,11 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
     };
     for (i, tok) in tokens.iter().enumerate() {
         if script.drop_after == Some(i) {
-            steps.push(Step { delay_ms: pace, what: Emit::Drop });
+            steps.push(token_step(i, Emit::Drop));
             return steps;
         }
         if script.stall_after == Some(i) {
-            steps.push(Step { delay_ms: pace, what: Emit::Stall });
+            steps.push(token_step(i, Emit::Stall));
             return steps;
         }
         if script.malformed_after == Some(i) {
@@ -295,7 +306,7 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
                 sse(&chunk(delta, Value::Null))
             }
         };
-        push(&mut steps, pace, data);
+        steps.push(token_step(i, Emit::Bytes(data.into_bytes())));
     }
     let completion = tokens.len() as u64;
     match flavour {
@@ -351,6 +362,16 @@ mod tests {
     fn openrouter_cost_is_written_exactly() {
         assert_eq!(openrouter_cost(10, 5).get(), "0.0000045");
         assert_eq!(openrouter_cost(0, 0).get(), "0");
+    }
+
+    #[test]
+    fn a_rate_puts_each_token_at_its_own_instant_finer_than_a_millisecond() {
+        let state = State { scripts: Default::default(), requests: Default::default(), defaults: crate::Defaults::default() };
+        let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+        let script = Script { tokens: Some(4), rate: Some(4000), ..Default::default() };
+        let due: Vec<_> = scripted_steps(&state, Flavour::OpenAi, &body, &script).iter().filter_map(|s| s.due_us).collect();
+        assert_eq!(due, [250, 500, 750, 1000]);
+        assert_eq!(crate::directive("[[fake tokens=2000 rate=2000]]").rate, Some(2000));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 /**
  * Running totals of a conversation or a column. `unpriced_answers` counts answers whose model
- * had no known price: the cost total leaves them out and the UI says so.
+ * had no known price: the cost total leaves them out and the UI says so. `revision` is the
+ * conversation's totals revision they were read at: of two snapshots, the higher is the newer.
  */
-export type Totals = { cost: string, input_tokens: number, output_tokens: number, unpriced_answers: number, };
+export type Totals = { revision: number, cost: string, input_tokens: number, output_tokens: number, unpriced_answers: number, };

@@ -10,10 +10,13 @@ use super::{decimal, StoreError};
 use crate::target::Target;
 
 /// Running totals of a conversation or a column. `unpriced_answers` counts answers whose model
-/// had no known price: the cost total leaves them out and the UI says so.
+/// had no known price: the cost total leaves them out and the UI says so. `revision` is the
+/// conversation's totals revision they were read at: of two snapshots, the higher is the newer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Totals {
+    #[ts(type = "number")]
+    pub revision: i64,
     #[ts(type = "string")]
     pub cost: Decimal,
     #[ts(type = "number")]
@@ -110,7 +113,36 @@ pub fn title_from_prompt(prompt: &str) -> String {
 }
 
 pub(crate) fn totals(cost: String, input: i64, output: i64, unpriced: i64) -> Totals {
-    Totals { cost: decimal(&cost), input_tokens: input as u64, output_tokens: output as u64, unpriced_answers: unpriced as u64 }
+    Totals { revision: 0, cost: decimal(&cost), input_tokens: input as u64, output_tokens: output as u64, unpriced_answers: unpriced as u64 }
+}
+
+impl Totals {
+    pub(crate) fn at(self, revision: i64) -> Totals {
+        Totals { revision, ..self }
+    }
+}
+
+/// A conversation's totals and its columns' (removed ones too), read together.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllTotals {
+    pub conversation: Totals,
+    pub columns: Vec<(i64, Totals)>,
+}
+
+pub fn all_totals(conn: &Connection, id: i64) -> Result<AllTotals, StoreError> {
+    let conversation = conn
+        .query_row(
+            "SELECT total_cost, input_tokens, output_tokens, unpriced_answers, totals_revision FROM conversations WHERE id = ?1",
+            [id],
+            |r| Ok(totals(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?).at(r.get(4)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))?;
+    let mut stmt = conn.prepare("SELECT id, total_cost, input_tokens, output_tokens FROM columns WHERE conversation_id = ?1")?;
+    let columns = stmt
+        .query_map([id], |r| Ok((r.get(0)?, totals(r.get(1)?, r.get(2)?, r.get(3)?, 0).at(conversation.revision))))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(AllTotals { conversation, columns })
 }
 
 /// Creates a conversation with one column per target, in order.
@@ -150,7 +182,8 @@ pub fn discard_if_unused(conn: &Connection, id: i64) -> Result<bool, StoreError>
 }
 
 /// All conversations, most recently active first; with a query, those whose title or any
-/// prompt or answer contains it (case-insensitive for ASCII).
+/// prompt or answer contains it (case-insensitive for ASCII). A conversation nothing was sent in
+/// yet is listed only while it is the newest: started and left, it does not pile up in the list.
 pub fn list(conn: &Connection) -> Result<Vec<ConversationSummary>, StoreError> {
     search(conn, "")
 }
@@ -158,15 +191,17 @@ pub fn list(conn: &Connection) -> Result<Vec<ConversationSummary>, StoreError> {
 pub fn search(conn: &Connection, query: &str) -> Result<Vec<ConversationSummary>, StoreError> {
     let pattern = format!("%{}%", query.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
     let mut stmt = conn.prepare(
-        "SELECT id, title, updated_at, total_cost, input_tokens, output_tokens, unpriced_answers
+        "SELECT id, title, updated_at, total_cost, input_tokens, output_tokens, unpriced_answers, totals_revision
          FROM conversations c
-         WHERE deleted = 0 AND (?1 = '%%' OR title LIKE ?1 ESCAPE '\\' OR EXISTS (
+         WHERE deleted = 0
+           AND (EXISTS (SELECT 1 FROM turns t WHERE t.conversation_id = c.id) OR c.id = (SELECT max(id) FROM conversations WHERE deleted = 0))
+           AND (?1 = '%%' OR title LIKE ?1 ESCAPE '\\' OR EXISTS (
              SELECT 1 FROM messages m JOIN columns col ON col.id = m.column_id
              WHERE col.conversation_id = c.id AND m.superseded = 0 AND m.content LIKE ?1 ESCAPE '\\'))
          ORDER BY updated_at DESC, id DESC",
     )?;
     let rows = stmt.query_map([pattern], |r| {
-        Ok(ConversationSummary { id: r.get(0)?, title: r.get(1)?, updated_at: r.get(2)?, totals: totals(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?) })
+        Ok(ConversationSummary { id: r.get(0)?, title: r.get(1)?, updated_at: r.get(2)?, totals: totals(r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?).at(r.get(7)?) })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -332,9 +367,9 @@ fn columns_where(conn: &Connection, conversation_id: i64, filter: &str) -> Resul
 pub fn load(conn: &Connection, id: i64) -> Result<ConversationView, StoreError> {
     let head = conn
         .query_row(
-            "SELECT title, created_at, total_cost, input_tokens, output_tokens, unpriced_answers, sensitive FROM conversations WHERE id = ?1",
+            "SELECT title, created_at, total_cost, input_tokens, output_tokens, unpriced_answers, sensitive, totals_revision FROM conversations WHERE id = ?1",
             [id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, totals(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?), r.get::<_, bool>(6)?)),
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, totals(r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?).at(r.get(7)?), r.get::<_, bool>(6)?)),
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("Conversation {id}")))?;
@@ -346,7 +381,7 @@ pub fn load(conn: &Connection, id: i64) -> Result<ConversationView, StoreError> 
     let columns = stmt
         .query_map([id], |r| {
             let target = Target { route: r.get(2)?, model: r.get(3)? };
-            let priced_totals = totals(r.get(4)?, r.get(5)?, r.get(6)?, 0);
+            let priced_totals = totals(r.get(4)?, r.get(5)?, r.get(6)?, 0).at(head.2.revision);
             let params: ColumnParams = serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default();
             Ok(ColumnView {
                 paused: r.get(7)?,

@@ -327,21 +327,25 @@ pub(crate) fn finish_in(tx: &Connection, f: &Finished) -> Result<(MessageView, T
         "UPDATE columns SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3 WHERE id = ?4",
         params![col.cost.to_string(), col.input_tokens as i64, col.output_tokens as i64, f.column_id],
     )?;
-    let (conv_cost, conv_in, conv_out, conv_unpriced): (String, i64, i64, i64) = tx.query_row(
-        "SELECT total_cost, input_tokens, output_tokens, unpriced_answers FROM conversations WHERE id = ?1",
+    let (conv_cost, conv_in, conv_out, conv_unpriced, revision): (String, i64, i64, i64, i64) = tx.query_row(
+        "SELECT total_cost, input_tokens, output_tokens, unpriced_answers, totals_revision FROM conversations WHERE id = ?1",
         [f.conversation_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
     )?;
+    // The totals' new revision, written with them: whoever holds two snapshots keeps the higher.
+    let revision = revision + 1;
+    let col = col.at(revision);
     let conv = conversations::totals(
         add_cost(conv_cost, "the conversation's total cost")?,
         add_tokens(conv_in, u.input_tokens, "the conversation's input tokens")?,
         add_tokens(conv_out, u.output_tokens, "the conversation's output tokens")?,
         conv_unpriced + unpriced,
-    );
+    )
+    .at(revision);
     tx.execute(
-        "UPDATE conversations SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3, unpriced_answers = ?4,
-                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?5",
-        params![conv.cost.to_string(), conv.input_tokens as i64, conv.output_tokens as i64, conv.unpriced_answers as i64, f.conversation_id],
+        "UPDATE conversations SET total_cost = ?1, input_tokens = ?2, output_tokens = ?3, unpriced_answers = ?4, totals_revision = ?5,
+                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?6",
+        params![conv.cost.to_string(), conv.input_tokens as i64, conv.output_tokens as i64, conv.unpriced_answers as i64, revision, f.conversation_id],
     )?;
     let view = message(tx, f.message_id)?;
     Ok((view, col, conv))

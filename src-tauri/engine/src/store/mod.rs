@@ -85,6 +85,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/009_billed_first_and_attempts.sql"),
     include_str!("migrations/010_answer_owner.sql"),
     include_str!("migrations/011_reconciliations.sql"),
+    include_str!("migrations/012_totals_revision.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).
