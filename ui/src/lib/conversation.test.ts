@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
-import { applyEvents, isStreaming, liveTotal, standouts } from './conversation';
+import type { Live } from '../bindings/Live';
+import { applyEvents, isStreaming, newerLive, standouts } from './conversation';
 
-const totals = (cost: string) => ({ cost, input_tokens: 0, output_tokens: 0, unpriced_answers: 0 });
+const totals = (cost: string, revision = 0) => ({ revision, cost, input_tokens: 0, output_tokens: 0, unpriced_answers: 0 });
 
 function view(): ConversationView {
   const column = (id: number, target: string) => ({
@@ -31,7 +32,7 @@ describe('applyEvents', () => {
     expect(isStreaming(v)).toBe(true);
 
     const done = { ...answer(100, 10, 'done'), content: 'Hello' };
-    applyEvents(v, [{ type: 'finished', message: done, column_totals: totals('0.001'), conversation_totals: totals('0.001') }]);
+    applyEvents(v, [{ type: 'finished', message: done, column_totals: totals('0.001', 1), conversation_totals: totals('0.001', 1) }]);
     expect(v.turns[0]!.answers[0]!.status).toBe('done');
     expect(v.columns[0]!.totals.cost).toBe('0.001');
     expect(v.totals.cost).toBe('0.001');
@@ -59,22 +60,12 @@ describe('regenerating', () => {
   });
 });
 
-describe('live total and standouts', () => {
+describe('standouts', () => {
   const usage = (cost: string, ttft: number) => ({
     tokens: { input_tokens: 1, cached_input_tokens: 0, cache_write_tokens: 0, output_tokens: 1, reasoning_tokens: 0, reported_cost: null, estimated: false },
     served_model: null, price: null, output_tokens_per_s: null,
     cost: { input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: cost, platform_fee: '0', effective_total: cost, as_reported: false, lines: [], computed_total: cost, reported_total: null, difference: null },
     timing: { ttfb_ms: null, ttft_ms: ttft, total_ms: 100, attempts: 1, waited_ms: 0 },
-  });
-
-  it('adds an exact estimate for streaming answers to the exact totals', () => {
-    const v = view();
-    v.totals = totals('0.001');
-    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'abcdefgh', answers: [answer(100, 10)] }]);
-    applyEvents(v, [{ type: 'delta', message_id: 100, text: 'x'.repeat(400), reasoning: '' }]);
-    const prices = new Map([['openai:a', { input: '0.000001', output: '0.000002' }]]);
-    // 0.001 + 2 input tokens × 0.000001 + 100 output tokens × 0.000002
-    expect(liveTotal(v, prices)).toEqual({ cost: '0.001202', estimated: true });
   });
 
   it('marks the cheapest and the fastest column, and no winner on a tie', () => {
@@ -88,5 +79,27 @@ describe('live total and standouts', () => {
     expect(standouts(v)).toEqual({ cheapest: 11, fastest: 10 });
     v.columns[0]!.totals = totals('0.001');
     expect(standouts(v).cheapest).toBeNull();
+  });
+});
+
+describe('totals that never go back', () => {
+  it('keep the newest snapshot when an older finished answer lands last', () => {
+    const v = view();
+    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [answer(100, 10), answer(101, 11)] }]);
+    // Answer 101 was saved second (revision 2: both answers in the total), but its event came first.
+    const second = { type: 'finished' as const, message: answer(101, 11, 'done'), column_totals: totals('0.0000309', 2), conversation_totals: totals('0.0000618', 2) };
+    const first = { type: 'finished' as const, message: answer(100, 10, 'done'), column_totals: totals('0.0000309', 1), conversation_totals: totals('0.0000309', 1) };
+    applyEvents(v, [second]);
+    applyEvents(v, [first]);
+    expect(v.totals).toEqual(totals('0.0000618', 2));
+    expect(v.columns.map((c) => c.totals.cost)).toEqual(['0.0000309', '0.0000309']);
+    expect(v.turns[0]!.answers.map((a) => a.status)).toEqual(['done', 'done']);
+  });
+
+  it('keep the running figures the engine computed last', () => {
+    const live = (seq: number, cost: string): Live => ({ conversation_id: 1, seq, streaming: 1, totals: totals(cost), columns: [], answers: [] });
+    expect(newerLive(undefined, live(3, '0.1')).seq).toBe(3);
+    expect(newerLive(live(5, '0.2'), live(4, '0.1')).totals.cost).toBe('0.2');
+    expect(newerLive(live(5, '0.2'), live(6, '0.3')).totals.cost).toBe('0.3');
   });
 });

@@ -2,8 +2,10 @@
 // are tested without a window; the state module calls them on its reactive copy.
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
+import type { Live } from '../bindings/Live';
+import type { Totals } from '../bindings/Totals';
 import type { TurnEvent } from '../bindings/TurnEvent';
-import { addDecimals, compareDecimal, mulDecimal } from './format';
+import { compareDecimal } from './format';
 
 function findAnswer(view: ConversationView, messageId: number): { turn: number; index: number } | null {
   for (let t = view.turns.length - 1; t >= 0; t--) {
@@ -14,7 +16,19 @@ function findAnswer(view: ConversationView, messageId: number): { turn: number; 
   return null;
 }
 
-/** Applies a batch of events in order. Events for another conversation's turn are ignored. */
+/** Of two snapshots of the same totals, the newer (the engine bumps the revision in the same
+ * transaction that changes them; answers finish concurrently, so an older one may come last). */
+export function newer(current: Totals, next: Totals): Totals {
+  return next.revision >= current.revision ? next : current;
+}
+
+/** Of two running figures of a conversation, the one the engine computed last. */
+export function newerLive(current: Live | undefined, next: Live): Live {
+  return current && current.seq > next.seq ? current : next;
+}
+
+/** Applies a batch of events in order. Events for another conversation's turn are ignored;
+ * running figures (`live`) are kept apart, by the caller. */
 export function applyEvents(view: ConversationView, events: TurnEvent[]): void {
   for (const event of events) {
     switch (event.type) {
@@ -42,10 +56,11 @@ export function applyEvents(view: ConversationView, events: TurnEvent[]): void {
         if (!at) break;
         view.turns[at.turn]!.answers[at.index] = event.message;
         const column = view.columns.find((c) => c.id === event.message.column_id);
-        if (column) column.totals = event.column_totals;
-        view.totals = event.conversation_totals;
+        if (column) column.totals = newer(column.totals, event.column_totals);
+        view.totals = newer(view.totals, event.conversation_totals);
         break;
       }
+      case 'live':
       case 'done':
         break;
     }
@@ -59,31 +74,6 @@ export function answerFor(answers: MessageView[], columnId: number): MessageView
 
 export function isStreaming(view: ConversationView): boolean {
   return view.turns.some((t) => t.answers.some((a) => a.status === 'streaming'));
-}
-
-/** Per-token prices by target, for live estimates. */
-export type PriceBook = Map<string, { input: string; output: string }>;
-
-/**
- * The conversation's total while answers stream: the exact totals so far plus, for each streaming
- * answer, an estimate (about four characters a token, for the prompt and the text so far).
- * `estimated` says whether any part is an estimate.
- */
-export function liveTotal(view: ConversationView, prices: PriceBook): { cost: string; estimated: boolean } {
-  const parts = [view.totals.cost];
-  let estimated = false;
-  for (const turn of view.turns) {
-    for (const a of turn.answers) {
-      if (a.status !== 'streaming') continue;
-      const column = view.columns.find((c) => c.id === a.column_id);
-      const price = column && prices.get(column.target);
-      if (!price) continue;
-      estimated = true;
-      parts.push(mulDecimal(price.input, Math.ceil(turn.prompt.length / 4)));
-      parts.push(mulDecimal(price.output, Math.ceil((a.content.length + a.reasoning.length) / 4)));
-    }
-  }
-  return { cost: addDecimals(parts), estimated };
 }
 
 /** The column that cost least so far, and the one whose first tokens came soonest on average. */

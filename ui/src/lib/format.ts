@@ -44,13 +44,6 @@ export function addDecimals(values: string[]): string {
   return trimDecimal(units, scale);
 }
 
-/** `price × count` exactly (a per-token price times a token count), as a decimal string. */
-export function mulDecimal(price: string, count: number): string {
-  const d = parseDecimal(price);
-  if (!d || !Number.isSafeInteger(count)) return '0';
-  return trimDecimal(d.units * BigInt(count), d.scale);
-}
-
 function trimDecimal(units: bigint, scale: number): string {
   if (scale === 0) return units.toString();
   const neg = units < 0n;

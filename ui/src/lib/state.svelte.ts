@@ -7,11 +7,24 @@ import { backend, errorMessage } from './backend';
 import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { Preset } from '../bindings/Preset';
-import { applyEvents, type PriceBook } from './conversation';
+import { applyEvents, isStreaming, newerLive } from './conversation';
+import type { Live } from '../bindings/Live';
 import type { Alert } from '../bindings/Alert';
 import type { LimitBreach } from '../bindings/LimitBreach';
 
 export type Page = 'chat' | 'settings' | 'pricing' | 'usage';
+/** How a conversation's columns sit: side by side, wrapped into rows, or one at a time. */
+export type Layout = 'side' | 'wrap' | 'focus';
+
+const LAYOUT_KEY = 'tally.layout';
+function savedLayout(): Layout | null {
+  try {
+    const v = localStorage.getItem(LAYOUT_KEY);
+    return v === 'side' || v === 'wrap' || v === 'focus' ? v : null;
+  } catch {
+    return null;
+  }
+}
 
 /** Thrown when the user chose not to send a turn over a hard budget: no error to show. */
 const HELD_BACK = Symbol('held back');
@@ -29,7 +42,23 @@ class AppState {
   query = $state('');
   /** The conversation just deleted, while its undo is offered. */
   deleted = $state<{ id: number; title: string } | null>(null);
-  /** Known targets by `route:model`: prices for live estimates, twins for Pair. */
+  /** The layout the user chose (kept on this machine); null: side by side up to 4 columns, else rows. */
+  private chosenLayout = $state<Layout | null>(savedLayout());
+  get layout(): Layout | null {
+    return this.chosenLayout;
+  }
+  set layout(value: Layout | null) {
+    this.chosenLayout = value;
+    try {
+      if (value) localStorage.setItem(LAYOUT_KEY, value);
+    } catch {
+      // a private window without storage: the choice lasts this session
+    }
+  }
+
+  /** The ≈ running figures of conversations with answers streaming, as the engine sent them. */
+  live = $state<Record<number, Live>>({});
+  /** Known targets by `route:model`: prices for the column picker, twins for Pair. */
   known = $state<Map<string, KnownTarget>>(new Map());
   /** Budget and spike alerts that fired while the app is open, until dismissed. */
   alerts = $state<Alert[]>([]);
@@ -38,8 +67,19 @@ class AppState {
   /** A turn held back because it would cross a hard budget, until the user decides. */
   overBudget = $state<{ breaches: LimitBreach[]; decide: (send: boolean) => void } | null>(null);
 
-  get prices(): PriceBook {
-    return new Map([...this.known].map(([t, k]) => [t, { input: k.price.input, output: k.price.output }]));
+  /** The running figures of a conversation while some of its answers stream, else null. */
+  liveOf(conversationId: number): Live | null {
+    const live = this.live[conversationId];
+    return live && live.streaming > 0 ? live : null;
+  }
+
+  /** Applies a batch of a turn's events to the conversation it belongs to. */
+  private onTurnEvents(conversationId: number, events: TurnEvent[]): void {
+    if (this.current?.id === conversationId) applyEvents(this.current, events);
+    for (const e of events) {
+      if (e.type === 'live') this.live[conversationId] = newerLive(this.live[conversationId], e);
+      if (e.type === 'done' && !(this.current?.id === conversationId && isStreaming(this.current))) delete this.live[conversationId];
+    }
   }
 
   async loadKnown(): Promise<void> {
@@ -165,7 +205,7 @@ class AppState {
     if (!current) return;
     await this.guard(async () => {
       await backend.regenerateAnswer(messageId, (events) => {
-        if (this.current?.id === current.id) applyEvents(this.current, events);
+        this.onTurnEvents(current.id, events);
         if (events.some((e) => e.type === 'done')) void this.refreshList();
       });
     });
@@ -242,7 +282,7 @@ class AppState {
       const conversationId = this.current.id;
       if (!(await this.confirmOverBudget(await backend.checkTurnBudget(conversationId, prompt)))) throw HELD_BACK;
       const onBatch = (events: TurnEvent[]) => {
-        if (this.current?.id === conversationId) applyEvents(this.current, events);
+        this.onTurnEvents(conversationId, events);
         for (const e of events) {
           if (e.type === 'done' && this.runningTurn === e.turn_id) {
             this.runningTurn = null;

@@ -1,0 +1,164 @@
+//! The frame probe: how the window keeps up with many fast streams, measured in the page.
+//!
+//! Starts the app (`TALLY_APP`, the release build in `scripts/bench/frame_probe.sh`) through
+//! tauri-driver against the fake provider, and for each scenario opens a new comparison with N
+//! columns and sends one prompt whose answers stream `tokens` tokens at `rate` tokens/s each.
+//! Recorded in the page: the gaps between animation frames while the answers stream (p50, p95,
+//! max, how many over 50 ms); the time from the provider's last byte (noted by the fake) to the
+//! frame after the last answer's final render; then, on a second prompt, the time from the
+//! Stop click to the frame after every answer shows it stopped.
+//!
+//! Prints one Markdown table row per scenario. Run through `scripts/bench/frame_probe.sh`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fantoccini::Client;
+use tally_e2e::*;
+use tally_fake_provider::Flavour;
+
+const TARGETS: [&str; 3] = ["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini", "anthropic:claude-sonnet-4-5"];
+
+/// Installed in the page before a prompt is sent: records every animation frame, and the frame
+/// after the moment the `expect`-th answer on the page and all before it stopped streaming.
+const PROBE: &str = r#"
+const expect = arguments[0];
+const p = window.__probe = { frames: [], running: true, endedAt: null, startedAt: Date.now() };
+const loop = (t) => { if (!p.running) return; p.frames.push(t); requestAnimationFrame(loop); };
+requestAnimationFrame(loop);
+const check = () => {
+  if (p.endedAt !== null) return;
+  const answers = document.querySelectorAll('[data-testid=answer]');
+  if (answers.length < expect) return;
+  for (const a of answers) if (a.dataset.status === 'streaming') return;
+  p.pending = true;
+  requestAnimationFrame(() => { if (p.endedAt === null) p.endedAt = Date.now(); });
+};
+p.observer = new MutationObserver(check);
+p.observer.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+"#;
+
+const COLLECT: &str = r#"
+const p = window.__probe;
+p.running = false;
+p.observer.disconnect();
+const gaps = [];
+for (let i = 1; i < p.frames.length; i++) gaps.push(p.frames[i] - p.frames[i - 1]);
+return { gaps, endedAt: p.endedAt, startedAt: p.startedAt };
+"#;
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+struct Scenario {
+    name: &'static str,
+    columns: usize,
+    tokens: u64,
+    rate: u64,
+}
+
+async fn open_comparison(c: &Client, columns: usize) {
+    click(c, "[data-testid=new-conversation]").await;
+    until("two columns", || async { (texts(c, "[data-testid=column-header]").await.len() == 2).then_some(()) }).await;
+    if columns == 1 {
+        let remove = c.find_all(fantoccini::Locator::Css("[data-testid=remove-column]")).await.unwrap();
+        remove[1].click().await.unwrap();
+    }
+    for i in 2..columns {
+        click(c, "[data-testid=add-column]").await;
+        type_into(c, "[data-testid=add-column-target]", TARGETS[i % 3]).await;
+        click(c, "[data-testid=add-column-confirm]").await;
+    }
+    until("the columns", || async { (texts(c, "[data-testid=column-header]").await.len() == columns).then_some(()) }).await;
+}
+
+async fn answers(c: &Client) -> usize {
+    c.execute("return document.querySelectorAll('[data-testid=answer]').length", vec![]).await.unwrap().as_u64().unwrap() as usize
+}
+
+/// Waits with few calls into the page (each one is work on its main thread).
+async fn wait_page(c: &Client, what: &str, script: &str) -> serde_json::Value {
+    for _ in 0..600 {
+        let v = c.execute(script, vec![]).await.unwrap();
+        if !v.is_null() && v != serde_json::Value::Bool(false) {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn send(c: &Client, prompt: &str, expect: usize) {
+    c.execute(PROBE, vec![serde_json::json!(expect)]).await.unwrap();
+    type_into(c, "[data-testid=prompt-input]", prompt).await;
+    click(c, "[data-testid=send]").await;
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let only = std::env::args().nth(1);
+    let scenarios = [
+        Scenario { name: "8 columns × 2,000 tokens at 62 tok/s", columns: 8, tokens: 2000, rate: 62 },
+        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s", columns: 8, tokens: 2000, rate: 1000 },
+        Scenario { name: "1 column × 2,000 tokens at 2,000 tok/s", columns: 1, tokens: 2000, rate: 2000 },
+    ];
+    let FakeSetup { fake, c, driver: _driver, home: _home } = FakeSetup::start(&[
+        ("openai", "test-key-probe-openai-000000", Flavour::OpenAi),
+        ("openrouter", "test-key-probe-openrouter-00", Flavour::OpenRouter),
+        ("anthropic", "test-key-probe-anthropic-000", Flavour::Anthropic),
+    ])
+    .await;
+    println!("| scenario | frames | gap p50 ms | gap p95 ms | gap max ms | gaps > 50 ms | provider's last byte → UI done ms | Stop click → all stopped ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let chosen = |s: &&Scenario| match &only {
+        Some(o) => s.name.contains(o.as_str()),
+        None => true,
+    };
+    for s in scenarios.iter().filter(chosen) {
+        open_comparison(&c, s.columns).await;
+
+        // Streamed to the end.
+        let expect = answers(&c).await + s.columns;
+        let first_request = fake.requests().len();
+        send(&c, &format!("Write at length [[fake tokens={} rate={}]]", s.tokens, s.rate), expect).await;
+        wait_page(&c, "the answers to end", "return window.__probe.endedAt !== null").await;
+        let probe = c.execute(COLLECT, vec![]).await.unwrap();
+        let mut gaps: Vec<f64> = probe["gaps"].as_array().unwrap().iter().filter_map(|g| g.as_f64()).collect();
+        gaps.sort_by(|a, b| a.total_cmp(b));
+        let ended_at = probe["endedAt"].as_u64().unwrap();
+        let last_byte = fake.requests()[first_request..].iter().filter_map(|r| r.last_byte_ms).max().expect("the fake noted its last byte");
+
+        // Stopped midway: the click, then every answer showing it stopped.
+        let expect = answers(&c).await + s.columns;
+        send(&c, &format!("Again [[fake tokens={} rate={}]]", s.tokens * 100, s.rate), expect).await;
+        let streaming_with_text = format!(
+            "const a = [...document.querySelectorAll('[data-testid=answer]')].slice(-{n}); return a.length === {n} && a.every(x => x.dataset.status === 'streaming' && x.textContent.includes('word20'))",
+            n = s.columns
+        );
+        wait_page(&c, "text in every answer", &streaming_with_text).await;
+        let clicked = now_ms();
+        click(&c, "[data-testid=stop]").await;
+        wait_page(&c, "every answer stopped", "return window.__probe.endedAt !== null").await;
+        let stopped = c.execute(COLLECT, vec![]).await.unwrap()["endedAt"].as_u64().unwrap();
+
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
+            s.name,
+            gaps.len() + 1,
+            percentile(&gaps, 0.5),
+            percentile(&gaps, 0.95),
+            gaps.last().copied().unwrap_or(0.0),
+            gaps.iter().filter(|g| **g > 50.0).count(),
+            ended_at as i64 - last_byte as i64,
+            stopped as i64 - clicked as i64,
+        );
+    }
+    c.close().await.unwrap();
+}
