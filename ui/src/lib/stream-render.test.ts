@@ -54,7 +54,8 @@ function pieces(seed: number, n: number): number[] {
   return out;
 }
 
-describe('StreamingMarkdown', () => {
+// Every piece size from 1 character re-renders a lot: slow on a loaded machine, never wrong.
+describe('StreamingMarkdown', { timeout: 120_000 }, () => {
   it('ends with the same DOM as the whole text for a long mixed answer, however it is split', () => {
     const whole = renderMarkdown(LONG);
     for (const seed of [1, 2, 3, 4, 5]) {
