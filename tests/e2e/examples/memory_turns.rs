@@ -57,7 +57,7 @@ fn report(label: &str, pid: u32) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let FakeSetup { c, driver: _driver, home: _home, .. } =
+    let FakeSetup { c, fake: _fake, driver: _driver, home: _home } =
         FakeSetup::start(&[("openai", "test-key-memory-openai-0000000", Flavour::OpenAi), ("openrouter", "test-key-memory-openrouter-00000", Flavour::OpenRouter)]).await;
     click(&c, "[data-testid=new-conversation]").await;
     for target in MORE_COLUMNS {
