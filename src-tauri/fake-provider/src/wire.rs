@@ -366,7 +366,7 @@ mod tests {
 
     #[test]
     fn a_rate_puts_each_token_at_its_own_instant_finer_than_a_millisecond() {
-        let state = State { scripts: Default::default(), requests: Default::default(), defaults: crate::Defaults::default() };
+        let state = State { scripts: Default::default(), requests: Default::default(), generations: Default::default(), defaults: crate::Defaults::default() };
         let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
         let script = Script { tokens: Some(4), rate: Some(4000), ..Default::default() };
         let due: Vec<_> = scripted_steps(&state, Flavour::OpenAi, &body, &script).iter().filter_map(|s| s.due_us).collect();
