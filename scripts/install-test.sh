@@ -72,7 +72,7 @@ base=$(sed -n 's/.*OpenAI-compatible base URL: *//p' "$out/fake.log")
 [ -n "$base" ] || fail "the fake provider did not start: $(cat "$out/fake.log")"
 
 say "tally-cli ask against the fake provider"
-answer=$(OPENAI_API_KEY=sk-install-test-key-0000000000 tally-cli ask "Say hi [[fake tokens=12]]" -t openai:gpt-4o-mini --base-url "openai=$base")
+answer=$(OPENAI_API_KEY=test-key-install-0000000000 tally-cli ask "Say hi [[fake tokens=12]]" -t openai:gpt-4o-mini --base-url "openai=$base")
 echo "$answer" >"$out/ask.jsonl"
 echo "$answer" | grep -q '"error":null' || fail "tally-cli ask failed: $answer"
 echo "$answer" | grep -q '"output_tokens":12' || fail "tally-cli ask did not get the 12 tokens asked for: $answer"

@@ -240,9 +240,9 @@ mod tests {
     #[test]
     fn provider_keys_are_redacted_wherever_they_appear() {
         let cases = [
-            ("Incorrect API key provided: sk-proj-Ab12Cd34Ef56Gh78Ij90KlMn.", "Incorrect API key provided: sk-[redacted]."),
-            ("key sk-or-v1-0123456789abcdef0123456789abcdef0123 refused", "key sk-[redacted] refused"),
-            ("anthropic sk-ant-api03-AAAAbbbbCCCCdddd_eeee-ffff", "anthropic sk-[redacted]"),
+            ("Incorrect API key provided: sk-proj-FAKE12test34KEY56notReal.", "Incorrect API key provided: sk-[redacted]."),
+            ("key sk-or-v1-FAKE0test1key2not3real4abcdef56789012 refused", "key sk-[redacted] refused"),
+            ("anthropic sk-ant-api03-FAKEtestKEYnotREAL_eeee-ffff", "anthropic sk-[redacted]"),
             ("groq gsk_abcdefghijklmnop1234", "groq gsk_[redacted]"),
             ("xai xai-AbCdEfGhIjKlMnOp1234", "xai xai-[redacted]"),
             ("gemini AIzaSyA-0123456789abcdefghijklmnopqrstu", "gemini AIza[redacted]"),
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn credentials_after_their_name_are_redacted() {
         assert_eq!(redact("Authorization: Bearer abcdefgh12345678"), "Authorization: Bearer [redacted]");
-        assert_eq!(redact("header authorization=Bearer sk-proj-1234567890abcdef"), "header authorization=Bearer [redacted]");
+        assert_eq!(redact("header authorization=Bearer sk-proj-FAKEtest90abcdef"), "header authorization=Bearer [redacted]");
         assert_eq!(redact(r#"{"x-api-key":"m1st4alKeyWithoutPrefix"}"#), r#"{"x-api-key":"[redacted]"}"#);
         assert_eq!(redact("url?key=1&api_key=q7w8e9r0t1y2"), "url?key=1&api_key=[redacted]");
         assert_eq!(redact("bearer xyz"), "bearer xyz", "too short to be a credential");

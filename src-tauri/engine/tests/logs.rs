@@ -21,9 +21,9 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
     assert_eq!(dir, data.path().join("logs"));
     let subscriber = logs::subscriber(&dir, "tally-test").unwrap();
     let keys = [
-        "sk-proj-Zx81Lm02Qw93Er84Ty75Ui66",
-        "sk-ant-api03-AbCdEfGh12345678-IjKl",
-        "sk-or-v1-0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        "sk-proj-FAKE81test02Qw93KEY4Ty75",
+        "sk-ant-api03-FAKEtestKEY12345678-IjKl",
+        "sk-or-v1-FAKE2d3ctest5a6978KEY6a5b4c3d2e1f0",
         "AIzaSyB-aBcDeFgHiJkLmNoPqRsTuVwXyZ012345",
         "Q3w9E8r7T6y5U4i3O2p1A0sDfGhJkLzX", // no prefix (Mistral-like)
     ];
