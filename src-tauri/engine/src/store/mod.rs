@@ -255,7 +255,19 @@ impl Store {
             rollups::rebuild_if_pending(conn)?;
             Ok(())
         };
-        setup(&mut conn).map_err(classify)?;
+        // SQLite answers some lock conflicts at once instead of calling the busy handler (two
+        // connections that both read the schema and then both want to write it: a new file's
+        // first openers). Every step of `setup` is idempotent, so it is tried again until the
+        // busy timeout has passed, as a write would wait.
+        let started = std::time::Instant::now();
+        loop {
+            match setup(&mut conn).map_err(classify) {
+                Err(StoreError::Busy { .. }) if started.elapsed() < busy_timeout => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                other => break other?,
+            }
+        }
         Ok(Store { inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) }) })
     }
 
