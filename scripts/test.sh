@@ -23,7 +23,7 @@ step "build the app, the CLI, the fake provider and every test"
 cargo build --workspace --all-targets
 
 step "every Rust test, end to end included (Xvfb, D-Bus, a throwaway gnome-keyring)"
-TALLY_E2E_ISOLATED=1 scripts/with-desktop.sh cargo test --workspace
+TALLY_E2E_ISOLATED=1 scripts/with-desktop.sh cargo test --workspace --no-fail-fast
 
 step "generated TypeScript bindings are committed"
 # cargo test regenerates ui/src/bindings from the Rust types (ts-rs); the UI above was built
