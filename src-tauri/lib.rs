@@ -81,6 +81,7 @@ pub fn run() {
             commands::new_variants_conversation,
             commands::stop_turn,
             commands::stop_answer,
+            commands::turn_batch_seen,
             commands::usage::usage_overview,
             commands::usage::usage_latency,
             commands::usage::budgets,

@@ -9,6 +9,9 @@ use tally_engine::providers::KeyCheck;
 use tally_engine::export::ExportFormat;
 use tally_engine::store::conversations::{self, ConversationSummary, ConversationView};
 use tally_engine::store::presets::{self, Preset};
+use std::collections::HashMap;
+
+use tally_engine::pace;
 use tally_engine::turn::TurnEvent;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -274,11 +277,34 @@ pub async fn load_conversation(state: State<'_, AppState>, id: i64) -> Result<Co
     Ok(state.store().run(move |c| conversations::load(c, id)).await?)
 }
 
-/// A turn's events, sent to the web view over its Channel, one batch at a time.
+/// A turn's events, sent to the web view over its Channel, one batch at a time, never more than
+/// [`pace::WINDOW`] batches ahead of what the page acknowledged ([`turn_batch_seen`]): a page
+/// that falls behind gets merged batches instead of a queue (see `tally_engine::pace`).
 fn channel_sink(channel: Channel<Vec<TurnEvent>>) -> tally_engine::turn::Sink {
-    std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
+    let id = channel.id();
+    let deliver: tally_engine::turn::Sink = std::sync::Arc::new(move |batch: Vec<TurnEvent>| {
         let _ = channel.send(batch);
-    })
+    });
+    let (sink, pacer) = pace::paced(deliver, pace::WINDOW);
+    let mut pacers = PACERS.lock().unwrap_or_else(|p| p.into_inner());
+    pacers.retain(|_, p| !p.finished());
+    pacers.insert(id, pacer);
+    sink
+}
+
+/// The pacers of turns whose batches the page has not all acknowledged, by Channel id.
+static PACERS: std::sync::LazyLock<std::sync::Mutex<HashMap<u32, std::sync::Arc<pace::Pacer>>>> = std::sync::LazyLock::new(Default::default);
+
+/// The page took in a batch of the turn streaming over `channel`: the next one may come.
+#[tauri::command]
+pub fn turn_batch_seen(channel: u32) {
+    let pacer = PACERS.lock().unwrap_or_else(|p| p.into_inner()).get(&channel).cloned();
+    if let Some(pacer) = pacer {
+        pacer.ack();
+        if pacer.finished() {
+            PACERS.lock().unwrap_or_else(|p| p.into_inner()).remove(&channel);
+        }
+    }
 }
 
 /// Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of
@@ -288,7 +314,7 @@ pub async fn send_turn(
     state: State<'_, AppState>,
     conversation_id: i64,
     prompt: String,
-    own: Option<std::collections::HashMap<i64, String>>,
+    own: Option<HashMap<i64, String>>,
     on_event: Channel<Vec<TurnEvent>>,
 ) -> Result<i64> {
     state.send_turn(conversation_id, prompt, own.unwrap_or_default(), channel_sink(on_event)).await

@@ -10,6 +10,7 @@ pub mod export;
 pub mod http;
 pub mod live;
 pub mod logs;
+pub mod pace;
 pub mod paths;
 pub mod pricing;
 pub mod providers;

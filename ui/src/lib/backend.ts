@@ -1,6 +1,8 @@
 // The one module that talks to the Rust side. Components and their tests never import
 // @tauri-apps/* themselves; they call these functions.
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { flushSync } from 'svelte';
+import { streamCost } from './frames';
 import type { AppError } from '../bindings/AppError';
 import type { AppInfo } from '../bindings/AppInfo';
 import type { ConversationSummary } from '../bindings/ConversationSummary';
@@ -36,10 +38,33 @@ import type { LatencyRow } from '../bindings/LatencyRow';
 import type { LimitBreach } from '../bindings/LimitBreach';
 import type { UsageOverview } from '../bindings/UsageOverview';
 
-/** A Channel that hands each batch of turn events to `onBatch`. */
+/** A Channel that hands each batch of turn events to `onBatch`, and tells the engine once the
+ * page has taken it in (in the next animation frame, so the text is drawn first; a timer in
+ * case frames are not drawn, in a hidden window). The engine keeps at most two batches on their
+ * way and merges the rest, so a page slower than the stream is never behind a queue of them
+ * (engine/src/pace.rs). */
 function turnChannel(onBatch: (events: TurnEvent[]) => void): Channel<TurnEvent[]> {
   const channel = new Channel<TurnEvent[]>();
-  channel.onmessage = onBatch;
+  channel.onmessage = (events) => {
+    const start = performance.now();
+    try {
+      onBatch(events);
+      flushSync(); // the components' updates it causes count as taking it in
+    } finally {
+      const spent = performance.now() - start;
+      streamCost.batches += 1;
+      streamCost.batchMs += spent;
+      streamCost.maxBatchMs = Math.max(streamCost.maxBatchMs, spent);
+      let sent = false;
+      const seen = () => {
+        if (sent) return;
+        sent = true;
+        void invoke('turn_batch_seen', { channel: channel.id }).catch(() => {});
+      };
+      requestAnimationFrame(seen);
+      setTimeout(seen, 250);
+    }
+  };
   return channel;
 }
 

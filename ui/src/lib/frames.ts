@@ -6,6 +6,11 @@
 type Job = () => void;
 
 const FRAME_BUDGET_MS = 10;
+
+/** What the page spent on streaming, read by the frame probe (scripts/bench/frame_probe.sh):
+ * time in frame jobs (rendering answers) and in taking in batches of events. */
+export const streamCost = { frames: 0, frameMs: 0, maxFrameMs: 0, batches: 0, batchMs: 0, maxBatchMs: 0 };
+(globalThis as unknown as { __tallyStreamCost: typeof streamCost }).__tallyStreamCost = streamCost;
 const queued = new Set<Job>();
 const afterEach = new Set<Job>();
 let scheduled = false;
@@ -40,6 +45,10 @@ function runFrame(): void {
     job();
   }
   for (const hook of afterEach) hook();
+  const spent = performance.now() - start;
+  streamCost.frames += 1;
+  streamCost.frameMs += spent;
+  streamCost.maxFrameMs = Math.max(streamCost.maxFrameMs, spent);
   if (queued.size && !scheduled) {
     scheduled = true;
     requestAnimationFrame(runFrame);
