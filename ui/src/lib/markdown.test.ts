@@ -45,3 +45,12 @@ describe('code blocks', () => {
     expect(html).not.toContain('onerror=');
   });
 });
+
+describe('setext headings (tried only where an underline line follows)', () => {
+  it('still render, after one line or several, with = and -', () => {
+    expect(renderMarkdown('Title\n===\n\npara')).toBe('<h1>Title</h1>\n<p>para</p>\n');
+    expect(renderMarkdown('Two\nlines\n  ---\n')).toBe('<h2>Two\nlines</h2>\n');
+    expect(renderMarkdown('a\n\n---\n\nb')).toBe('<p>a</p>\n<hr>\n<p>b</p>\n');
+    expect(renderMarkdown('just a paragraph\nover two lines')).toBe('<p>just a paragraph\nover two lines</p>\n');
+  });
+});

@@ -43,6 +43,14 @@ const marked = new Marked({
   },
 });
 
+// marked's setext-heading rule ("Title" over a line of "=" or "-") is a lazy, lookahead-laden
+// regex that WebKit's regex engine runs in its slow interpreter, trying it at every character of
+// a paragraph: 70 ms for one 35 KB paragraph (0.1 ms in V8), so a long streaming paragraph
+// lexed again each frame cost seconds. It can only match where such an underline line follows,
+// so it is only tried then (`false`: marked's own rule; `undefined`: no setext heading here).
+const SETEXT_UNDERLINE = /\n {0,3}(?:=+|-+) *(?:\n|$)/;
+marked.use({ tokenizer: { lheading: (src: string) => (SETEXT_UNDERLINE.test(src) ? false : undefined) } });
+
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
     node.setAttribute('rel', 'noopener noreferrer');

@@ -127,6 +127,28 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     expect(root.innerHTML).toBe(renderMarkdown(text));
   });
 
+  it('an answer ending with a long open tail shows all its text at once, and renders it in a later call', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    let text = '# Head\n\n' + 'word '.repeat(1000);
+    r.render(text, false);
+    text += 'the **last** words';
+    expect(r.showRest(text)).toBe(true);
+    expect(root.textContent).toContain('the **last** words'); // all the text, as plain text for now
+    expect(root.querySelector('strong')).toBeNull();
+    r.render(text, true);
+    expect(root.innerHTML).toBe(renderMarkdown(text));
+  });
+
+  it('an answer ending with a short tail, or with other text, is left to render at once', () => {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    r.render('Short answer', false);
+    expect(r.showRest('Short answer, done')).toBe(false);
+    r.render('x '.repeat(3000), false);
+    expect(r.showRest('y '.repeat(3000))).toBe(false); // not a continuation: rendered from scratch
+  });
+
   it('starts over when the text is replaced by another', () => {
     const root = document.createElement('div');
     const r = new StreamingMarkdown(root);

@@ -88,6 +88,18 @@ export class StreamingMarkdown {
     this.tailRenderedAt = source.length;
   }
 
+  /** The answer ended with `source`. When rendering its open tail as markdown again would be
+   * costly (a long tail: lexing is slow in WebKit, ~1 ms per KB), the rest of the text is shown
+   * at once as plain text and true is returned; the caller then calls `render(source, true)` in
+   * a later frame, so that eight answers ending together do not hold one frame for seconds.
+   * False: nothing was done, render now. */
+  showRest(source: string): boolean {
+    if (source.length - this.done <= SMALL_TAIL || !this.continues(source, true)) return false;
+    this.source = source;
+    this.appendPlain(source.slice(this.tailRenderedAt));
+    return true;
+  }
+
   private continues(source: string, final: boolean): boolean {
     if (source.length < this.source.length) return false;
     // While streaming, text only grows: a cheap check of the last finished characters. Once,
