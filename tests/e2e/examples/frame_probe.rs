@@ -23,6 +23,8 @@ const TARGETS: [&str; 3] = ["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini
 const PROBE: &str = r#"
 const expect = arguments[0];
 const p = window.__probe = { frames: [], running: true, endedAt: null, startedAt: Date.now() };
+const cost = window.__tallyStreamCost;
+if (cost) for (const k of Object.keys(cost)) cost[k] = 0;
 const loop = (t) => { if (!p.running) return; p.frames.push(t); requestAnimationFrame(loop); };
 requestAnimationFrame(loop);
 const check = () => {
@@ -43,7 +45,7 @@ p.running = false;
 p.observer.disconnect();
 const gaps = [];
 for (let i = 1; i < p.frames.length; i++) gaps.push(p.frames[i] - p.frames[i - 1]);
-return { gaps, endedAt: p.endedAt, startedAt: p.startedAt };
+return { gaps, endedAt: p.endedAt, startedAt: p.startedAt, cost: window.__tallyStreamCost ?? null };
 "#;
 
 fn now_ms() -> u64 {
@@ -133,6 +135,7 @@ async fn main() {
         let mut gaps: Vec<f64> = probe["gaps"].as_array().unwrap().iter().filter_map(|g| g.as_f64()).collect();
         gaps.sort_by(|a, b| a.total_cmp(b));
         let ended_at = probe["endedAt"].as_u64().unwrap();
+        eprintln!("{}: page work while streaming: {}", s.name, probe["cost"]);
         let last_byte = fake.requests()[first_request..].iter().filter_map(|r| r.last_byte_ms).max().expect("the fake noted its last byte");
 
         // Stopped midway: the click, then every answer showing it stopped.
@@ -146,7 +149,9 @@ async fn main() {
         let clicked = now_ms();
         click(&c, "[data-testid=stop]").await;
         wait_page(&c, "every answer stopped", "return window.__probe.endedAt !== null").await;
-        let stopped = c.execute(COLLECT, vec![]).await.unwrap()["endedAt"].as_u64().unwrap();
+        let after_stop = c.execute(COLLECT, vec![]).await.unwrap();
+        eprintln!("{}: page work until stopped: {}", s.name, after_stop["cost"]);
+        let stopped = after_stop["endedAt"].as_u64().unwrap();
 
         println!(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
