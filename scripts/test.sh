@@ -22,15 +22,20 @@ npm run --silent build
 step "build the app, the CLI, the fake provider and every test"
 cargo build --workspace --all-targets
 
+step "clippy, warnings as errors"
+cargo clippy --workspace --all-targets -- -D warnings
+
 step "every Rust test, end to end included (Xvfb, D-Bus, a throwaway gnome-keyring)"
 TALLY_E2E_ISOLATED=1 scripts/with-desktop.sh cargo test --workspace --no-fail-fast
 
 step "generated TypeScript bindings are committed"
-# cargo test regenerates ui/src/bindings from the Rust types (ts-rs); the UI above was built
-# from the committed ones, so they must not have changed.
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && ! git diff --quiet -- ui/src/bindings; then
-  git --no-pager diff --stat -- ui/src/bindings
-  echo "The Rust IPC types changed: commit the regenerated ui/src/bindings." >&2
+# cargo test regenerates ui/src/bindings from the Rust types (ts-rs) and the command signatures
+# (src-tauri/commands/bindings.rs); the UI above was built from the committed ones, so they must
+# not have changed.
+# A new type or command shows up as an untracked file, a changed one as a diff: both fail.
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1 && [ -n "$(git status --porcelain --untracked-files=all -- ui/src/bindings)" ]; then
+  git --no-pager status --short --untracked-files=all -- ui/src/bindings
+  echo "The Rust IPC types or commands changed: commit the regenerated ui/src/bindings." >&2
   exit 1
 fi
 

@@ -1,5 +1,6 @@
 //! Token counts and costs before sending, and what a conversation would cost elsewhere.
 
+use tally_engine::app::{ColumnEstimateView, Engine};
 use tally_engine::store::token_history::EstimateAccuracy;
 use tally_engine::tokens::breakdown::Breakdown;
 use tally_engine::tokens::projection::{Period, Projection};
@@ -7,36 +8,35 @@ use tally_engine::tokens::reprice::Reprice;
 use tauri::State;
 
 use super::Result;
-use crate::state::{AppState, ColumnEstimateView};
 
-/// What sending `text` would cost on each column that takes part: tokens in, an output range, cost.
+/// What sending `text` would cost on each column that takes part: tokens in, an output range,
+/// cost. A newer call supersedes an older one still counting (`superseded`).
 #[tauri::command]
-pub async fn estimate_turn(state: State<'_, AppState>, conversation_id: i64, text: String) -> Result<Vec<ColumnEstimateView>> {
-    state.estimate_turn(conversation_id, text).await
+pub async fn estimate_turn(engine: State<'_, Engine>, conversation_id: i64, text: String) -> Result<Vec<ColumnEstimateView>> {
+    engine.estimate_turn(conversation_id, text).await
 }
 
 #[tauri::command]
-pub async fn token_breakdown(state: State<'_, AppState>, conversation_id: i64, column_id: i64, text: String) -> Result<Breakdown> {
-    state.token_breakdown(conversation_id, column_id, text).await
+pub async fn token_breakdown(engine: State<'_, Engine>, conversation_id: i64, column_id: i64, text: String) -> Result<Breakdown> {
+    engine.token_breakdown(conversation_id, column_id, text).await
 }
 
 #[tauri::command]
-pub async fn compare_variants(state: State<'_, AppState>, conversation_id: i64, variants: Vec<String>) -> Result<Vec<Vec<ColumnEstimateView>>> {
-    state.compare_variants(conversation_id, variants).await
+pub async fn compare_variants(engine: State<'_, Engine>, conversation_id: i64, variants: Vec<String>) -> Result<Vec<Vec<ColumnEstimateView>>> {
+    engine.compare_variants(conversation_id, variants).await
 }
 
 #[tauri::command]
-pub async fn project_conversation(state: State<'_, AppState>, conversation_id: i64, requests: u64, period: Period) -> Result<Option<Projection>> {
-    state.project_conversation(conversation_id, requests, period).await
+pub async fn project_conversation(engine: State<'_, Engine>, conversation_id: i64, requests: u64, period: Period) -> Result<Option<Projection>> {
+    engine.project_conversation(conversation_id, requests, period).await
 }
 
 #[tauri::command]
-pub async fn reprice_conversation(state: State<'_, AppState>, conversation_id: i64) -> Result<Reprice> {
-    state.reprice_conversation(conversation_id).await
+pub async fn reprice_conversation(engine: State<'_, Engine>, conversation_id: i64) -> Result<Reprice> {
+    engine.reprice_conversation(conversation_id).await
 }
 
 #[tauri::command]
-pub async fn estimate_accuracy(state: State<'_, AppState>) -> Result<Vec<EstimateAccuracy>> {
-    state.estimate_accuracy().await
+pub async fn estimate_accuracy(engine: State<'_, Engine>) -> Result<Vec<EstimateAccuracy>> {
+    engine.estimate_accuracy().await
 }
-

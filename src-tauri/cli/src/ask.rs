@@ -6,15 +6,14 @@ use std::sync::{Arc, Mutex};
 
 use clap::Args;
 use serde_json::{json, Value};
-use tally_engine::endpoints::{Endpoints, KeyringEndpoints};
-use tally_engine::reconcile::Reconciler;
+use tally_engine::app::chats::OverBudget;
+use tally_engine::app::{AppCode, Engine};
 use tally_engine::providers::provider;
-use tally_engine::secrets::{EnvFallback, Keyring};
-use tally_engine::settings;
-use tally_engine::store::conversations::{self, ColumnParams};
+use tally_engine::settings::{self, Settings};
+use tally_engine::store::conversations::ColumnParams;
 use tally_engine::store::messages::{MessageView, Status};
 use tally_engine::target::Target;
-use tally_engine::turn::{TurnDeps, TurnEvent, Turns};
+use tally_engine::turn::TurnEvent;
 
 #[derive(Args)]
 pub struct AskArgs {
@@ -35,6 +34,10 @@ pub struct AskArgs {
     /// custom:lab:MODEL).
     #[arg(long = "base-url", value_name = "PROVIDER=URL")]
     base_urls: Vec<String>,
+    /// Send even if the turn would cross a hard budget set in the app (without it, such a turn
+    /// is refused: exit 3, nothing sent).
+    #[arg(long = "over-budget")]
+    over_budget: bool,
     /// End an answer that sends nothing for this many seconds (default: the setting, else 60).
     #[arg(long = "idle-timeout", value_name = "SECONDS", value_parser = positive_seconds)]
     idle_timeout: Option<std::time::Duration>,
@@ -46,6 +49,9 @@ fn positive_seconds(text: &str) -> Result<std::time::Duration, String> {
         _ => Err(format!("a number of seconds above 0 (and at most a day), like 60 or 0.5; got \"{text}\"")),
     }
 }
+
+/// The exit status of a turn refused by a hard budget.
+const REFUSED_OVER_BUDGET: u8 = 3;
 
 /// One answer as a JSON line (see `tally-cli ask --help`).
 pub fn answer_json(target: &Target, m: &MessageView) -> Value {
@@ -76,14 +82,9 @@ pub fn answer_json(target: &Target, m: &MessageView) -> Value {
     })
 }
 
-pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
-    let targets = args.targets.iter().map(|t| Target::parse(t)).collect::<Result<Vec<_>, _>>().map_err(|e| e.to_string())?;
-    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
-    let (mut settings, warning) = settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
-    if let Some(w) = warning {
-        eprintln!("tally-cli: {w}");
-    }
-    for pair in &args.base_urls {
+/// The session's settings with the `--base-url` pairs applied (not saved).
+fn with_base_urls(mut settings: Settings, pairs: &[String]) -> Result<Settings, String> {
+    for pair in pairs {
         let (id, url) = pair.split_once('=').ok_or_else(|| format!("--base-url takes PROVIDER=URL, got \"{pair}\""))?;
         if let Some(name) = id.trim().strip_prefix("custom:") {
             let url = settings::normalise_base_url("custom", url).map_err(|e| e.to_string())?;
@@ -93,46 +94,28 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
         let id = provider(id.trim()).ok_or_else(|| format!("unknown provider \"{id}\" in --base-url"))?.id;
         settings.base_urls.insert(id.to_string(), settings::normalise_base_url(id, url).map_err(|e| e.to_string())?);
     }
-    let (store, pricing, catalog_warning) = crate::open_history(&data_dir, settings.fees())?;
-    if let Some(w) = catalog_warning {
-        eprintln!("tally-cli: {w}");
-    }
-    let params = ColumnParams { system: args.system.clone(), max_tokens: args.max_tokens, ..Default::default() };
-    let conversation_id = store
-        .run({
-            let targets = targets.clone();
-            let params = params.clone();
-            move |c| conversations::create_with_params(c, conversations::NEW_TITLE, &targets, &params)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    let columns: HashMap<i64, Target> = store
-        .run(move |c| conversations::columns(c, conversation_id))
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|(id, target, _)| (id, target))
-        .collect();
+    Ok(settings)
+}
 
+pub async fn run(engine: Engine, args: AskArgs) -> Result<ExitCode, String> {
+    let engine = Arc::new(engine);
+    let settings = with_base_urls(engine.settings(), &args.base_urls)?;
     let mut limits = settings.stream_limits();
     if let Some(idle) = args.idle_timeout {
         limits.idle = idle;
     }
-    let pricing = Arc::new(pricing);
-    let http = tally_engine::http::client();
-    let endpoints: Arc<dyn Endpoints> = Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always));
-    // OpenRouter answers' generation ids are recorded for `tally-cli reconcile` (or the app) to
-    // check; the CLI does not stay up to wait for OpenRouter's records.
-    let reconciler = Reconciler::recording_only(store.clone(), http.clone(), endpoints.clone());
-    let turns = Turns::new(TurnDeps {
-        store,
-        pricing,
-        http,
-        endpoints,
-        origin: "cli",
-        reconciler: Some(reconciler),
-    });
-    turns.set_limits(limits);
+    engine.set_session_settings(settings);
+    engine.set_stream_limits(limits);
+    let params = ColumnParams { system: args.system.clone(), max_tokens: args.max_tokens, ..Default::default() };
+    let conversation_id = engine.new_conversation_with(&args.targets, params).await.map_err(crate::words)?;
+    let columns: HashMap<i64, Target> = engine
+        .load_conversation(conversation_id)
+        .await
+        .map_err(crate::words)?
+        .columns
+        .into_iter()
+        .filter_map(|c| Some((c.id, Target::parse(&c.target).ok()?)))
+        .collect();
     let failed = Arc::new(Mutex::new(0usize));
     let sink = {
         let failed = Arc::clone(&failed);
@@ -149,17 +132,22 @@ pub async fn run(args: AskArgs) -> Result<ExitCode, String> {
             }
         })
     };
-    let (turn_id, handle) = match turns.send(conversation_id, args.prompt, sink).await {
+    let over = OverBudget::from_go_ahead(args.over_budget);
+    let (turn_id, handle) = match engine.send_turn(conversation_id, args.prompt, HashMap::new(), over, sink).await {
         Ok(started) => started,
         Err(e) => {
             // Nothing was sent: the conversation made for it goes too.
-            let _ = turns.store().blocking(|c| conversations::discard_if_unused(c, conversation_id));
-            return Err(e.to_string());
+            let _ = engine.discard_if_unused(conversation_id).await;
+            if e.is(AppCode::OverBudget) {
+                eprintln!("tally-cli: {}\nRun again with --over-budget to send it anyway.", crate::words(e));
+                return Ok(ExitCode::from(REFUSED_OVER_BUDGET));
+            }
+            return Err(crate::words(e));
         }
     };
     // Ctrl-C, SIGTERM (`kill`, `timeout`) and SIGHUP (the terminal closed) stop the turn; the
     // partial answers are still printed, priced and recorded.
-    let stopper = Arc::clone(&turns);
+    let stopper = Arc::clone(&engine);
     let ctrl_c = tokio::spawn(async move {
         stopped().await;
         stopper.stop_turn(turn_id);

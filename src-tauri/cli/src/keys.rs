@@ -6,8 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use serde_json::{Map, Value};
-use tally_engine::providers::{provider, PROVIDERS};
-use tally_engine::secrets::{self, ApiKey, Keyring};
+use tally_engine::app::Engine;
 
 #[derive(Subcommand)]
 pub enum KeysCommand {
@@ -19,36 +18,26 @@ pub enum KeysCommand {
     Delete { provider: String },
 }
 
-pub fn run(cmd: KeysCommand) -> Result<ExitCode, String> {
-    let keyring = Keyring::default();
-    let known = |id: &str| provider(id).ok_or_else(|| format!("unknown provider \"{id}\"; known: {}", PROVIDERS.iter().map(|p| p.id).collect::<Vec<_>>().join(", ")));
+pub async fn run(engine: &Engine, cmd: KeysCommand) -> Result<ExitCode, String> {
     match cmd {
         KeysCommand::Set { provider } => {
-            let p = known(&provider)?;
             let mut raw = String::new();
             std::io::stdin().read_to_string(&mut raw).map_err(|e| format!("could not read the key from standard input: {e}"))?;
-            let key = ApiKey::new(raw).map_err(|e| e.to_string())?;
-            keyring.set(p.id, &key).map_err(|e| e.to_string())?;
-            eprintln!("Saved the {} key in the system keyring.", p.name);
+            let status = engine.set_key(&provider, raw).await.map_err(crate::words)?;
+            eprintln!("Saved the {} key in the system keyring.", status.info.name);
         }
         KeysCommand::Status => {
-            let mut out = Map::new();
-            let mut warned = false;
-            for p in PROVIDERS {
-                let source = secrets::resolve(&keyring, p, secrets::EnvFallback::Always).map(|(_, s)| s).unwrap_or_else(|e| {
-                    if !std::mem::replace(&mut warned, true) {
-                        eprintln!("tally-cli: {e}");
-                    }
-                    secrets::KeySource::None
-                });
-                out.insert(p.id.to_string(), serde_json::to_value(source).unwrap_or(Value::Null));
+            let (sources, warning) = engine.key_sources().await.map_err(crate::words)?;
+            if let Some(w) = warning {
+                eprintln!("tally-cli: {w}");
             }
+            let out: Map<String, Value> = sources.into_iter().map(|(id, source)| (id.to_string(), serde_json::to_value(source).unwrap_or(Value::Null))).collect();
             println!("{}", Value::Object(out));
         }
         KeysCommand::Delete { provider } => {
-            let p = known(&provider)?;
-            let removed = keyring.delete(p.id).map_err(|e| e.to_string())?;
-            eprintln!("{}", if removed { format!("Removed the {} key.", p.name) } else { format!("There was no {} key.", p.name) });
+            let (status, removed) = engine.delete_key(&provider).await.map_err(crate::words)?;
+            let name = status.info.name;
+            eprintln!("{}", if removed { format!("Removed the {name} key.") } else { format!("There was no {name} key.") });
         }
     }
     Ok(ExitCode::SUCCESS)

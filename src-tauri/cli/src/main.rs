@@ -9,12 +9,10 @@ mod prices;
 mod usage;
 mod tokens;
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tally_engine::pricing::{Fees, Pricing};
-use tally_engine::store::{recovery, Store};
+use tally_engine::app::{AppError, Engine, Options};
 
 #[derive(Parser)]
 #[command(name = "tally-cli", version, about = "Ask several LLMs one prompt and see what each answer cost.", long_about = None)]
@@ -37,7 +35,8 @@ enum Command {
     /// Keys come from the OS keyring, else from the usual environment variables
     /// (OPENAI_API_KEY, OPENROUTER_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, GEMINI_API_KEY,
     /// MISTRAL_API_KEY, GROQ_API_KEY, XAI_API_KEY). The turn is recorded in Tally's database
-    /// ($TALLY_DATA_DIR, else the platform data dir).
+    /// ($TALLY_DATA_DIR, else the platform data dir). A turn that would cross a hard budget set
+    /// in the app is refused (exit 3, the budgets in words on stderr) unless --over-budget.
     Ask(ask::AskArgs),
     /// Manage API keys in the OS keyring.
     #[command(subcommand)]
@@ -77,6 +76,40 @@ enum Command {
     Reconcile(reconcile::ReconcileArgs),
 }
 
+/// Opens the engine the way every subcommand that needs one does; start-up notices go to stderr.
+fn engine() -> Result<Engine, String> {
+    let mut options = Options::cli();
+    options.on_busy = Some(|e| eprintln!("tally-cli: {e} Waiting for it…"));
+    let engine = Engine::open_default(options).map_err(|e| e.to_string())?;
+    for notice in engine.notices() {
+        eprintln!("tally-cli: {notice}");
+    }
+    Ok(engine)
+}
+
+/// An engine error in words, with its detail when there is more to say.
+pub fn words(e: AppError) -> String {
+    match e.detail {
+        Some(detail) if !detail.is_empty() => format!("{}\n{detail}", e.message),
+        _ => e.message,
+    }
+}
+
+/// A subcommand that works on the engine.
+async fn with_engine(command: Command) -> Result<ExitCode, String> {
+    let engine = engine()?;
+    match command {
+        Command::Ask(args) => ask::run(engine, args).await,
+        Command::Keys(cmd) => keys::run(&engine, cmd).await,
+        Command::Catalog(cmd) => prices::refresh(&engine, cmd).await,
+        Command::Price { target } => prices::price(&engine, &target),
+        Command::Cost(args) => prices::cost_of(&engine, args),
+        Command::Usage(args) => usage::run(&engine, args).await,
+        Command::Tokens(args) => tokens::run(args),
+        Command::Reconcile(args) => reconcile::run(&engine, args).await,
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -85,14 +118,9 @@ async fn main() -> ExitCode {
         let _ = tally_engine::logs::init(&data_dir, "tally-cli");
     }
     let result = match cli.command {
-        Command::Ask(args) => ask::run(args).await,
-        Command::Keys(cmd) => keys::run(cmd),
-        Command::Catalog(cmd) => prices::refresh(cmd).await,
-        Command::Price { target } => prices::price(&target),
-        Command::Cost(args) => prices::cost_of(args),
-        Command::Usage(args) => usage::run(args),
+        // Counting needs no database, keyring or settings.
         Command::Tokens(args) => tokens::run(args),
-        Command::Reconcile(args) => reconcile::run(args).await,
+        command => with_engine(command).await,
     };
     match result {
         Ok(code) => code,
@@ -101,18 +129,4 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// Opens the history as every command does: a busy file is waited for, and said; answers left
-/// streaming by a process that is gone (killed, crashed, terminal closed) are billed — nothing
-/// unbilled. Returns the store, the pricing, and a notice about the catalog if there is one.
-pub fn open_history(data_dir: &Path, fees: Fees) -> Result<(Store, Pricing, Option<String>), String> {
-    let path = tally_engine::paths::database(data_dir);
-    let store = Store::open_waiting(&path, 6, |e| eprintln!("tally-cli: {e} Waiting for it…")).map_err(|e| e.to_string())?;
-    let (pricing, warning) = tally_engine::pricing::load(data_dir, fees, &store);
-    let billed = store.blocking(|c| recovery::bill_interrupted(c, &pricing, "cli")).map_err(|e| e.to_string())?;
-    if !billed.is_empty() {
-        eprintln!("tally-cli: {} answer(s) left streaming by a Tally process that ended were recorded with their usage; their text is kept.", billed.len());
-    }
-    Ok((store, pricing, warning))
 }

@@ -5,11 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
-use tally_engine::pricing::{catalog_store, cost, Pricing};
-use tally_engine::providers::provider;
-use tally_engine::settings;
+use tally_engine::app::{AppCode, Engine};
 use tally_engine::stream::Usage;
-use tally_engine::target::Target;
 
 #[derive(Subcommand)]
 pub enum CatalogCommand {
@@ -52,100 +49,67 @@ pub struct CostArgs {
     reasoning: u64,
 }
 
-fn context() -> Result<(std::path::PathBuf, settings::Settings, Pricing), String> {
-    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
-    let (settings, warning) = settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
-    let (_, pricing, catalog_warning) = crate::open_history(&data_dir, settings.fees())?;
-    for w in warning.into_iter().chain(catalog_warning) {
-        eprintln!("tally-cli: {w}");
-    }
-    Ok((data_dir, settings, pricing))
-}
-
-async fn refresh_direct(url: Option<String>) -> Result<ExitCode, String> {
-    let (data_dir, settings, pricing) = context()?;
-    let url = url.unwrap_or_else(|| settings.price_map_url());
-    let current = pricing.catalog().clone();
-    match catalog_store::refresh_direct(&tally_engine::http::client(), &url, &data_dir, &current).await {
-        Ok(file) => {
-            println!("{}", json!({"refreshed": true, "direct_models": file.models.len(), "as_of": file.as_of, "source": file.source}));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            println!("{}", json!({"refreshed": false, "error": e.to_string()}));
-            Ok(ExitCode::from(1))
-        }
-    }
-}
-
-pub async fn refresh(cmd: CatalogCommand) -> Result<ExitCode, String> {
+pub async fn refresh(engine: &Engine, cmd: CatalogCommand) -> Result<ExitCode, String> {
     let base_url = match cmd {
         CatalogCommand::Refresh { base_url } => base_url,
-        CatalogCommand::RefreshDirect { url } => return refresh_direct(url).await,
-        CatalogCommand::Restore => return restore(),
-    };
-    let (data_dir, settings, _) = context()?;
-    let base = match base_url {
-        Some(pair) => {
-            let url = pair.strip_prefix("openrouter=").ok_or("--base-url takes openrouter=URL")?;
-            settings::normalise_base_url("openrouter", url).map_err(|e| e.to_string())?
+        CatalogCommand::RefreshDirect { url } => {
+            return Ok(match engine.refresh_direct_prices(url.as_deref()).await {
+                Ok(file) => {
+                    println!("{}", json!({"refreshed": true, "direct_models": file.models.len(), "as_of": file.as_of, "source": file.source}));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{}", json!({"refreshed": false, "error": e.message}));
+                    ExitCode::from(1)
+                }
+            });
         }
-        None => settings.base_url(provider("openrouter").ok_or("no openrouter provider")?),
+        CatalogCommand::Restore => {
+            return Ok(match engine.restore_catalog() {
+                Ok(info) => {
+                    println!("{}", json!({"restored": true, "catalog": info}));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    println!("{}", json!({"restored": false, "error": e.message}));
+                    ExitCode::from(1)
+                }
+            });
+        }
     };
-    match catalog_store::refresh(&tally_engine::http::client(), &base, &data_dir).await {
-        Ok((prices, as_of)) => {
-            println!("{}", json!({"refreshed": true, "openrouter_models": prices.len(), "as_of": as_of}));
+    let base = match &base_url {
+        Some(pair) => Some(pair.strip_prefix("openrouter=").ok_or("--base-url takes openrouter=URL")?),
+        None => None,
+    };
+    match engine.refresh_catalog(base).await {
+        Ok((info, models)) => {
+            println!("{}", json!({"refreshed": true, "openrouter_models": models, "as_of": info.openrouter_as_of}));
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            println!("{}", json!({"refreshed": false, "error": e.to_string()}));
+        Err(e) if e.is(AppCode::CatalogRefresh) => {
+            println!("{}", json!({"refreshed": false, "error": e.message}));
             Ok(ExitCode::from(1))
         }
+        Err(e) => Err(crate::words(e)),
     }
 }
 
-fn restore() -> Result<ExitCode, String> {
-    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
-    match catalog_store::restore_previous(&data_dir) {
-        Ok(catalog) => {
-            println!("{}", json!({"restored": true, "catalog": catalog.info()}));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            println!("{}", json!({"restored": false, "error": e.to_string()}));
-            Ok(ExitCode::from(1))
-        }
-    }
-}
-
-pub fn price(target: &str) -> Result<ExitCode, String> {
-    let target = Target::parse(target).map_err(|e| e.to_string())?;
-    let (_, _, pricing) = context()?;
-    let catalog = pricing.catalog();
-    let Some(price) = catalog.price(&target, None) else {
-        return Err(format!("no price is known for {target}"));
-    };
+pub fn price(engine: &Engine, target: &str) -> Result<ExitCode, String> {
+    let quote = engine.price(target).map_err(crate::words)?;
     println!(
         "{}",
         json!({
-            "target": target.to_string(),
+            "target": quote.target.to_string(),
             "unit": "USD per token",
-            "price": price,
-            "twin": catalog.twin(&target).map(|t| t.to_string()),
-            "catalog": catalog.info(),
+            "price": quote.price,
+            "twin": quote.twin.map(|t| t.to_string()),
+            "catalog": quote.catalog,
         })
     );
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn cost_of(args: CostArgs) -> Result<ExitCode, String> {
-    let target = Target::parse(&args.target).map_err(|e| e.to_string())?;
-    if args.cached + args.cache_write > args.input {
-        return Err("--cached and --cache-write are parts of --input and cannot add up to more".into());
-    }
-    if args.reasoning > args.output {
-        return Err("--reasoning is part of --output and cannot be larger".into());
-    }
+pub fn cost_of(engine: &Engine, args: CostArgs) -> Result<ExitCode, String> {
     let usage = Usage {
         input_tokens: args.input,
         cached_input_tokens: args.cached,
@@ -155,14 +119,12 @@ pub fn cost_of(args: CostArgs) -> Result<ExitCode, String> {
         reported_cost: None,
         estimated: false,
     };
-    let (_, _, pricing) = context()?;
-    let price = pricing.catalog().price(&target, None).ok_or_else(|| format!("no price is known for {target}"))?;
-    let fee = pricing.fees().percent(&target.route);
-    let c = cost(&usage, &price, fee).map_err(|e| e.to_string())?;
+    let quote = engine.cost_of(&args.target, &usage).map_err(crate::words)?;
+    let c = &quote.cost;
     println!(
         "{}",
         json!({
-            "target": target.to_string(),
+            "target": quote.target.to_string(),
             "breakdown": {
                 "input_usd": c.input.to_string(),
                 "cached_input_usd": c.cached_input.to_string(),
@@ -173,9 +135,9 @@ pub fn cost_of(args: CostArgs) -> Result<ExitCode, String> {
                 "platform_fee_usd": c.platform_fee.to_string(),
             },
             "total_usd": c.total.to_string(),
-            "fee_percent": fee.to_string(),
+            "fee_percent": quote.fee_percent.to_string(),
             "effective_total_usd": c.effective_total.to_string(),
-            "price": price,
+            "price": quote.price,
         })
     );
     Ok(ExitCode::SUCCESS)

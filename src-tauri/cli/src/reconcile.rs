@@ -3,14 +3,11 @@
 //! it found and, per route, how much of the spend is reconciled.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Args;
 use serde_json::json;
-use tally_engine::endpoints::{Endpoints, KeyringEndpoints};
-use tally_engine::reconcile::{summary, Reconciler, Scope};
-use tally_engine::secrets::{EnvFallback, Keyring};
-use tally_engine::settings;
+use tally_engine::app::Engine;
+use tally_engine::reconcile::Scope;
 use tally_engine::usage::DayRange;
 use tokio_util::sync::CancellationToken;
 
@@ -30,25 +27,19 @@ pub struct ReconcileArgs {
     base_url: Option<String>,
 }
 
-pub async fn run(args: ReconcileArgs) -> Result<ExitCode, String> {
-    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
-    let (mut settings, warning) = settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
-    if let Some(w) = warning {
-        eprintln!("tally-cli: {w}");
-    }
+pub async fn run(engine: &Engine, args: ReconcileArgs) -> Result<ExitCode, String> {
     if let Some(url) = &args.base_url {
-        settings.base_urls.insert("openrouter".into(), settings::normalise_base_url("openrouter", url).map_err(|e| e.to_string())?);
+        let mut settings = engine.settings();
+        settings.base_urls.insert("openrouter".into(), tally_engine::settings::normalise_base_url("openrouter", url).map_err(|e| e.to_string())?);
+        engine.set_session_settings(settings);
     }
-    let (store, _, _) = crate::open_history(&data_dir, settings.fees())?;
     let range = DayRange::new(args.since.as_deref(), args.until.as_deref());
     let scope = match args.conversation {
         Some(conversation_id) => Scope::Conversation { conversation_id },
         None => Scope::Days { range: range.clone() },
     };
-    let endpoints: Arc<dyn Endpoints> = Arc::new(KeyringEndpoints::new(Keyring::default(), settings, EnvFallback::Always));
-    let reconciler = Reconciler::new(store.clone(), tally_engine::http::client(), endpoints);
-    let report = reconciler.reconcile(scope, &CancellationToken::new(), &|_| {}).await.map_err(|e| e.to_string())?;
-    let summary = store.blocking(|c| summary::summary(c, &range)).map_err(|e| e.to_string())?;
+    let report = engine.reconcile(scope, &CancellationToken::new(), &|_| {}).await.map_err(crate::words)?;
+    let summary = engine.reconcile_summary(range).await.map_err(crate::words)?;
     println!("{}", json!({ "report": report, "summary": summary }));
     Ok(ExitCode::SUCCESS)
 }

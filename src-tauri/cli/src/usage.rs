@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
-use tally_engine::store::Store;
+use tally_engine::app::usage::Grouping;
+use tally_engine::app::Engine;
 use tally_engine::usage::period::Bucket;
-use tally_engine::usage::stats::{self, Dimension};
-use tally_engine::usage::{csv, DayRange, UsageTotals};
+use tally_engine::usage::stats::Dimension;
+use tally_engine::usage::{DayRange, UsageTotals};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]
@@ -48,12 +49,6 @@ enum GroupBy {
     Month,
 }
 
-fn store() -> Result<Store, String> {
-    let data_dir = tally_engine::paths::data_dir().ok_or("no data directory: set TALLY_DATA_DIR")?;
-    let (settings, _) = tally_engine::settings::load_or_quarantine(&tally_engine::paths::settings(&data_dir));
-    Ok(crate::open_history(&data_dir, settings.fees())?.0)
-}
-
 fn totals_json(t: &UsageTotals) -> serde_json::Value {
     json!({
         "cost_usd": t.cost.to_string(),
@@ -79,46 +74,31 @@ fn line(group: &str, key: &str, label: &str, totals: &UsageTotals) -> String {
     v.to_string()
 }
 
-pub fn run(args: UsageArgs) -> Result<ExitCode, String> {
-    let store = store()?;
+pub async fn run(engine: &Engine, args: UsageArgs) -> Result<ExitCode, String> {
     if let Some(UsageCommand::Import { file }) = args.command {
-        let f = std::fs::File::open(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        // On a connection of its own, in short transactions: a running turn is not held.
-        let summary = store.job(|c| Ok(csv::import(c, std::io::BufReader::new(f)))).map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        let summary = engine.import_usage_csv(&file).await.map_err(crate::words)?;
         println!("{}", json!({"read": summary.read, "added": summary.added, "duplicates": summary.duplicates}));
         return Ok(ExitCode::SUCCESS);
     }
     let range = DayRange { since: args.since, until: args.until };
     if args.csv {
-        let out = std::io::stdout().lock();
-        store.read(|c| Ok(csv::export(c, &range, std::io::BufWriter::new(out)))).map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        engine.write_usage_csv(&range, std::io::BufWriter::new(std::io::stdout().lock())).map_err(crate::words)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let lines: Vec<String> = store
-        .read(|c| {
-            let dimension = |d| -> Result<Vec<String>, _> {
-                let rows = stats::breakdown(c, &range, d, None)?;
-                let name = format!("{d:?}").to_lowercase();
-                Ok(rows.iter().map(|r| line(&name, &r.key, &r.label, &r.totals)).collect())
-            };
-            let buckets = |b: Bucket| -> Result<Vec<String>, _> {
-                let name = format!("{b:?}").to_lowercase();
-                Ok(stats::over_time(c, &range, b)?.iter().map(|r| line(&name, &r.start, &r.start, &r.totals)).collect())
-            };
-            match args.group_by {
-                None => Ok(vec![totals_json(&stats::totals(c, &range)?).to_string()]),
-                Some(GroupBy::Model) => dimension(Dimension::Model),
-                Some(GroupBy::Route) => dimension(Dimension::Route),
-                Some(GroupBy::Provider) => dimension(Dimension::Provider),
-                Some(GroupBy::Conversation) => dimension(Dimension::Conversation),
-                Some(GroupBy::Day) => buckets(Bucket::Day),
-                Some(GroupBy::Week) => buckets(Bucket::Week),
-                Some(GroupBy::Month) => buckets(Bucket::Month),
-            }
-        })
-        .map_err(|e| e.to_string())?;
-    for l in lines {
-        println!("{l}");
+    let grouping = args.group_by.map(|g| match g {
+        GroupBy::Model => Grouping::By(Dimension::Model),
+        GroupBy::Route => Grouping::By(Dimension::Route),
+        GroupBy::Provider => Grouping::By(Dimension::Provider),
+        GroupBy::Conversation => Grouping::By(Dimension::Conversation),
+        GroupBy::Day => Grouping::Over(Bucket::Day),
+        GroupBy::Week => Grouping::Over(Bucket::Week),
+        GroupBy::Month => Grouping::Over(Bucket::Month),
+    });
+    for l in engine.usage_lines(range, grouping).await.map_err(crate::words)? {
+        match &l.group {
+            None => println!("{}", totals_json(&l.totals)),
+            Some(group) => println!("{}", line(group, &l.key, &l.label, &l.totals)),
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -77,6 +77,7 @@ async fn eight_cli_processes_and_the_engine_share_one_history_with_no_failure_an
         endpoints: Arc::new(Fake(fake.base_url(Flavour::OpenAi))),
         origin: "app",
         reconciler: None,
+        counts: Default::default(),
     });
     for r in 0..ROUNDS {
         let target = Target::parse("openai:gpt-4o-mini").unwrap();

@@ -162,7 +162,7 @@ async fn main() {
     let targets: Vec<Target> = (0..STREAMS).map(|_| Target::parse("openai:gpt-4o-mini").unwrap()).collect();
     let conv = store.blocking(|c| conversations::create(c, "bench", &targets)).unwrap();
     let pricing = Arc::new(tally_engine::pricing::Pricing::new(tally_engine::pricing::Catalog::embedded(), Default::default()));
-    let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: Arc::new(Fixed(url)), pricing, origin: "app", reconciler: None });
+    let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: Arc::new(Fixed(url)), pricing, origin: "app", reconciler: None, counts: Default::default() });
     let lags: Arc<Mutex<Vec<f64>>> = Arc::default();
     let batches = Arc::new(Mutex::new(0usize));
     let sink = {

@@ -5,6 +5,7 @@
 //! Must not import `tauri` or anything GTK: the app shell, the CLI and the tests drive it the same
 //! way, and `cargo test -p tally-engine` never waits for WebKit.
 
+pub mod app;
 pub mod endpoints;
 pub mod export;
 pub mod http;

@@ -22,9 +22,10 @@ use crate::pricing::{uses_web_search, AnswerFacts, Pricing};
 use crate::providers::{self, ChatRequest, ErrorKind, ProviderError, StreamLimits};
 use crate::reconcile::Reconciler;
 use crate::store::conversations::{self, AllTotals, Totals};
-use crate::store::messages::{self, ColumnTurn, Finished, MessageView, Status};
+use crate::store::messages::{self, ColumnTurn, Finished, MessageView, RegeneratePlan, Status, TurnPlan};
 use crate::store::{Store, StoreError};
 use crate::stream::{StreamEvent, Timing, Usage};
+use crate::tokens::counts::TokenCounts;
 
 /// The longest a streamed token waits before it is sent to the UI: less than one 60 Hz frame
 /// (16.7 ms), leaving the UI time to paint it within that frame. An answer's first token does
@@ -91,6 +92,8 @@ pub struct TurnDeps {
     pub origin: &'static str,
     /// Checks each OpenRouter answer against OpenRouter's record of it, in the background.
     pub reconciler: Option<Arc<Reconciler>>,
+    /// Token counts kept for the session (shared with the compose box's estimate).
+    pub counts: Arc<TokenCounts>,
 }
 
 #[derive(Default)]
@@ -132,12 +135,27 @@ impl Turns {
         self.send_with(conversation_id, prompt, HashMap::new(), sink).await
     }
 
-    /// Like [`Turns::send`], with some columns sending their own prompt (prompt variants).
+    /// Like [`Turns::send`], with some columns sending their own prompt (prompt variants). The
+    /// requests leave without waiting for them to be counted: the counts are stored after.
     pub async fn send_with(self: &Arc<Self>, conversation_id: i64, prompt: String, own: HashMap<i64, String>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
-        let p = prompt.clone();
-        let start = self.deps.store.run(move |c| messages::start_turn_with(c, conversation_id, &p, &own)).await?;
+        let plan = self.deps.store.run(move |c| messages::plan_turn(c, conversation_id, &prompt, &own)).await?;
+        self.start(plan, None, sink).await
+    }
+
+    /// Each planned column's input tokens, counted with the session's kept counts. Blocking.
+    pub fn count_plan(&self, plan: &TurnPlan) -> Vec<u64> {
+        plan.columns.iter().map(|c| self.deps.counts.request(&c.target.to_string(), c.params.system.as_deref(), c.parts()).0).collect()
+    }
+
+    /// Records a planned turn (with its columns' counts, when counted already) and starts every
+    /// column streaming; columns recorded without a count are counted afterwards, off the path
+    /// of the requests.
+    pub async fn start(self: &Arc<Self>, plan: TurnPlan, counted: Option<Vec<u64>>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
+        let (conversation_id, prompt) = (plan.conversation_id, plan.prompt.clone());
+        let start = self.deps.store.run(move |c| messages::start_planned(c, plan, counted.as_deref())).await?;
         let turn_id = start.turn_id;
         let (answers, totals) = self.answers(conversation_id, &start.columns).await?;
+        self.count_afterwards(&start.columns);
         let handle = self.launch(conversation_id, turn_id, start.columns, totals, sink, TurnEvent::Started { turn_id, prompt, answers });
         Ok((turn_id, handle))
     }
@@ -145,11 +163,41 @@ impl Turns {
     /// Runs one column's answer again (after an error, a stop, or because the user wants another):
     /// the old answer is superseded, and the new one streams in its place with the same thread.
     pub async fn regenerate(self: &Arc<Self>, message_id: i64, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
-        let (conversation_id, turn_id, column) = self.deps.store.run(move |c| messages::regenerate(c, message_id)).await?;
+        let plan = self.deps.store.run(move |c| messages::plan_regenerate(c, message_id)).await?;
+        self.start_regenerate(plan, None, sink).await
+    }
+
+    /// The input tokens of a planned regeneration, with the session's kept counts. Blocking.
+    pub fn count_regenerate(&self, plan: &RegeneratePlan) -> u64 {
+        self.deps.counts.request(&plan.target.to_string(), plan.params.system.as_deref(), plan.parts()).0
+    }
+
+    /// Records a planned regeneration and starts it streaming.
+    pub async fn start_regenerate(self: &Arc<Self>, plan: RegeneratePlan, counted: Option<u64>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
+        let message_id = plan.message_id;
+        let (conversation_id, turn_id, column) = self.deps.store.run(move |c| messages::start_regenerate(c, plan, counted)).await?;
         let (mut answers, totals) = self.answers(conversation_id, std::slice::from_ref(&column)).await?;
         let answer = answers.remove(0);
+        self.count_afterwards(std::slice::from_ref(&column));
         let handle = self.launch(conversation_id, turn_id, vec![column], totals, sink, TurnEvent::Restarted { turn_id, replaces: message_id, answer });
         Ok((turn_id, handle))
+    }
+
+    /// Counts, on the blocking pool, the requests that were recorded without a count, and stores
+    /// the counts with their answers (to compare with the providers' counts later).
+    fn count_afterwards(&self, columns: &[ColumnTurn]) {
+        let uncounted: Vec<ColumnTurn> = columns.iter().filter(|c| c.input_estimate.is_none()).cloned().collect();
+        if uncounted.is_empty() {
+            return;
+        }
+        let deps = Arc::clone(&self.deps);
+        tokio::task::spawn_blocking(move || {
+            let estimates: Vec<(i64, u64)> = uncounted
+                .iter()
+                .map(|c| (c.message_id, deps.counts.request(&c.target.to_string(), c.params.system.as_deref(), c.parts()).0))
+                .collect();
+            let _ = deps.store.blocking(|c| messages::set_input_estimates(c, &estimates));
+        });
     }
 
     /// The new answers as the UI shows them, and the totals they start from.

@@ -67,6 +67,7 @@ async fn harness(backoff: Vec<Duration>) -> Harness {
         pricing: Arc::new(Pricing::new(Catalog::embedded(), Fees::default())),
         origin: "app",
         reconciler: Some(reconciler.clone()),
+        counts: Default::default(),
     });
     Harness { _dir: dir, endpoints, turns, reconciler, updates }
 }

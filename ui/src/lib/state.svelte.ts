@@ -204,10 +204,12 @@ class AppState {
     const current = this.current;
     if (!current) return;
     await this.guard(async () => {
+      const breaches = await backend.checkRegenerateBudget(messageId);
+      if (!(await this.confirmOverBudget(breaches))) throw HELD_BACK;
       await backend.regenerateAnswer(messageId, (events) => {
         this.onTurnEvents(current.id, events);
         if (events.some((e) => e.type === 'done')) void this.refreshList();
-      });
+      }, breaches.length > 0);
     });
   }
 
@@ -280,7 +282,9 @@ class AppState {
     return this.guard(async () => {
       if (!this.current) this.current = await backend.newConversation();
       const conversationId = this.current.id;
-      if (!(await this.confirmOverBudget(await backend.checkTurnBudget(conversationId, prompt)))) throw HELD_BACK;
+      // Variants are checked each on its own column; the engine checks again when sending.
+      const breaches = await backend.checkTurnBudget(conversationId, prompt, own);
+      if (!(await this.confirmOverBudget(breaches))) throw HELD_BACK;
       const onBatch = (events: TurnEvent[]) => {
         this.onTurnEvents(conversationId, events);
         for (const e of events) {
@@ -290,7 +294,7 @@ class AppState {
           }
         }
       };
-      const turnId = await backend.sendTurn(conversationId, prompt, onBatch, own);
+      const turnId = await backend.sendTurn(conversationId, prompt, onBatch, own, breaches.length > 0);
       // `done` may already have arrived before the id did.
       const finished = this.current?.turns.find((t) => t.id === turnId)?.answers.every((a) => a.status !== 'streaming');
       this.runningTurn = finished ? null : turnId;

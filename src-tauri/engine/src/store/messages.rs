@@ -17,6 +17,7 @@ use crate::pricing::{Cost, Price};
 use crate::providers::{ChatMessage, ProviderError, Role};
 use crate::stream::{Timing, Usage};
 use crate::target::Target;
+use crate::tokens::counts::{Part, TokenCounts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -50,6 +51,8 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct ErrorView {
+    /// A provider error kind, as stored with the answer.
+    #[ts(as = "crate::providers::ErrorKind")]
     pub kind: String,
     pub message: String,
     pub detail: Option<String>,
@@ -94,13 +97,55 @@ pub struct ColumnTurn {
     pub params: ColumnParams,
     /// The column's own thread so far, ending with the new prompt.
     pub history: Vec<ChatMessage>,
+    /// The id of each message of `history`, in the same order.
+    pub history_ids: Vec<i64>,
     pub message_id: i64,
+    /// The request's input tokens as Tally counted them, when counted before it was recorded.
+    pub input_estimate: Option<u64>,
+}
+
+impl ColumnTurn {
+    /// The request's messages for counting, each under its id (kept counts are reused).
+    pub fn parts(&self) -> impl Iterator<Item = Part<'_>> {
+        self.history_ids.iter().zip(&self.history).map(|(id, m)| Part::stored(*id, m))
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct TurnStart {
     pub turn_id: i64,
     pub columns: Vec<ColumnTurn>,
+}
+
+/// One column's part of a turn, read before anything is written.
+#[derive(Debug, Clone)]
+pub struct PlannedColumn {
+    pub column_id: i64,
+    pub target: Target,
+    pub params: ColumnParams,
+    /// The column's thread so far, each message with its id, oldest first.
+    pub thread: Vec<(i64, ChatMessage)>,
+    /// What this column sends: the turn's prompt, or its own (a prompt variant).
+    pub prompt: String,
+    /// The column's newest message when planned; a different one makes the plan stale.
+    last_message: i64,
+}
+
+impl PlannedColumn {
+    /// The request's messages for counting: the thread under its ids, then the new prompt.
+    pub fn parts(&self) -> impl Iterator<Item = Part<'_>> {
+        self.thread.iter().map(|(id, m)| Part::stored(*id, m)).chain(std::iter::once(Part::text("user", &self.prompt)))
+    }
+}
+
+/// A turn as it will be recorded, read (and checked) before anything is written, so that the
+/// requests can be counted with no transaction open.
+#[derive(Debug, Clone)]
+pub struct TurnPlan {
+    pub conversation_id: i64,
+    /// What the turn shows and is named after.
+    pub prompt: String,
+    pub columns: Vec<PlannedColumn>,
 }
 
 /// Records a turn: the prompt goes onto every column's thread, and an empty streaming answer is
@@ -110,107 +155,211 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
 }
 
 /// Like [`start_turn`], but the columns in `own` get their own prompt instead of `prompt` (prompt
-/// variants compared side by side); `prompt` is what the turn shows and is named after.
+/// variants compared side by side); `prompt` is what the turn shows and is named after. Counts
+/// each request (with no transaction open) and stores the count with its answer.
 pub fn start_turn_with(conn: &mut Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<TurnStart, StoreError> {
+    let plan = plan_turn(conn, conversation_id, prompt, own)?;
+    let counts = TokenCounts::default();
+    let estimates: Vec<u64> = plan.columns.iter().map(|c| counts.request(&c.target.to_string(), c.params.system.as_deref(), c.parts()).0).collect();
+    start_planned(conn, plan, Some(&estimates))
+}
+
+/// Reads and checks what a turn will send on each column that takes part; writes nothing.
+pub fn plan_turn(conn: &Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<TurnPlan, StoreError> {
     if prompt.trim().is_empty() || own.values().any(|p| p.trim().is_empty()) {
         return Err(StoreError::Invalid("The prompt is empty.".into()));
     }
-    let tx = super::write_tx(conn)?;
-    let cols = conversations::taking_part(&tx, conversation_id)?;
+    let cols = conversations::taking_part(conn, conversation_id)?;
     if cols.is_empty() {
-        if conversations::columns(&tx, conversation_id)?.is_empty() {
+        if conversations::columns(conn, conversation_id)?.is_empty() {
             return Err(StoreError::NotFound(format!("Conversation {conversation_id}")));
         }
         return Err(StoreError::Invalid("Every column is paused: resume one to send.".into()));
     }
-    if conversations::is_sensitive(&tx, conversation_id)? {
+    if conversations::is_sensitive(conn, conversation_id)? {
         if let Some(why) = cols.iter().find_map(|(_, t, _)| conversations::sensitive_refusal(t)) {
             return Err(StoreError::Refused(format!("{why} Nothing was sent. Remove that column, or unmark the conversation as sensitive.")));
         }
     }
-    tx.execute("INSERT INTO turns (conversation_id, prompt) VALUES (?1, ?2)", params![conversation_id, prompt])?;
-    let turn_id = tx.last_insert_rowid();
+    Ok(TurnPlan { conversation_id, prompt: prompt.to_string(), columns: plan_columns(conn, cols, prompt, own)? })
+}
+
+/// What each column that takes part would send with `prompt` (or its own text in `own`), with
+/// no checks: the compose box's estimate of a text not sent yet.
+pub fn compose_plan(conn: &Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<Vec<PlannedColumn>, StoreError> {
+    plan_columns(conn, conversations::taking_part(conn, conversation_id)?, prompt, own)
+}
+
+fn plan_columns(conn: &Connection, cols: Vec<(i64, Target, ColumnParams)>, prompt: &str, own: &HashMap<i64, String>) -> Result<Vec<PlannedColumn>, StoreError> {
     let mut columns = Vec::with_capacity(cols.len());
     for (column_id, target, params) in cols {
-        let mut history = thread(&tx, column_id, i64::MAX)?;
-        let text = own.get(&column_id).map_or(prompt, String::as_str);
+        let prompt = own.get(&column_id).map_or(prompt, String::as_str).to_string();
+        columns.push(PlannedColumn { thread: thread_with_ids(conn, column_id, i64::MAX)?, last_message: last_message(conn, column_id)?, column_id, target, params, prompt });
+    }
+    Ok(columns)
+}
+
+fn last_message(conn: &Connection, column_id: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages WHERE column_id = ?1", [column_id], |r| r.get(0))?)
+}
+
+/// Whether a plan still describes the conversation: the same columns take part, none got a
+/// message since, and the conversation is not sensitive now with a column it refuses.
+fn still_current(conn: &Connection, plan: &TurnPlan) -> Result<bool, StoreError> {
+    let now = conversations::taking_part(conn, plan.conversation_id)?;
+    if now.len() != plan.columns.len() || now.iter().zip(&plan.columns).any(|((id, ..), p)| *id != p.column_id) {
+        return Ok(false);
+    }
+    for p in &plan.columns {
+        if last_message(conn, p.column_id)? != p.last_message {
+            return Ok(false);
+        }
+    }
+    Ok(!(conversations::is_sensitive(conn, plan.conversation_id)? && plan.columns.iter().any(|c| conversations::sensitive_refusal(&c.target).is_some())))
+}
+
+/// Records a planned turn, with each column's counted input tokens when given (`estimates[i]`
+/// for `plan.columns[i]`). If the conversation changed since it was planned, the turn is planned
+/// again inside the transaction and recorded without estimates (count them afterwards).
+pub fn start_planned(conn: &mut Connection, plan: TurnPlan, estimates: Option<&[u64]>) -> Result<TurnStart, StoreError> {
+    let tx = super::write_tx(conn)?;
+    let (plan, estimates) = if still_current(&tx, &plan)? {
+        (plan, estimates)
+    } else {
+        let own: HashMap<i64, String> = plan.columns.iter().map(|c| (c.column_id, c.prompt.clone())).collect();
+        (plan_turn(&tx, plan.conversation_id, &plan.prompt, &own)?, None)
+    };
+    tx.execute("INSERT INTO turns (conversation_id, prompt) VALUES (?1, ?2)", params![plan.conversation_id, plan.prompt])?;
+    let turn_id = tx.last_insert_rowid();
+    let mut columns = Vec::with_capacity(plan.columns.len());
+    for (i, col) in plan.columns.into_iter().enumerate() {
+        let PlannedColumn { column_id, target, params, thread, prompt, .. } = col;
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, content, status) VALUES (?1, ?2, 'user', ?3, 'done')",
-            params![column_id, turn_id, text],
+            params![column_id, turn_id, prompt],
         )?;
-        history.push(ChatMessage { role: Role::User, content: text.to_string() });
+        let prompt_id = tx.last_insert_rowid();
+        let input_estimate = estimates.and_then(|e| e.get(i).copied());
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
-            params![column_id, turn_id, input_estimate(&target, &params, &history), super::recovery::this_process()],
+            params![column_id, turn_id, input_estimate.map(|n| n as i64), super::recovery::this_process()],
         )?;
-        columns.push(ColumnTurn { column_id, target, params, history, message_id: tx.last_insert_rowid() });
+        let message_id = tx.last_insert_rowid();
+        let (mut history_ids, mut history): (Vec<i64>, Vec<ChatMessage>) = thread.into_iter().unzip();
+        history_ids.push(prompt_id);
+        history.push(ChatMessage { role: Role::User, content: prompt });
+        columns.push(ColumnTurn { column_id, target, params, history, history_ids, message_id, input_estimate });
     }
-    tx.execute("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", [conversation_id])?;
+    tx.execute("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", [plan.conversation_id])?;
     // A new conversation is named after its first prompt, locally: no model call, no spending.
     tx.execute(
         "UPDATE conversations SET title = ?1 WHERE id = ?2 AND title = ?3",
-        params![conversations::title_from_prompt(prompt), conversation_id, conversations::NEW_TITLE],
+        params![conversations::title_from_prompt(&plan.prompt), plan.conversation_id, conversations::NEW_TITLE],
     )?;
     tx.commit()?;
     Ok(TurnStart { turn_id, columns })
 }
 
-/// The input tokens of the request a column is about to send, as Tally counts them (stored with
-/// the answer to be compared with the provider's count; see `token_history::estimate_accuracy`).
-fn input_estimate(target: &Target, params: &ColumnParams, history: &[ChatMessage]) -> i64 {
-    let request = crate::tokens::ChatItem::request(params.system.as_deref(), history);
-    crate::tokens::count_chat(&target.to_string(), &request).tokens as i64
+/// Stores input estimates counted after their answers were recorded: `(message id, tokens)`.
+pub fn set_input_estimates(conn: &Connection, estimates: &[(i64, u64)]) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare("UPDATE messages SET input_estimate = ?1 WHERE id = ?2")?;
+    for (id, n) in estimates {
+        stmt.execute(params![*n as i64, id])?;
+    }
+    Ok(())
 }
 
 /// A column's thread before message `before`: its user prompts and the non-empty answers it
 /// got (regenerated ones replaced), oldest first.
 pub(crate) fn thread(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<ChatMessage>, StoreError> {
-    let mut stmt = conn.prepare(
-        "SELECT role, content FROM messages
+    Ok(thread_with_ids(conn, column_id, before)?.into_iter().map(|(_, m)| m).collect())
+}
+
+/// [`thread`] with each message's id.
+pub(crate) fn thread_with_ids(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<(i64, ChatMessage)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, role, content FROM messages
          WHERE column_id = ?1 AND superseded = 0 AND id < ?2 AND (role = 'user' OR content != '') ORDER BY id",
     )?;
     let rows = stmt.query_map([column_id, before], |r| {
-        let role: String = r.get(0)?;
-        Ok(ChatMessage { role: if role == "user" { Role::User } else { Role::Assistant }, content: r.get(1)? })
+        let role: String = r.get("role")?;
+        Ok((r.get("id")?, ChatMessage { role: if role == "user" { Role::User } else { Role::Assistant }, content: r.get("content")? }))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One answer to run again, read (and checked) before anything is written.
+#[derive(Debug, Clone)]
+pub struct RegeneratePlan {
+    pub conversation_id: i64,
+    pub turn_id: i64,
+    /// The answer it replaces.
+    pub message_id: i64,
+    pub column_id: i64,
+    pub target: Target,
+    pub params: ColumnParams,
+    /// The thread as it stood when the answer was asked for, ending with its prompt.
+    pub thread: Vec<(i64, ChatMessage)>,
+}
+
+impl RegeneratePlan {
+    pub fn parts(&self) -> impl Iterator<Item = Part<'_>> {
+        self.thread.iter().map(|(id, m)| Part::stored(*id, m))
+    }
 }
 
 /// Starts a new answer in place of `message_id` (a failed, stopped or unwanted one) for the same
 /// turn and column, with the thread as it stood then. The old answer is superseded, not deleted:
 /// it stays in history with its usage. Returns the conversation and what the column must send.
 pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, ColumnTurn), StoreError> {
-    let tx = crate::store::write_tx(conn)?;
-    let (column_id, turn_id, status, conversation_id): (i64, i64, String, i64) = tx
+    let plan = plan_regenerate(conn, message_id)?;
+    let estimate = TokenCounts::default().request(&plan.target.to_string(), plan.params.system.as_deref(), plan.parts()).0;
+    start_regenerate(conn, plan, Some(estimate))
+}
+
+/// Reads and checks what running `message_id` again will send; writes nothing.
+pub fn plan_regenerate(conn: &Connection, message_id: i64) -> Result<RegeneratePlan, StoreError> {
+    let (column_id, turn_id, status, conversation_id): (i64, i64, String, i64) = conn
         .query_row(
             "SELECT m.column_id, m.turn_id, m.status, c.conversation_id FROM messages m JOIN columns c ON c.id = m.column_id
              WHERE m.id = ?1 AND m.role = 'assistant' AND m.superseded = 0 AND c.removed = 0",
             [message_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get("column_id")?, r.get("turn_id")?, r.get("status")?, r.get("conversation_id")?)),
         )
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("Answer {message_id}")))?;
     if status == "streaming" {
         return Err(StoreError::Invalid("This answer is still streaming: stop it first.".into()));
     }
-    let (_, target, params) = conversations::columns(&tx, conversation_id)?
+    let (_, target, params) = conversations::columns(conn, conversation_id)?
         .into_iter()
         .find(|(id, ..)| *id == column_id)
         .ok_or_else(|| StoreError::NotFound(format!("Column {column_id}")))?;
-    if conversations::is_sensitive(&tx, conversation_id)? {
+    if conversations::is_sensitive(conn, conversation_id)? {
         if let Some(why) = conversations::sensitive_refusal(&target) {
             return Err(StoreError::Refused(format!("{why} Nothing was sent.")));
         }
     }
-    let history = thread(&tx, column_id, message_id)?;
+    let thread = thread_with_ids(conn, column_id, message_id)?;
+    Ok(RegeneratePlan { conversation_id, turn_id, message_id, column_id, target, params, thread })
+}
+
+/// Records a planned regeneration (checked again inside the transaction), with its counted
+/// input tokens when given.
+pub fn start_regenerate(conn: &mut Connection, plan: RegeneratePlan, estimate: Option<u64>) -> Result<(i64, i64, ColumnTurn), StoreError> {
+    let tx = super::write_tx(conn)?;
+    let again = plan_regenerate(&tx, plan.message_id)?;
+    let estimate = if again.thread.len() == plan.thread.len() && again.thread.iter().zip(&plan.thread).all(|(a, b)| a.0 == b.0) { estimate } else { None };
+    let RegeneratePlan { conversation_id, turn_id, message_id, column_id, target, params, thread } = again;
     tx.execute("UPDATE messages SET superseded = 1 WHERE id = ?1", [message_id])?;
     tx.execute(
         "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
-        params![column_id, turn_id, input_estimate(&target, &params, &history), super::recovery::this_process()],
+        params![column_id, turn_id, estimate.map(|n| n as i64), super::recovery::this_process()],
     )?;
     let new_id = tx.last_insert_rowid();
     tx.commit()?;
-    Ok((conversation_id, turn_id, ColumnTurn { column_id, target, params, history, message_id: new_id }))
+    let (history_ids, history) = thread.into_iter().unzip();
+    Ok((conversation_id, turn_id, ColumnTurn { column_id, target, params, history, history_ids, message_id: new_id, input_estimate: estimate }))
 }
 
 /// Saves what has streamed so far, so a crash loses at most the last few hundred milliseconds.
@@ -316,7 +465,7 @@ pub(crate) fn finish_in(tx: &Connection, f: &Finished) -> Result<(MessageView, T
     };
     let unpriced = i64::from(f.cost.is_none());
     let (col_cost, col_in, col_out): (String, i64, i64) =
-        tx.query_row("SELECT total_cost, input_tokens, output_tokens FROM columns WHERE id = ?1", [f.column_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        tx.query_row("SELECT total_cost, input_tokens, output_tokens FROM columns WHERE id = ?1", [f.column_id], |r| Ok((r.get("total_cost")?, r.get("input_tokens")?, r.get("output_tokens")?)))?;
     let col = conversations::totals(
         add_cost(col_cost, "the column's total cost")?,
         add_tokens(col_in, u.input_tokens, "the column's input tokens")?,
@@ -330,7 +479,7 @@ pub(crate) fn finish_in(tx: &Connection, f: &Finished) -> Result<(MessageView, T
     let (conv_cost, conv_in, conv_out, conv_unpriced, revision): (String, i64, i64, i64, i64) = tx.query_row(
         "SELECT total_cost, input_tokens, output_tokens, unpriced_answers, totals_revision FROM conversations WHERE id = ?1",
         [f.conversation_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        |r| Ok((r.get("total_cost")?, r.get("input_tokens")?, r.get("output_tokens")?, r.get("unpriced_answers")?, r.get("totals_revision")?)),
     )?;
     // The totals' new revision, written with them: whoever holds two snapshots keeps the higher.
     let revision = revision + 1;
@@ -363,46 +512,53 @@ pub fn recover_interrupted(conn: &Connection) -> Result<usize, StoreError> {
     )?)
 }
 
-const MESSAGE_SELECT: &str = "SELECT m.id, m.column_id, m.turn_id, m.content, m.reasoning, m.status, m.finish_reason,
-        m.error_kind, m.error_message, m.error_detail,
-        u.input_tokens, u.cached_input_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens, u.estimated,
-        u.reported_cost, u.served_model, u.price_json, u.cost_json, u.ttfb_ms, u.ttft_ms, u.total_ms, u.attempts, u.waited_ms,
+const MESSAGE_SELECT: &str = "SELECT m.id AS id, m.column_id AS column_id, m.turn_id AS turn_id, m.content AS content, m.reasoning AS reasoning,
+        m.status AS status, m.finish_reason AS finish_reason,
+        m.error_kind AS error_kind, m.error_message AS error_message, m.error_detail AS error_detail,
+        u.input_tokens AS input_tokens, u.cached_input_tokens AS cached_input_tokens, u.cache_write_tokens AS cache_write_tokens,
+        u.output_tokens AS output_tokens, u.reasoning_tokens AS reasoning_tokens, u.estimated AS estimated,
+        u.reported_cost AS reported_cost, u.served_model AS served_model, u.price_json AS price_json, u.cost_json AS cost_json,
+        u.ttfb_ms AS ttfb_ms, u.ttft_ms AS ttft_ms, u.total_ms AS total_ms, u.attempts AS attempts, u.waited_ms AS waited_ms,
         (SELECT p.content FROM messages p JOIN turns t ON t.id = p.turn_id
-          WHERE p.turn_id = m.turn_id AND p.column_id = m.column_id AND p.role = 'user' AND p.content != t.prompt LIMIT 1)
+          WHERE p.turn_id = m.turn_id AND p.column_id = m.column_id AND p.role = 'user' AND p.content != t.prompt LIMIT 1) AS own_prompt
     FROM messages m LEFT JOIN usage u ON u.message_id = m.id";
 
-/// A usage row's counts from seven columns starting at `i`: input, cached input, cache write,
-/// output, reasoning, estimated, reported cost (`input` is column `i`, already read).
-pub(crate) fn usage_at(r: &rusqlite::Row<'_>, i: usize, input: i64) -> rusqlite::Result<Usage> {
-    Ok(Usage {
+/// A usage row's token counts, read by column name: `input_tokens`, `cached_input_tokens`,
+/// `cache_write_tokens`, `output_tokens`, `reasoning_tokens`, `estimated`, `reported_cost`.
+/// `None` when the row has no usage (a left join found none).
+pub(crate) fn usage_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Usage>> {
+    let Some(input) = r.get::<_, Option<i64>>("input_tokens")? else { return Ok(None) };
+    Ok(Some(Usage {
         input_tokens: input as u64,
-        cached_input_tokens: r.get::<_, i64>(i + 1)? as u64,
-        cache_write_tokens: r.get::<_, i64>(i + 2)? as u64,
-        output_tokens: r.get::<_, i64>(i + 3)? as u64,
-        reasoning_tokens: r.get::<_, i64>(i + 4)? as u64,
-        estimated: r.get(i + 5)?,
-        reported_cost: r.get::<_, Option<String>>(i + 6)?.map(|s| decimal(&s)),
-    })
+        cached_input_tokens: r.get::<_, i64>("cached_input_tokens")? as u64,
+        cache_write_tokens: r.get::<_, i64>("cache_write_tokens")? as u64,
+        output_tokens: r.get::<_, i64>("output_tokens")? as u64,
+        reasoning_tokens: r.get::<_, i64>("reasoning_tokens")? as u64,
+        estimated: r.get("estimated")?,
+        reported_cost: r.get::<_, Option<String>>("reported_cost")?.map(|s| decimal(&s)),
+    }))
 }
 
 fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
-    let error = r.get::<_, Option<String>>(7)?.map(|kind| ErrorView { kind, message: r.get::<_, Option<String>>(8).ok().flatten().unwrap_or_default(), detail: r.get(9).ok().flatten() });
-    let usage = match r.get::<_, Option<i64>>(10)? {
+    let error = match r.get::<_, Option<String>>("error_kind")? {
+        Some(kind) => Some(ErrorView { kind, message: r.get::<_, Option<String>>("error_message")?.unwrap_or_default(), detail: r.get("error_detail")? }),
         None => None,
-        Some(input) => {
-            let tokens = usage_at(r, 10, input)?;
+    };
+    let usage = match usage_of(r)? {
+        None => None,
+        Some(tokens) => {
             let timing = Timing {
-                ttfb_ms: r.get::<_, Option<i64>>(20)?.map(|v| v as u64),
-                ttft_ms: r.get::<_, Option<i64>>(21)?.map(|v| v as u64),
-                total_ms: r.get::<_, i64>(22)? as u64,
-                attempts: u32::try_from(r.get::<_, i64>(23)?.max(1)).unwrap_or(u32::MAX),
-                waited_ms: r.get::<_, i64>(24)?.max(0) as u64,
+                ttfb_ms: r.get::<_, Option<i64>>("ttfb_ms")?.map(|v| v as u64),
+                ttft_ms: r.get::<_, Option<i64>>("ttft_ms")?.map(|v| v as u64),
+                total_ms: r.get::<_, i64>("total_ms")? as u64,
+                attempts: u32::try_from(r.get::<_, i64>("attempts")?.max(1)).unwrap_or(u32::MAX),
+                waited_ms: r.get::<_, i64>("waited_ms")?.max(0) as u64,
             };
-            let price: Option<Price> = r.get::<_, Option<String>>(18)?.and_then(|j| serde_json::from_str(&j).ok());
-            let cost = r.get::<_, Option<String>>(19)?.and_then(|j| serde_json::from_str::<Cost>(&j).ok()).map(|c| c.with_stored_lines(&tokens, price.as_ref()));
+            let price: Option<Price> = r.get::<_, Option<String>>("price_json")?.and_then(|j| serde_json::from_str(&j).ok());
+            let cost = r.get::<_, Option<String>>("cost_json")?.and_then(|j| serde_json::from_str::<Cost>(&j).ok()).map(|c| c.with_stored_lines(&tokens, price.as_ref()));
             Some(UsageView {
                 output_tokens_per_s: timing.output_tokens_per_s(tokens.output_tokens),
-                served_model: r.get(17)?,
+                served_model: r.get("served_model")?,
                 price,
                 cost,
                 tokens,
@@ -411,16 +567,16 @@ fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageView> {
         }
     };
     Ok(MessageView {
-        id: r.get(0)?,
-        column_id: r.get(1)?,
-        turn_id: r.get(2)?,
-        content: r.get(3)?,
-        reasoning: r.get(4)?,
-        status: Status::parse(&r.get::<_, String>(5)?),
-        finish_reason: r.get(6)?,
+        id: r.get("id")?,
+        column_id: r.get("column_id")?,
+        turn_id: r.get("turn_id")?,
+        content: r.get("content")?,
+        reasoning: r.get("reasoning")?,
+        status: Status::parse(&r.get::<_, String>("status")?),
+        finish_reason: r.get("finish_reason")?,
         error,
         usage,
-        own_prompt: r.get(25)?,
+        own_prompt: r.get("own_prompt")?,
     })
 }
 

@@ -182,16 +182,15 @@ pub fn measured(conn: &Connection, conversation_id: i64, column_id: Option<i64>)
     type Row = (i64, i64, i64, String, String, bool, Option<(Usage, Option<Decimal>, Target)>);
     let rows: Vec<Row> = stmt
         .query_map(params![conversation_id, column_id], |r| {
-            let usage = match r.get::<_, Option<i64>>(6)? {
+            let usage = match super::messages::usage_of(r)? {
                 None => None,
-                Some(input) => {
-                    let u = super::messages::usage_at(r, 6, input)?;
-                    let cost: Option<Cost> = r.get::<_, Option<String>>(13)?.and_then(|j| serde_json::from_str(&j).ok());
-                    let paid = cost.map(|c| c.effective_total).or(r.get::<_, Option<String>>(14)?.map(|s| decimal(&s)));
-                    Some((u, paid, Target { route: r.get(15)?, model: r.get(16)? }))
+                Some(u) => {
+                    let cost: Option<Cost> = r.get::<_, Option<String>>("cost_json")?.and_then(|j| serde_json::from_str(&j).ok());
+                    let paid = cost.map(|c| c.effective_total).or(r.get::<_, Option<String>>("cost")?.map(|s| decimal(&s)));
+                    Some((u, paid, Target { route: r.get("route")?, model: r.get("model")? }))
                 }
             };
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, usage))
+            Ok((r.get("id")?, r.get("column_id")?, r.get("turn_id")?, r.get("role")?, r.get("content")?, r.get("superseded")?, usage))
         })?
         .collect::<Result<_, _>>()?;
     // The thread of a turn: the column's messages of earlier turns that are still current.

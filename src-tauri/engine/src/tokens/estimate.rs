@@ -93,7 +93,26 @@ fn input_tokens<'a>(col: &'a ComposeColumn, system: &'a Option<ChatItem>, new_te
 }
 
 fn priced(target: &str, encoding: Encoding, exact: bool, input_tokens: u64, col: &ComposeColumn, price: Option<&Price>, fee_percent: Decimal) -> ColumnEstimate {
-    let (output_basis, range) = output_range(col.max_tokens, col.recent_output_avg);
+    let counted = Counted { target, encoding, exact, input_tokens, max_tokens: col.max_tokens, recent_output_avg: col.recent_output_avg };
+    estimate_counted(&counted, price, fee_percent)
+}
+
+/// A column's request, already counted, with what its output range needs.
+pub struct Counted<'a> {
+    /// `route:model`
+    pub target: &'a str,
+    pub encoding: Encoding,
+    pub exact: bool,
+    pub input_tokens: u64,
+    pub max_tokens: Option<u64>,
+    /// The column's recent average output tokens per answer, from its history.
+    pub recent_output_avg: Option<u64>,
+}
+
+/// The estimate of a counted request at `price` (`None`: unpriced) with the route's fee.
+pub fn estimate_counted(counted: &Counted<'_>, price: Option<&Price>, fee_percent: Decimal) -> ColumnEstimate {
+    let &Counted { target, encoding, exact, input_tokens, .. } = counted;
+    let (output_basis, range) = output_range(counted.max_tokens, counted.recent_output_avg);
     let bill = |output_tokens: u64| price.and_then(|p| cost(&Usage { input_tokens, output_tokens, ..Default::default() }, p, fee_percent).ok());
     let (low, high) = (bill(range.map_or(0, |r| r.0)), bill(range.map_or(0, |r| r.1)));
     let output = |c: &crate::pricing::Cost| (c.output + c.reasoning).normalize();

@@ -44,6 +44,7 @@
 
 pub mod breakdown;
 mod count;
+pub mod counts;
 pub mod estimate;
 mod models;
 pub mod projection;

@@ -59,6 +59,7 @@ pub async fn harness(keyless: Option<&'static str>) -> Harness {
         }),
         origin: "app",
         reconciler: None,
+        counts: Default::default(),
     });
     Harness { _dir: dir, db, fake, turns, events: Arc::default() }
 }

@@ -1,0 +1,282 @@
+//! Conversations, their columns and turns: create, edit, send (with the hard budget checked
+//! here, for the window and the CLI alike), stop, regenerate, presets, export.
+
+use std::collections::HashMap;
+
+use tokio::task::JoinHandle;
+
+use super::estimates::Sized;
+use super::{AppError, Engine, Result, LIMITS};
+use crate::export::{file_stem, ExportFormat};
+use crate::pricing::catalog_store::today;
+use crate::store::conversations::{self, ColumnParams, ConversationSummary, ConversationView};
+use crate::store::presets::{self, Preset};
+use crate::store::StoreError;
+use crate::target::Target;
+use crate::turn::Sink;
+
+/// The columns a new conversation starts with: the same model direct and via OpenRouter.
+pub const DEFAULT_TARGETS: &[&str] = &["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini"];
+
+/// A conversation file ready to be written: a suggested file name and the text.
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    pub file_name: String,
+    pub text: String,
+}
+
+/// Whether sending may cross a hard budget: only when the user said so, after seeing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverBudget {
+    Refuse,
+    GoAhead,
+}
+
+impl OverBudget {
+    pub fn from_go_ahead(go_ahead: bool) -> Self {
+        if go_ahead { OverBudget::GoAhead } else { OverBudget::Refuse }
+    }
+}
+
+impl Engine {
+    pub async fn new_conversation(&self, targets: Option<Vec<String>>) -> Result<ConversationView> {
+        let targets = targets.unwrap_or_else(|| DEFAULT_TARGETS.iter().map(|s| s.to_string()).collect());
+        let targets = targets.iter().map(|t| Target::parse(t)).collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(self
+            .store()
+            .run(move |c| {
+                let id = conversations::create(c, conversations::NEW_TITLE, &targets)?;
+                conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    /// A new conversation with `targets`, each with `params` (the CLI's `ask`); its id.
+    pub async fn new_conversation_with(&self, targets: &[String], params: ColumnParams) -> Result<i64> {
+        let targets = targets.iter().map(|t| Target::parse(t)).collect::<std::result::Result<Vec<_>, _>>()?;
+        if targets.is_empty() || targets.len() > LIMITS.max_columns as usize {
+            return Err(AppError::invalid(format!("A comparison has 1 to {} targets.", LIMITS.max_columns)));
+        }
+        Ok(self.store().run(move |c| conversations::create_with_params(c, conversations::NEW_TITLE, &targets, &params)).await?)
+    }
+
+    /// Runs `edit` on the database, then loads the conversation whose id it returns.
+    async fn edit(&self, edit: impl FnOnce(&mut rusqlite::Connection) -> std::result::Result<i64, StoreError> + Send + 'static) -> Result<ConversationView> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                let id = edit(c)?;
+                conversations::load(c, id)
+            })
+            .await?)
+    }
+
+    pub async fn load_conversation(&self, id: i64) -> Result<ConversationView> {
+        Ok(self.store().run(move |c| conversations::load(c, id)).await?)
+    }
+
+    /// Conversations, most recent first; with a query, those whose title, prompts or answers hold it.
+    pub async fn list_conversations(&self, query: Option<String>) -> Result<Vec<ConversationSummary>> {
+        let query = query.unwrap_or_default();
+        Ok(self.store().run(move |c| conversations::search(c, &query)).await?)
+    }
+
+    pub async fn set_sensitive(&self, id: i64, sensitive: bool) -> Result<ConversationView> {
+        self.edit(move |c| conversations::set_sensitive(c, id, sensitive).map(|_| id)).await
+    }
+
+    /// Adds a column. On a sensitive conversation a route via OpenRouter is refused, unless the
+    /// user confirmed that the conversation stops being sensitive (`leave_sensitive`).
+    pub async fn add_column(&self, conversation_id: i64, target: &str, leave_sensitive: bool) -> Result<ConversationView> {
+        let target = Target::parse(target)?;
+        self.edit(move |c| {
+            if leave_sensitive && conversations::sensitive_refusal(&target).is_some() {
+                conversations::set_sensitive(c, conversation_id, false)?;
+            }
+            conversations::add_column(c, conversation_id, &target)?;
+            Ok(conversation_id)
+        })
+        .await
+    }
+
+    pub async fn remove_column(&self, column_id: i64) -> Result<ConversationView> {
+        self.edit(move |c| conversations::remove_column(c, column_id)).await
+    }
+
+    /// Pauses (or resumes) a column: paused columns sit out new turns.
+    pub async fn set_column_paused(&self, column_id: i64, paused: bool) -> Result<ConversationView> {
+        self.edit(move |c| conversations::set_paused(c, column_id, paused)).await
+    }
+
+    /// A column's system prompt, temperature and max output tokens; `all_columns` applies the
+    /// same to every column of the conversation.
+    pub async fn set_column_params(&self, column_id: i64, system: Option<String>, temperature: Option<f64>, max_tokens: Option<u32>, all_columns: bool) -> Result<ConversationView> {
+        self.edit(move |c| {
+            let id = conversations::set_params(c, column_id, system.clone(), temperature, max_tokens)?;
+            if all_columns {
+                for (other, ..) in conversations::columns(c, id)? {
+                    conversations::set_params(c, other, system.clone(), temperature, max_tokens)?;
+                }
+            }
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Moves a column one place left (`step` < 0) or right.
+    pub async fn move_column(&self, column_id: i64, step: i64) -> Result<ConversationView> {
+        self.edit(move |c| conversations::move_column(c, column_id, step.signum())).await
+    }
+
+    pub async fn rename_conversation(&self, id: i64, title: String) -> Result<ConversationView> {
+        self.edit(move |c| conversations::rename(c, id, &title).map(|_| id)).await
+    }
+
+    /// Hides a conversation; [`Engine::restore_conversation`] undoes it. Its spend stays in the
+    /// usage history.
+    pub async fn delete_conversation(&self, id: i64) -> Result<()> {
+        Ok(self.store().run(move |c| conversations::set_deleted(c, id, true)).await?)
+    }
+
+    /// Removes a conversation nothing was sent in (a turn that was refused before any request).
+    pub async fn discard_if_unused(&self, id: i64) -> Result<()> {
+        Ok(self.store().run(move |c| conversations::discard_if_unused(c, id).map(|_| ())).await?)
+    }
+
+    pub async fn restore_conversation(&self, id: i64) -> Result<ConversationView> {
+        self.edit(move |c| conversations::set_deleted(c, id, false).map(|_| id)).await
+    }
+
+    pub async fn list_presets(&self) -> Result<Vec<Preset>> {
+        Ok(self.store().run(|c| presets::list(c)).await?)
+    }
+
+    /// Saves the conversation's columns (targets and parameters) under `name`, replacing a
+    /// preset of that name; returns every preset.
+    pub async fn save_preset(&self, conversation_id: i64, name: String) -> Result<Vec<Preset>> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                presets::save_from(c, conversation_id, &name)?;
+                presets::list(c)
+            })
+            .await?)
+    }
+
+    pub async fn delete_preset(&self, id: i64) -> Result<Vec<Preset>> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                presets::delete(c, id)?;
+                presets::list(c)
+            })
+            .await?)
+    }
+
+    pub async fn new_conversation_from_preset(&self, id: i64) -> Result<ConversationView> {
+        self.edit(move |c| presets::start_conversation(c, id)).await
+    }
+
+    /// Sends a turn; columns in `own` send their own prompt instead (prompt variants). Each
+    /// column's request is counted once: for the hard budget (each column with its own text),
+    /// and for the estimate stored with its answer. With no hard budget, nothing waits for the
+    /// count: the requests leave first and are counted after. Returns the turn id and a handle
+    /// that completes when every answer has ended; alerts due then go to the alert sink.
+    pub async fn send_turn(&self, conversation_id: i64, prompt: String, own: HashMap<i64, String>, over: OverBudget, sink: Sink) -> Result<(i64, JoinHandle<()>)> {
+        if prompt.trim().is_empty() {
+            return Err(AppError::invalid("The prompt is empty: write one first."));
+        }
+        let plan = self.store().run(move |c| crate::store::messages::plan_turn(c, conversation_id, &prompt, &own)).await?;
+        let (plan, counted) = if over == OverBudget::Refuse && self.has_hard_budget().await? {
+            let turns = self.turns.clone();
+            let (plan, counts) = super::blocking(move || {
+                let counts = turns.count_plan(&plan);
+                (plan, counts)
+            })
+            .await?;
+            let sized = plan.columns.iter().zip(&counts).map(|(c, n)| Sized::new(c.column_id, &c.target, &c.params, *n)).collect();
+            self.refuse_over_budget(sized).await?;
+            (plan, Some(counts))
+        } else {
+            (plan, None)
+        };
+        self.started(self.turns.start(plan, counted, sink).await?)
+    }
+
+    /// Runs one answer again in place of `message_id`; it streams like a turn. The hard budget
+    /// is checked against this one request.
+    pub async fn regenerate(&self, message_id: i64, over: OverBudget, sink: Sink) -> Result<(i64, JoinHandle<()>)> {
+        let plan = self.store().run(move |c| crate::store::messages::plan_regenerate(c, message_id)).await?;
+        let (plan, counted) = if over == OverBudget::Refuse && self.has_hard_budget().await? {
+            let turns = self.turns.clone();
+            let (plan, count) = super::blocking(move || {
+                let n = turns.count_regenerate(&plan);
+                (plan, n)
+            })
+            .await?;
+            self.refuse_over_budget(vec![Sized::new(plan.column_id, &plan.target, &plan.params, count)]).await?;
+            (plan, Some(count))
+        } else {
+            (plan, None)
+        };
+        self.started(self.turns.start_regenerate(plan, counted, sink).await?)
+    }
+
+    /// Once a turn has ended, the alerts it made due go to the alert sink.
+    fn started(&self, (turn_id, running): (i64, JoinHandle<()>)) -> Result<(i64, JoinHandle<()>)> {
+        Ok((turn_id, self.alerts_after(running)))
+    }
+
+    /// A new comparison for prompt variants: every column of `conversation_id` that takes part
+    /// (with its settings) once per variant, a column's variants side by side.
+    pub async fn new_variants_conversation(&self, conversation_id: i64, variants: usize) -> Result<ConversationView> {
+        let (min, max, max_columns) = (LIMITS.min_variants as usize, LIMITS.max_variants as usize, LIMITS.max_columns as usize);
+        if !(min..=max).contains(&variants) {
+            return Err(AppError::invalid(format!("Compare {min} to {max} variants.")));
+        }
+        self.edit(move |c| {
+            let source = conversations::taking_part(c, conversation_id)?;
+            if source.len() * variants > max_columns {
+                return Err(StoreError::Invalid(format!(
+                    "{} columns × {variants} variants would make {} columns; a comparison has at most {max_columns}. Pause some columns first.",
+                    source.len(),
+                    source.len() * variants
+                )));
+            }
+            let cols: Vec<_> = source.iter().flat_map(|(_, t, p)| (0..variants).map(move |_| (t.clone(), p.clone()))).collect();
+            conversations::create_with_columns(c, conversations::NEW_TITLE, &cols)
+        })
+        .await
+    }
+
+    pub fn stop_turn(&self, turn_id: i64) -> bool {
+        self.turns.stop_turn(turn_id)
+    }
+
+    pub fn stop_answer(&self, message_id: i64) -> bool {
+        self.turns.stop_answer(message_id)
+    }
+
+    /// The conversation as a Markdown or JSON file: a suggested name and the text.
+    pub async fn export_conversation(&self, id: i64, format: ExportFormat) -> Result<ExportFile> {
+        let view = self.load_conversation(id).await?;
+        Ok(ExportFile { file_name: format!("{}.{}", file_stem(&view.title), format.extension()), text: format.render(&view, &today()) })
+    }
+
+    /// Writes an exported conversation to `path`, whole or not at all.
+    pub fn write_export(&self, path: &std::path::Path, file: &ExportFile) -> Result<()> {
+        super::write_whole(path, |f| std::io::Write::write_all(f, file.text.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_targets_parse() {
+        for t in DEFAULT_TARGETS {
+            Target::parse(t).unwrap();
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! What only the window can do, around the engine's use cases: settings written through
+//! tauri-plugin-store (which keeps its own copy of the file), the system's file dialogs and
+//! desktop notifications.
+
+use std::path::PathBuf;
+
+use tally_engine::app::{AppCode, AppError, SettingsFile};
+use tally_engine::settings::{self, Settings};
+use tally_engine::usage::alerts::{Alert, AlertKind};
+use tauri::{AppHandle, Manager};
+use tauri_plugin_dialog::DialogExt;
+use tauri_plugin_notification::NotificationExt;
+use tauri_plugin_store::StoreExt;
+
+/// The settings file as tauri-plugin-store keeps it.
+pub struct PluginSettingsFile {
+    pub app: AppHandle,
+    pub path: PathBuf,
+}
+
+impl SettingsFile for PluginSettingsFile {
+    fn save(&self, settings: &Settings) -> Result<(), AppError> {
+        let fail = |e: tauri_plugin_store::Error| AppError::new(AppCode::Settings, "The settings could not be saved.").with_detail(e.to_string());
+        let store = self.app.store(&self.path).map_err(fail)?;
+        store.set(settings::BASE_URLS_KEY, serde_json::to_value(&settings.base_urls).unwrap_or_default());
+        store.set(settings::CUSTOM_ENDPOINTS_KEY, serde_json::to_value(&settings.custom_endpoints).unwrap_or_default());
+        if let Some(fees) = &settings.fees {
+            store.set(settings::FEES_KEY, serde_json::to_value(fees).unwrap_or_default());
+        }
+        if let Some(m) = &settings.spike_multiplier {
+            store.set(settings::SPIKE_MULTIPLIER_KEY, serde_json::to_value(m).unwrap_or_default());
+        }
+        store.save().map_err(fail)
+    }
+}
+
+/// A save or open dialog that starts where people keep documents, not wherever the app
+/// happened to be started from.
+fn file_dialog(app: &AppHandle, title: &str) -> tauri_plugin_dialog::FileDialogBuilder<tauri::Wry> {
+    let dialog = app.dialog().file().set_title(title);
+    match app.path().document_dir().ok().filter(|d| d.is_dir()).or_else(|| app.path().home_dir().ok()) {
+        Some(dir) => dialog.set_directory(dir),
+        None => dialog,
+    }
+}
+
+/// Asks where to save a file (the system's save dialog); `None` when cancelled.
+pub async fn save_path(app: &AppHandle, title: &str, file_name: &str, filter: (&str, &str)) -> Result<Option<PathBuf>, AppError> {
+    let dialog = file_dialog(app, title).set_file_name(file_name).add_filter(filter.0, &[filter.1]);
+    let chosen = tokio::task::spawn_blocking(move || dialog.blocking_save_file()).await?;
+    Ok(chosen.and_then(|p| p.into_path().ok()))
+}
+
+/// Asks which file to open (the system's open dialog); `None` when cancelled.
+pub async fn open_path(app: &AppHandle, title: &str, filter: (&str, &str)) -> Result<Option<PathBuf>, AppError> {
+    let dialog = file_dialog(app, title).add_filter(filter.0, &[filter.1]);
+    let chosen = tokio::task::spawn_blocking(move || dialog.blocking_pick_file()).await?;
+    Ok(chosen.and_then(|p| p.into_path().ok()))
+}
+
+/// Desktop notifications, one per alert. A desktop without a notification service is fine:
+/// the alerts are in the app too.
+pub fn notify(app: &AppHandle, fired: &[Alert]) {
+    if fired.is_empty() {
+        return;
+    }
+    let app = app.clone();
+    let fired = fired.to_vec();
+    tauri::async_runtime::spawn_blocking(move || {
+        for alert in fired {
+            let title = match alert.kind {
+                AlertKind::Budget => format!("Tally: {} % of a budget", alert.threshold_percent),
+                AlertKind::Spike => "Tally: spending spike".to_string(),
+            };
+            let _ = app.notification().builder().title(title).body(&alert.message).show();
+        }
+    });
+}

@@ -1,0 +1,137 @@
+// Generated from the #[tauri::command] functions in src-tauri/commands/ by `cargo test`
+// (src-tauri/commands/bindings.rs). Do not edit: change the Rust signature instead.
+import { Channel, invoke } from '@tauri-apps/api/core';
+import type { Alert } from './Alert';
+import type { AppInfo } from './AppInfo';
+import type { Breakdown } from './Breakdown';
+import type { Bucket } from './Bucket';
+import type { BudgetInput } from './BudgetInput';
+import type { BudgetStatus } from './BudgetStatus';
+import type { CatalogInfo } from './CatalogInfo';
+import type { ColumnEstimateView } from './ColumnEstimateView';
+import type { ConversationSummary } from './ConversationSummary';
+import type { ConversationView } from './ConversationView';
+import type { CsvExport } from './CsvExport';
+import type { CustomEndpoint } from './CustomEndpoint';
+import type { DayRange } from './DayRange';
+import type { EnvKey } from './EnvKey';
+import type { EstimateAccuracy } from './EstimateAccuracy';
+import type { ExportFormat } from './ExportFormat';
+import type { Fees } from './Fees';
+import type { FiredAlert } from './FiredAlert';
+import type { ImportSummary } from './ImportSummary';
+import type { KeyCheck } from './KeyCheck';
+import type { KeyInfo } from './KeyInfo';
+import type { KnownTarget } from './KnownTarget';
+import type { LatencyRow } from './LatencyRow';
+import type { LimitBreach } from './LimitBreach';
+import type { Period } from './Period';
+import type { Preset } from './Preset';
+import type { PriceInput } from './PriceInput';
+import type { Projection } from './Projection';
+import type { ProviderStatus } from './ProviderStatus';
+import type { ProvidersView } from './ProvidersView';
+import type { Reprice } from './Reprice';
+import type { TurnEvent } from './TurnEvent';
+import type { UsageOverview } from './UsageOverview';
+
+export { Channel };
+
+/** Every IPC command, typed as the Rust side declares it. */
+export const commands = {
+  addBudget: (args: { input: BudgetInput }) => invoke<BudgetStatus[]>('add_budget', args),
+  addColumn: (args: { conversationId: number; target: string; leaveSensitive: boolean }) => invoke<ConversationView>('add_column', args),
+  appInfo: () => invoke<AppInfo>('app_info'),
+  // Every budget with what was spent against it in its current day or month.
+  budgets: () => invoke<BudgetStatus[]>('budgets'),
+  catalogInfo: () => invoke<CatalogInfo>('catalog_info'),
+  // New alerts now due (each fires once; also shown as desktop notifications).
+  checkAlerts: () => invoke<Alert[]>('check_alerts'),
+  // The hard budgets that running answer `message_id` again would cross.
+  checkRegenerateBudget: (args: { messageId: number }) => invoke<LimitBreach[]>('check_regenerate_budget', args),
+  // The hard budgets that sending `text` in the conversation would cross (columns in `own` with
+  // their own text), by each column's estimate.
+  checkTurnBudget: (args: { conversationId: number; text: string; own: Record<number, string> | null }) => invoke<LimitBreach[]>('check_turn_budget', args),
+  compareVariants: (args: { conversationId: number; variants: string[] }) => invoke<ColumnEstimateView[][]>('compare_variants', args),
+  customEndpoints: () => invoke<CustomEndpoint[]>('custom_endpoints'),
+  deleteBudget: (args: { id: number }) => invoke<BudgetStatus[]>('delete_budget', args),
+  // Hides a conversation; `restore_conversation` undoes it. Its spend stays in the usage history.
+  deleteConversation: (args: { id: number }) => invoke<null>('delete_conversation', args),
+  deleteCustomEndpoint: (args: { name: string }) => invoke<CustomEndpoint[]>('delete_custom_endpoint', args),
+  deleteKey: (args: { provider: string }) => invoke<ProviderStatus>('delete_key', args),
+  deletePreset: (args: { id: number }) => invoke<Preset[]>('delete_preset', args),
+  // Names of the environment variables that hold a key (never their values).
+  envKeys: () => invoke<EnvKey[]>('env_keys'),
+  estimateAccuracy: () => invoke<EstimateAccuracy[]>('estimate_accuracy'),
+  // What sending `text` would cost on each column that takes part: tokens in, an output range,
+  // cost. A newer call supersedes an older one still counting (`superseded`).
+  estimateTurn: (args: { conversationId: number; text: string }) => invoke<ColumnEstimateView[]>('estimate_turn', args),
+  // Saves the conversation through the system's save dialog; the path, or null if cancelled.
+  exportConversation: (args: { id: number; format: ExportFormat }) => invoke<string | null>('export_conversation', args),
+  // Saves the usage rows of a range as CSV through the system's save dialog; null if cancelled.
+  exportUsageCsv: (args: { range: DayRange }) => invoke<CsvExport | null>('export_usage_csv', args),
+  fees: () => invoke<Fees>('fees'),
+  importEnvKeys: (args: { providers: string[] }) => invoke<ProvidersView>('import_env_keys', args),
+  // Adds the usage rows of a CSV file picked in the system's open dialog; null if cancelled.
+  importUsageCsv: () => invoke<ImportSummary | null>('import_usage_csv'),
+  knownTargets: () => invoke<KnownTarget[]>('known_targets'),
+  // Conversations, most recent first; with a query, those whose title, prompts or answers hold it.
+  listConversations: (args: { query: string | null }) => invoke<ConversationSummary[]>('list_conversations', args),
+  listPresets: () => invoke<Preset[]>('list_presets'),
+  listProviders: () => invoke<ProvidersView>('list_providers'),
+  loadConversation: (args: { id: number }) => invoke<ConversationView>('load_conversation', args),
+  moveColumn: (args: { columnId: number; step: number }) => invoke<ConversationView>('move_column', args),
+  newConversation: (args: { targets: string[] | null }) => invoke<ConversationView>('new_conversation', args),
+  newConversationFromPreset: (args: { id: number }) => invoke<ConversationView>('new_conversation_from_preset', args),
+  // A new comparison with each column of `conversation_id` once per variant (to send with `own`).
+  newVariantsConversation: (args: { conversationId: number; variants: number }) => invoke<ConversationView>('new_variants_conversation', args),
+  // Asks OpenRouter about the saved key: limit, remaining credits, usage. Only on request.
+  openrouterKeyInfo: () => invoke<KeyInfo>('openrouter_key_info'),
+  projectConversation: (args: { conversationId: number; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),
+  // Alerts that fired before, newest first.
+  recentAlerts: () => invoke<FiredAlert[]>('recent_alerts'),
+  refreshCatalog: () => invoke<CatalogInfo>('refresh_catalog'),
+  // Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
+  // Refused (`over_budget`) when it would cross a hard budget, unless `over_budget` says go ahead.
+  regenerateAnswer: (args: { messageId: number; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<number>('regenerate_answer', args),
+  removeColumn: (args: { columnId: number }) => invoke<ConversationView>('remove_column', args),
+  renameConversation: (args: { id: number; title: string }) => invoke<ConversationView>('rename_conversation', args),
+  repriceConversation: (args: { conversationId: number }) => invoke<Reprice>('reprice_conversation', args),
+  resetPriceOverride: (args: { target: string }) => invoke<KnownTarget | null>('reset_price_override', args),
+  restoreConversation: (args: { id: number }) => invoke<ConversationView>('restore_conversation', args),
+  // Saves the conversation's columns (targets and parameters) under `name`, replacing a preset of
+  // that name; returns every preset.
+  savePreset: (args: { conversationId: number; name: string }) => invoke<Preset[]>('save_preset', args),
+  // Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of
+  // about one frame. Refused (`over_budget`) when it would cross a hard budget, unless
+  // `over_budget` says go ahead.
+  sendTurn: (args: { conversationId: number; prompt: string; own: Record<number, string> | null; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<number>('send_turn', args),
+  setBaseUrl: (args: { provider: string; url: string | null }) => invoke<ProviderStatus>('set_base_url', args),
+  // A column's system prompt, temperature and max output tokens; `all_columns` applies the same
+  // to every column of the conversation.
+  setColumnParams: (args: { columnId: number; system: string | null; temperature: number | null; maxTokens: number | null; allColumns: boolean }) => invoke<ConversationView>('set_column_params', args),
+  // Pauses (or resumes) a column: paused columns sit out new turns.
+  setColumnPaused: (args: { columnId: number; paused: boolean }) => invoke<ConversationView>('set_column_paused', args),
+  // Adds or updates a user-named OpenAI-compatible endpoint; the key, if given, only goes in.
+  setCustomEndpoint: (args: { name: string; baseUrl: string; key: string | null }) => invoke<CustomEndpoint[]>('set_custom_endpoint', args),
+  setFee: (args: { route: string; percent: string }) => invoke<Fees>('set_fee', args),
+  setKey: (args: { provider: string; key: string }) => invoke<ProviderStatus>('set_key', args),
+  setPriceOverride: (args: { target: string; perMillion: PriceInput }) => invoke<KnownTarget>('set_price_override', args),
+  setSensitive: (args: { id: number; sensitive: boolean }) => invoke<ConversationView>('set_sensitive', args),
+  setSpikeMultiplier: (args: { value: string }) => invoke<string>('set_spike_multiplier', args),
+  spikeMultiplier: () => invoke<string>('spike_multiplier'),
+  stopAnswer: (args: { messageId: number }) => invoke<boolean>('stop_answer', args),
+  stopTurn: (args: { turnId: number }) => invoke<boolean>('stop_turn', args),
+  testKey: (args: { provider: string }) => invoke<KeyCheck>('test_key', args),
+  tokenBreakdown: (args: { conversationId: number; columnId: number; text: string }) => invoke<Breakdown>('token_breakdown', args),
+  // The page took in a batch of the turn streaming over `channel`: the next one may come.
+  turnBatchSeen: (args: { channel: number }) => invoke<null>('turn_batch_seen', args),
+  // p50 / p95 time to first token and tokens/s per model × route.
+  usageLatency: (args: { range: DayRange }) => invoke<LatencyRow[]>('usage_latency', args),
+  // Spend and tokens over time (per day, week or month, OpenRouter and direct apart) and broken
+  // down by route, provider, model and conversation, for a range of UTC days.
+  usageOverview: (args: { range: DayRange; bucket: Bucket }) => invoke<UsageOverview>('usage_overview', args),
+  // Alerts that fire after a turn arrive over `on_alert` (and as desktop notifications); returns
+  // those due at start-up.
+  watchAlerts: (args: { onAlert: Channel<Alert[]> }) => invoke<Alert[]>('watch_alerts', args),
+};
