@@ -9,7 +9,7 @@
 //!
 //! Behaviour is scripted per request, first from a queue ([`FakeProvider::push`] or
 //! `POST /_fake/script`), else from a directive in the last user message such as
-//! `[[fake tokens=80 pace_ms=30 rate=2000 status=429 retry_after=1 drop_after=5 fixture=NAME]]`, else the
+//! `[[fake tokens=80 pace_ms=30 rate=2000 prose=1 status=429 retry_after=1 drop_after=5 fixture=NAME]]`, else the
 //! defaults. Faults for the fault suite: `stall_after=N` (then silence, connection open),
 //! `drip_ms=N` (one byte at a time), `huge_line_bytes=N`, `html=1` (a 200 web page),
 //! `error_after=N` (an error event inside the 200 stream), `usage=absurd`. It can replay the recorded payloads in `shared/fixtures/` verbatim.
@@ -78,6 +78,9 @@ pub struct Script {
     /// Fault: the first token is a single SSE line carrying this many bytes of text.
     pub huge_line_bytes: Option<usize>,
     /// Fault: answer 200 with an HTML page (a login or proxy page) instead of an event stream.
+    /// The filler is prose, as models write it (paragraphs, a list, a code block now and then),
+    /// instead of one endless paragraph of numbered words.
+    pub prose: bool,
     pub html: bool,
     /// OpenRouter: answer this many look-ups of the answer's generation record with 404 before
     /// the record appears (the real one lags).
@@ -105,6 +108,10 @@ pub struct Recorded {
     /// benchmarks that measure what happens after it. `None` while it streams.
     #[serde(default)]
     pub last_byte_ms: Option<u64>,
+    /// When the client was found gone while the response still streamed (it cancelled the
+    /// request: Stop), Unix time in ms, within a token's interval.
+    #[serde(default)]
+    pub client_left_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,17 +224,23 @@ impl State {
             headers: kept.iter().filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))).collect(),
             body: body.clone(),
             last_byte_ms: None,
+            client_left_ms: None,
         };
         let mut requests = self.requests.lock().unwrap_or_else(|p| p.into_inner());
         requests.push(rec.clone());
         (requests.len() - 1, rec)
     }
 
-    /// Notes that the response to the `index`-th request sent its last byte.
-    pub(crate) fn sent_last_byte(&self, index: usize) {
+    /// Notes that the response to the `index`-th request sent its last byte (`completed`), or
+    /// found its client gone before that.
+    pub(crate) fn stream_ended(&self, index: usize, completed: bool) {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
         if let Some(r) = self.requests.lock().unwrap_or_else(|p| p.into_inner()).get_mut(index) {
-            r.last_byte_ms = Some(now);
+            if completed {
+                r.last_byte_ms = Some(now);
+            } else {
+                r.client_left_ms = Some(now);
+            }
         }
     }
 
@@ -269,6 +282,7 @@ pub fn directive(text: &str) -> Script {
             "drip_ms" => s.drip_ms = n,
             "huge_line_bytes" => s.huge_line_bytes = n.map(|n| n as usize),
             "html" => s.html = n == Some(1),
+            "prose" => s.prose = n == Some(1),
             "usage" if v == "absurd" => s.usage_json = Some(absurd_usage()),
             "generation_lag" => s.generation_lag = n.map(|n| n.min(u64::from(u32::MAX)) as u32),
             "generation_cost" => {

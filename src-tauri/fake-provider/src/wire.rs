@@ -88,6 +88,51 @@ fn default_reply(model: &str, prompt: &str, tokens: usize) -> Vec<String> {
     out
 }
 
+/// Like [`default_reply`], but the filler reads like a model's long answer: paragraphs of about
+/// 60 numbered words with some **bold** and `code`, and every few paragraphs a short list or a
+/// code block, so that markdown blocks close as they do in real answers.
+fn prose_reply(model: &str, tokens: usize) -> Vec<String> {
+    let mut out = split_tokens(&format!("**{model}** (fake) answering at length."));
+    let (mut word, mut block) = (1usize, 0usize);
+    while out.len() < tokens {
+        block += 1;
+        out.push("\n\n".into());
+        match block % 7 {
+            3 => {
+                for item in 0..4 {
+                    out.push(format!("{}- item", if item == 0 { "" } else { "\n" }));
+                    for _ in 0..6 {
+                        out.push(format!(" word{word}"));
+                        word += 1;
+                    }
+                }
+            }
+            6 => {
+                out.push("```rust".into());
+                for line in 0..6 {
+                    out.push(format!("\nlet word{word} = {line} * 2; // line {line}"));
+                    word += 1;
+                }
+                out.push("\n```".into());
+            }
+            _ => {
+                for i in 0..60 {
+                    let w = match i % 17 {
+                        5 => format!(" **word{word}**"),
+                        11 => format!(" `word{word}`"),
+                        16 => format!(" word{word}."),
+                        _ => format!(" word{word}"),
+                    };
+                    out.push(if i == 0 { w.trim_start().to_string() } else { w });
+                    word += 1;
+                }
+            }
+        }
+    }
+    out.truncate(tokens.max(1));
+    out
+}
+
 /// Splits text into tokens at word boundaries, keeping the spaces.
 fn split_tokens(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -171,11 +216,12 @@ pub(crate) async fn respond(state: Arc<State>, flavour: Flavour, path: &str, hea
         Some(ms) => drip(steps, ms),
         None => steps,
     };
-    stream_response(steps, move || state.sent_last_byte(index))
+    stream_response(steps, move |completed| state.stream_ended(index, completed))
 }
 
 /// Streams `steps`; `done` runs once the last one was handed to the connection.
-fn stream_response(steps: Vec<Step>, done: impl FnOnce() + Send + 'static) -> Response {
+/// `ended(true)` once the last byte is handed over; `ended(false)` if the client left first.
+fn stream_response(steps: Vec<Step>, ended: impl FnOnce(bool) + Send + 'static) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
@@ -194,11 +240,15 @@ fn stream_response(steps: Vec<Step>, done: impl FnOnce() + Send + 'static) -> Re
                 }
             };
             let abort = item.is_err();
-            if tx.send(item).await.is_err() || abort {
+            if tx.send(item).await.is_err() {
+                ended(false);
+                return;
+            }
+            if abort {
                 return;
             }
         }
-        done();
+        ended(true);
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     Response::builder()
@@ -229,6 +279,7 @@ fn scripted_steps(state: &State, flavour: Flavour, body: &Value, script: &Script
     let prompt = last_user_text(body).unwrap_or_default();
     let mut tokens = match &script.reply {
         Some(reply) => split_tokens(reply),
+        None if script.prose => prose_reply(&model, script.tokens.unwrap_or(state.defaults.tokens)),
         None => default_reply(&model, &prompt, script.tokens.unwrap_or(state.defaults.tokens)),
     };
     if let Some(n) = script.huge_line_bytes {
@@ -372,6 +423,15 @@ mod tests {
         let due: Vec<_> = scripted_steps(&state, Flavour::OpenAi, &body, &script).iter().filter_map(|s| s.due_us).collect();
         assert_eq!(due, [250, 500, 750, 1000]);
         assert_eq!(crate::directive("[[fake tokens=2000 rate=2000]]").rate, Some(2000));
+    }
+
+    #[test]
+    fn prose_has_the_requested_token_count_and_closes_its_blocks() {
+        let reply: String = prose_reply("m", 2000).concat();
+        assert_eq!(prose_reply("m", 2000).len(), 2000);
+        assert!(reply.matches("\n\n").count() > 20, "many paragraphs");
+        assert!(reply.contains("\n- item word") && reply.contains("```rust\nlet word"), "lists and code blocks");
+        assert_eq!(crate::directive("[[fake tokens=9 prose=1]]").prose, true);
     }
 
     #[test]

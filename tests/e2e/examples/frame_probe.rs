@@ -57,6 +57,7 @@ struct Scenario {
     columns: usize,
     tokens: u64,
     rate: u64,
+    prose: bool,
 }
 
 async fn open_comparison(c: &Client, columns: usize) {
@@ -81,7 +82,11 @@ async fn answers(c: &Client) -> usize {
 /// Waits with few calls into the page (each one is work on its main thread).
 async fn wait_page(c: &Client, what: &str, script: &str) -> serde_json::Value {
     for _ in 0..600 {
+        let asked = now_ms();
         let v = c.execute(script, vec![]).await.unwrap();
+        if std::env::var_os("PROBE_VERBOSE").is_some() {
+            eprintln!("  {what}: {v} (answered in {} ms)", now_ms() - asked);
+        }
         if !v.is_null() && v != serde_json::Value::Bool(false) {
             return v;
         }
@@ -106,10 +111,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let only = std::env::args().nth(1);
+    // Prose: answers as models write them (paragraphs, lists, code). One paragraph: the worst
+    // case, a single block that never closes and is rendered again as it grows.
     let scenarios = [
-        Scenario { name: "8 columns × 2,000 tokens at 62 tok/s", columns: 8, tokens: 2000, rate: 62 },
-        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s", columns: 8, tokens: 2000, rate: 1000 },
-        Scenario { name: "1 column × 2,000 tokens at 2,000 tok/s", columns: 1, tokens: 2000, rate: 2000 },
+        Scenario { name: "8 columns × 2,000 tokens at 62 tok/s, prose", columns: 8, tokens: 2000, rate: 62, prose: true },
+        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, prose", columns: 8, tokens: 2000, rate: 1000, prose: true },
+        Scenario { name: "1 column × 2,000 tokens at 2,000 tok/s, prose", columns: 1, tokens: 2000, rate: 2000, prose: true },
+        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, one paragraph", columns: 8, tokens: 2000, rate: 1000, prose: false },
     ];
     let FakeSetup { fake, c, driver: _driver, home: _home } = FakeSetup::start(&[
         ("openai", "test-key-probe-openai-000000", Flavour::OpenAi),
@@ -117,8 +125,8 @@ async fn main() {
         ("anthropic", "test-key-probe-anthropic-000", Flavour::Anthropic),
     ])
     .await;
-    println!("| scenario | frames | gap p50 ms | gap p95 ms | gap max ms | gaps > 50 ms | provider's last byte → UI done ms | Stop click → all stopped ms |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| scenario | frames | gap p50 ms | gap p95 ms | gap max ms | gaps > 50 ms | provider's last byte → UI done ms | Stop click → requests cancelled ms | Stop click → all shown stopped ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let chosen = |s: &&Scenario| match &only {
         Some(o) => s.name.contains(o.as_str()),
         None => true,
@@ -129,7 +137,8 @@ async fn main() {
         // Streamed to the end.
         let expect = answers(&c).await + s.columns;
         let first_request = fake.requests().len();
-        send(&c, &format!("Write at length [[fake tokens={} rate={}]]", s.tokens, s.rate), expect).await;
+        let prose = if s.prose { " prose=1" } else { "" };
+        send(&c, &format!("Write at length [[fake tokens={} rate={}{prose}]]", s.tokens, s.rate), expect).await;
         wait_page(&c, "the answers to end", "return window.__probe.endedAt !== null").await;
         let probe = c.execute(COLLECT, vec![]).await.unwrap();
         let mut gaps: Vec<f64> = probe["gaps"].as_array().unwrap().iter().filter_map(|g| g.as_f64()).collect();
@@ -140,21 +149,26 @@ async fn main() {
 
         // Stopped midway: the click, then every answer showing it stopped.
         let expect = answers(&c).await + s.columns;
-        send(&c, &format!("Again [[fake tokens={} rate={}]]", s.tokens * 100, s.rate), expect).await;
+        let stop_request = fake.requests().len();
+        send(&c, &format!("Again [[fake tokens={} rate={}{prose}]]", s.tokens * 100, s.rate), expect).await;
+        let sent_at = now_ms();
         let streaming_with_text = format!(
             "const a = [...document.querySelectorAll('[data-testid=answer]')].slice(-{n}); return a.length === {n} && a.every(x => x.dataset.status === 'streaming' && x.textContent.includes('word20'))",
             n = s.columns
         );
         wait_page(&c, "text in every answer", &streaming_with_text).await;
+        eprintln!("{}: Stop clicked {} ms after sending", s.name, now_ms() - sent_at);
         let clicked = now_ms();
         click(&c, "[data-testid=stop]").await;
         wait_page(&c, "every answer stopped", "return window.__probe.endedAt !== null").await;
         let after_stop = c.execute(COLLECT, vec![]).await.unwrap();
         eprintln!("{}: page work until stopped: {}", s.name, after_stop["cost"]);
         let stopped = after_stop["endedAt"].as_u64().unwrap();
+        // When the fake saw the last of the stopped requests cancelled by the engine.
+        let cancelled = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).max().expect("the fake saw the requests cancelled");
 
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
             s.name,
             gaps.len() + 1,
             percentile(&gaps, 0.5),
@@ -162,6 +176,7 @@ async fn main() {
             gaps.last().copied().unwrap_or(0.0),
             gaps.iter().filter(|g| **g > 50.0).count(),
             ended_at as i64 - last_byte as i64,
+            cancelled as i64 - clicked as i64,
             stopped as i64 - clicked as i64,
         );
     }

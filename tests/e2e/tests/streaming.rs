@@ -75,6 +75,9 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
 
     click(&c, "[data-testid=stop]").await;
     until("every answer stopped", || async { statuses(&c).await.iter().all(|s| s == "stopped").then_some(()) }).await;
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 8);
+    assert!(requests.iter().all(|r| r.client_left_ms.is_some() && r.last_byte_ms.is_none()), "each request was cancelled, none ran to its end");
     let billed = output_tokens(&c).await;
     assert_eq!(billed.len(), 8, "every stopped answer shows its tokens");
     assert!(billed.iter().all(|&n| n > 0 && n < ASKED / 2), "billed for what arrived, far below {ASKED}: {billed:?}");
