@@ -27,6 +27,14 @@ pub fn run() {
             let settings_file = host::PluginSettingsFile { app: app.handle().clone(), path: tally_engine::paths::settings(&data_dir) };
             let engine = tracing::info_span!("startup.engine").in_scope(|| Engine::open(&data_dir, Options::app(Box::new(settings_file))))?;
             app.manage(engine);
+            // OpenRouter checks a previous run left pending (closed before the record came, or
+            // a CLI that only recorded them) are followed up in the background.
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = handle.state::<Engine>().resume_reconciliation().await {
+                    tracing::warn!("pending OpenRouter checks were not resumed: {e}");
+                }
+            });
             Ok(())
         })
         .on_window_event(|window, event| {

@@ -74,6 +74,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         stop_turn,
         stop_answer,
         turn_batch_seen,
+        window_painted,
         usage::usage_overview,
         usage::usage_latency,
         usage::budgets,
@@ -337,6 +338,13 @@ pub async fn send_turn(
 #[tauri::command]
 pub async fn new_variants_conversation(engine: State<'_, Engine>, conversation_id: i64, variants: usize) -> Result<ConversationView> {
     engine.new_variants_conversation(conversation_id, variants).await
+}
+
+/// The window has painted: load the token table the compose box's estimate needs, in the
+/// background (never before the first paint, so start-up does not wait for it).
+#[tauri::command]
+pub fn window_painted(engine: State<'_, Engine>) {
+    engine.warm_tokenizer();
 }
 
 #[tauri::command]

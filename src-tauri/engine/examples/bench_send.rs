@@ -117,6 +117,7 @@ async fn run(hard_budget: bool, prompts: &[String]) -> Vec<Row> {
         settings_file: None,
         keyring: Keyring::with_service("dev.tally.bench-send"),
         on_busy: None,
+        busy_wait: tally_engine::store::BUSY_TIMEOUT,
         follow_generations: false,
     };
     let engine = Engine::open(dir.path(), options).unwrap();

@@ -248,3 +248,9 @@ impl FakeSetup {
         FakeSetup { home, fake, driver, c }
     }
 }
+
+/// The requests for answers the fake provider has received, oldest first: everything but the
+/// app's background look-ups of OpenRouter's generation records (`GET /api/v1/generation`).
+pub fn answer_requests(fake: &tally_fake_provider::FakeProvider) -> Vec<tally_fake_provider::Recorded> {
+    fake.requests().into_iter().filter(|r| !r.path.ends_with("/generation")).collect()
+}

@@ -84,7 +84,7 @@ async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversat
     let pauses = c.find_all(fantoccini::Locator::Css("[data-testid=pause-column]")).await.unwrap();
     pauses[3].click().await.unwrap(); // Claude via OpenRouter sits out
     until("paused", || async { texts(&c, ".pause-toggle").await.iter().any(|t| t.contains("Paused")).then_some(()) }).await;
-    let before = fake.requests().len();
+    let before = answer_requests(&fake).len();
     click(&c, "[data-testid=edit-last-prompt]").await;
     assert_eq!(find(&c, "[data-testid=prompt-input]").await.prop("value").await.unwrap().as_deref(), Some("Compare please"));
     find(&c, "[data-testid=prompt-input]").await.send_keys(" again\u{E007}").await.unwrap();
@@ -92,7 +92,7 @@ async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversat
         (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() == 6).then_some(())
     })
     .await;
-    let sent: Vec<_> = fake.requests().into_iter().skip(before).collect();
+    let sent: Vec<_> = answer_requests(&fake).into_iter().skip(before).collect();
     assert_eq!(sent.len(), 3, "the paused column sat out");
     let first = sent.iter().find(|r| r.path == "/v1/chat/completions").unwrap();
     assert_eq!(first.body["messages"][0], serde_json::json!({"role": "system", "content": "Answer in French."}));

@@ -49,11 +49,11 @@ async fn stop_keeps_partial_and_cost_follow_up_sends_own_history_restart_restore
 
     // Turn 2: each column gets its own thread: its own earlier answer, partial one included.
     let answers = props(&c, "[data-testid=answer-text]", "textContent").await;
-    let before = fake.requests().len();
+    let before = answer_requests(&fake).len();
     type_into(&c, "[data-testid=prompt-input]", "And now?").await;
     click(&c, "[data-testid=send]").await;
     until("turn 2 done", || async { (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "stopped", "done", "done"]).then_some(()) }).await;
-    let sent: Vec<_> = fake.requests().into_iter().skip(before).collect();
+    let sent: Vec<_> = answer_requests(&fake).into_iter().skip(before).collect();
     assert_eq!(sent.len(), 2);
     for r in &sent {
         let messages = r.body["messages"].as_array().unwrap();

@@ -48,13 +48,13 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     click(&c, "[data-testid=new-conversation]").await;
     click(&c, "[data-testid=sensitive-toggle]").await;
     until("marked sensitive", || async { find(&c, "[data-testid=sensitive-toggle]").await.prop("checked").await.ok().flatten().filter(|v| v == "true") }).await;
-    let before = fake.requests().len();
+    let before = answer_requests(&fake).len();
     type_into(&c, "[data-testid=prompt-input]", "private [[fake tokens=5 pace_ms=1]]").await;
     click(&c, "[data-testid=send]").await;
     let error = until("the refusal", || async { c.find(fantoccini::Locator::Css("[data-testid=app-error]")).await.ok() }).await;
     let words = error.text().await.unwrap();
     assert!(words.contains("marked sensitive") && words.contains("Nothing was sent"), "{words}");
-    assert_eq!(fake.requests().len(), before, "nothing reached any provider");
+    assert_eq!(answer_requests(&fake).len(), before, "nothing reached any provider");
 
     // Remove the OpenRouter column; now the prompt goes out, directly.
     let removes = c.find_all(fantoccini::Locator::Css("[data-testid=remove-column]")).await.unwrap();
@@ -62,7 +62,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     until("one column left", || async { (texts(&c, "[data-testid=column-header] .column-path").await == ["direct to OpenAI"]).then_some(()) }).await;
     click(&c, "[data-testid=send]").await;
     until("the direct answer", || async { (attrs(&c, "[data-testid=answer]", "data-status").await == ["done"]).then_some(()) }).await;
-    assert!(fake.requests().iter().skip(before).all(|r| !r.path.starts_with("/api/")), "no request went to OpenRouter");
+    assert!(answer_requests(&fake).iter().skip(before).all(|r| !r.path.starts_with("/api/")), "no request went to OpenRouter");
 
     // Adding an OpenRouter column asks first; confirming unmarks the conversation.
     click(&c, "[data-testid=add-column]").await;
@@ -97,7 +97,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     type_into(&c, "[data-testid=prompt-input]", "hello lab [[fake tokens=4 pace_ms=1]]").await;
     click(&c, "[data-testid=send]").await;
     until("both answered", || async { (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "done"]).then_some(()) }).await;
-    let custom = fake.requests().into_iter().rev().find(|r| r.model.as_deref() == Some("llama-3.1-8b")).unwrap();
+    let custom = answer_requests(&fake).into_iter().rev().find(|r| r.model.as_deref() == Some("llama-3.1-8b")).unwrap();
     assert_eq!(custom.key.as_deref(), Some(CUSTOM_KEY));
     assert_eq!(texts(&c, "[data-testid=answer-cost]").await[1], "no price", "no price is invented for a custom model");
 

@@ -75,7 +75,7 @@ async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_key
     std::fs::write(out.join("skeleton.png"), shot).unwrap();
 
     // The keys travelled only as request headers to the provider they belong to.
-    let reqs = fake.requests();
+    let reqs = answer_requests(&fake);
     assert_eq!(reqs.len(), 2);
     for r in &reqs {
         let expected = if r.path.starts_with("/api/") { OPENROUTER_KEY } else { OPENAI_KEY };

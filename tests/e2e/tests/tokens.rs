@@ -77,14 +77,14 @@ async fn estimate_while_typing_breakdown_outlook_and_variants() {
     find(&c, "[data-testid=variant-diff] ins").await;
     let shot = c.screenshot().await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/tokens-variants.png"), shot).ok();
-    let before = fake.requests().len();
+    let before = answer_requests(&fake).len();
     click(&c, "[data-testid=variants-send]").await;
     until("four answers in a new comparison", || async {
         (attrs(&c, "[data-testid=answer]", "data-status").await == ["done", "done", "done", "done"]).then_some(())
     })
     .await;
     assert_eq!(texts(&c, "[data-testid=column-header]").await.len(), 4);
-    let sent: Vec<String> = fake.requests()[before..].iter().map(|r| r.body["messages"][0]["content"].as_str().unwrap_or_default().to_string()).collect();
+    let sent: Vec<String> = answer_requests(&fake)[before..].iter().map(|r| r.body["messages"][0]["content"].as_str().unwrap_or_default().to_string()).collect();
     assert_eq!(sent.iter().filter(|s| s.as_str() == "Explain recursion to a child.").count(), 2, "{sent:?}");
     assert_eq!(sent.iter().filter(|s| s.as_str() == "Explain recursion to a child. Use one short example.").count(), 2, "{sent:?}");
     assert_eq!(texts(&c, "[data-testid=own-prompt]").await.len(), 4);

@@ -65,7 +65,7 @@ async fn dashboard_shows_a_conversations_spend_and_a_crossed_budget_alerts_once_
 
     // The hard budget holds the next turn back until the user decides: "Don't send" sends nothing.
     click(&c, "[data-testid=conversation-item]").await;
-    let before = fake.requests().len();
+    let before = answer_requests(&fake).len();
     type_into(&c, "[data-testid=prompt-input]", "And another one?").await;
     click(&c, "[data-testid=send]").await;
     let message = text(&c, "[data-testid=over-budget-message]").await;
@@ -73,7 +73,7 @@ async fn dashboard_shows_a_conversations_spend_and_a_crossed_budget_alerts_once_
     std::fs::write(dir.join("usage-hard-limit.png"), c.screenshot().await.unwrap()).ok();
     click(&c, "[data-testid=over-budget-cancel]").await;
     until("the dialog closed", || async { texts(&c, "[data-testid=over-budget-message]").await.is_empty().then_some(()) }).await;
-    assert_eq!(fake.requests().len(), before, "nothing was sent");
+    assert_eq!(answer_requests(&fake).len(), before, "nothing was sent");
     assert_eq!(find(&c, "[data-testid=prompt-input]").await.prop("value").await.unwrap().as_deref(), Some("And another one?"), "the prompt stays");
     assert_eq!(attrs(&c, "[data-testid=answer]", "data-status").await.len(), 2, "no new turn");
 }

@@ -134,4 +134,7 @@ export const commands = {
   // Alerts that fire after a turn arrive over `on_alert` (and as desktop notifications); returns
   // those due at start-up.
   watchAlerts: (args: { onAlert: Channel<Alert[]> }) => invoke<Alert[]>('watch_alerts', args),
+  // The window has painted: load the token table the compose box's estimate needs, in the
+  // background (never before the first paint, so start-up does not wait for it).
+  windowPainted: () => invoke<null>('window_painted'),
 };

@@ -35,7 +35,7 @@ use crate::providers::{provider, ProviderInfo};
 use crate::reconcile::Reconciler;
 use crate::secrets::{EnvFallback, Keyring};
 use crate::settings::{self, Settings};
-use crate::store::{messages, Store};
+use crate::store::{Store, StoreError};
 use crate::tokens::counts::TokenCounts;
 use crate::turn::{TurnDeps, Turns};
 
@@ -87,17 +87,22 @@ pub struct Options {
     pub origin: &'static str,
     /// When environment variables may stand in for keys.
     pub env: EnvFallback,
-    /// The app owns the database: it sets a damaged file aside and marks answers a crash left
-    /// streaming as stopped. The CLI may run beside a running app, so it does neither.
+    /// The app owns the database: a file that fails SQLite's integrity check is copied aside
+    /// (and the user told where) so a new one can start. The CLI may run beside a running app,
+    /// so it refuses such a file in words instead.
     pub owns_database: bool,
-    /// Load the token encoders in the background now (the app), rather than at first use.
+    /// Load the token table the estimate needs first in the background, once the window has
+    /// painted ([`Engine::warm_tokenizer`]; the app), rather than at first use.
     pub warm_tokenizer: bool,
     /// Where settings changes go; `None`: the JSON file in the data dir.
     pub settings_file: Option<Box<dyn SettingsFile>>,
     /// The keyring service (tests pick their own).
     pub keyring: Keyring,
-    /// Told each time the database is busy (another process writing) while it is waited for.
+    /// Told each time the database is busy (another process writing) while it is waited for;
+    /// `None`: it goes to the log.
     pub on_busy: Option<fn(&crate::store::StoreError)>,
+    /// How long each of the [`BUSY_TRIES`] waits for a busy database lasts.
+    pub busy_wait: std::time::Duration,
     /// Follow each OpenRouter answer's generation record up in the background (the app). A
     /// process that exits right after its answers (the CLI) only records the ids; the app's next
     /// start, or a reconciliation on request, checks them.
@@ -106,11 +111,11 @@ pub struct Options {
 
 impl Options {
     pub fn app(settings_file: Box<dyn SettingsFile>) -> Self {
-        Options { origin: "app", env: EnvFallback::WhenKeyringUnavailable, owns_database: true, warm_tokenizer: true, settings_file: Some(settings_file), keyring: Keyring::default(), on_busy: None, follow_generations: false }
+        Options { origin: "app", env: EnvFallback::WhenKeyringUnavailable, owns_database: true, warm_tokenizer: true, settings_file: Some(settings_file), keyring: Keyring::default(), on_busy: None, busy_wait: crate::store::BUSY_TIMEOUT, follow_generations: true }
     }
 
     pub fn cli() -> Self {
-        Options { origin: "cli", env: EnvFallback::Always, owns_database: false, warm_tokenizer: false, settings_file: None, keyring: Keyring::default(), on_busy: None, follow_generations: false }
+        Options { origin: "cli", env: EnvFallback::Always, owns_database: false, warm_tokenizer: false, settings_file: None, keyring: Keyring::default(), on_busy: None, busy_wait: crate::store::BUSY_TIMEOUT, follow_generations: false }
     }
 }
 
@@ -130,39 +135,33 @@ pub struct Engine {
     reconciler: Arc<Reconciler>,
     follows_generations: bool,
     pacers: pacing::Pacers,
+    /// Whether [`Engine::warm_tokenizer`] is to load a token table (the app), and whether it has.
+    warm_tokenizer: bool,
+    warmed: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
     /// Opens the engine on `data_dir`: settings, database, price catalog, keyring endpoints.
     pub fn open(data_dir: &Path, options: Options) -> Result<Engine> {
         std::fs::create_dir_all(data_dir).map_err(|e| AppError::new(AppCode::Database, format!("The data folder {} could not be created.", data_dir.display())).with_detail(e.to_string()))?;
-        if options.warm_tokenizer {
-            std::thread::spawn(crate::tokens::warm_up);
-        }
         let mut notices = Vec::new();
         let settings_path = crate::paths::settings(data_dir);
         let (settings, warning) = settings::load_or_quarantine(&settings_path);
         notices.extend(warning);
         let database = crate::paths::database(data_dir);
-        let store = match (options.owns_database, options.on_busy) {
-            (true, _) => open_or_set_aside(&database, &mut notices)?,
-            (false, Some(on_busy)) => Store::open_waiting(&database, 6, on_busy)?,
-            (false, None) => Store::open(&database)?,
-        };
-        if options.owns_database {
-            store.blocking(|c| messages::recover_interrupted(c))?;
-        }
+        let on_busy = options.on_busy.unwrap_or(|e| tracing::warn!("{e} Waiting for it…"));
+        let store = open_history(&database, options.owns_database, options.busy_wait, on_busy, &mut notices)?;
         let (pricing, warning) = crate::pricing::load(data_dir, settings.fees(), &store);
         notices.extend(warning);
-        if !options.owns_database {
-            // Answers left streaming by a process that is gone (killed, crashed, terminal closed)
-            // are billed: nothing unbilled.
-            let billed = store.blocking(|c| crate::store::recovery::bill_interrupted(c, &pricing, options.origin))?;
-            if !billed.is_empty() {
-                notices.push(format!("{} answer(s) left streaming by a Tally process that ended were recorded with their usage; their text is kept.", billed.len()));
-            }
+        // Answers left streaming by a process that is gone (killed, crashed, terminal closed) are
+        // billed, keeping their text: nothing unbilled. Those of a process still running (the app
+        // beside a CLI, or the reverse) are left to it.
+        let billed = store.blocking(|c| crate::store::recovery::bill_interrupted(c, &pricing, options.origin))?;
+        if !billed.is_empty() {
+            notices.push(format!("{} answer(s) left streaming by a Tally process that ended were recorded with their usage; their text is kept.", billed.len()));
         }
         let pricing = Arc::new(pricing);
+        let limits = settings.stream_limits();
         let endpoints = Arc::new(KeyringEndpoints::new(options.keyring, settings, options.env));
         let http = crate::http::client();
         let counts = Arc::new(TokenCounts::default());
@@ -172,6 +171,7 @@ impl Engine {
             Reconciler::recording_only(store.clone(), http.clone(), endpoints.clone())
         };
         let turns = Turns::new(TurnDeps { store, http: http.clone(), endpoints: endpoints.clone(), pricing: pricing.clone(), origin: options.origin, reconciler: Some(reconciler.clone()), counts: counts.clone() });
+        turns.set_limits(limits);
         let settings_file = options.settings_file.unwrap_or_else(|| Box::new(JsonSettingsFile(settings_path)));
         Ok(Engine {
             turns,
@@ -187,6 +187,8 @@ impl Engine {
             reconciler,
             follows_generations: options.follow_generations,
             pacers: Default::default(),
+            warm_tokenizer: options.warm_tokenizer,
+            warmed: Default::default(),
         })
     }
 
@@ -229,6 +231,7 @@ impl Engine {
     /// Saves changed settings, then uses them.
     fn save_settings(&self, settings: Settings) -> Result<()> {
         self.settings_file.save(&settings)?;
+        self.turns.set_limits(settings.stream_limits());
         self.endpoints.set_settings(settings);
         Ok(())
     }
@@ -238,25 +241,42 @@ impl Engine {
         self.turns.set_limits(limits);
     }
 
+    /// Loads the o200k_base token table (the one the compose box's estimate needs first: OpenAI's
+    /// current models, and the estimate for every other family) on a thread of its own, once.
+    /// The app calls it after the window's first paint, so building the table never competes
+    /// with start-up; cl100k_base loads at its first use. Does nothing in the CLI.
+    pub fn warm_tokenizer(&self) {
+        if self.warm_tokenizer && !self.warmed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::thread::spawn(|| crate::tokens::count_content(crate::tokens::Encoding::O200kBase, "warm up"));
+        }
+    }
+
     /// Stops everything (the app is closing): stopped answers keep their text and usage.
     pub fn stop_all(&self) {
         self.turns.stop_all();
     }
 }
 
-/// Opens the database, setting a damaged file aside rather than refusing to start.
-fn open_or_set_aside(path: &Path, notices: &mut Vec<String>) -> Result<Store> {
-    match Store::open(path) {
-        Ok(store) => Ok(store),
-        Err(first) => {
-            let aside = path.with_extension(format!("sqlite3.damaged-{}", std::process::id()));
-            std::fs::rename(path, &aside).map_err(|_| AppError::from(first))?;
-            for ext in ["sqlite3-wal", "sqlite3-shm"] {
-                let _ = std::fs::remove_file(path.with_extension(ext));
-            }
-            notices.push(format!("The conversation database could not be read, so Tally started a new one. The old file was kept as {}.", aside.display()));
-            Ok(Store::open(path)?)
+/// How many times a busy database is waited for (each [`Options::busy_wait`]) before giving up.
+pub const BUSY_TRIES: u32 = 6;
+
+/// Opens the history, waiting while another process holds it busy. Only a file that fails
+/// SQLite's integrity check is set aside, and only by the process that owns the history (the
+/// app): copied, the copy verified, then removed ([`crate::store::set_aside_damaged`]), and the
+/// user told where the copy is. A busy, newer or unreadable file is refused in words and left
+/// where it is.
+fn open_history(path: &Path, set_aside: bool, busy_wait: std::time::Duration, on_busy: fn(&StoreError), notices: &mut Vec<String>) -> Result<Store> {
+    match Store::open_waiting_with_timeout(path, BUSY_TRIES, busy_wait, on_busy) {
+        Err(StoreError::Damaged { detail, .. }) if set_aside => {
+            let aside = crate::store::set_aside_damaged(path)?;
+            tracing::warn!("the history failed the integrity check ({detail}); copied to {}", aside.display());
+            notices.push(format!(
+                "The conversation history could not be read (the file is damaged), so Tally started a new one. The damaged file was copied to {} first; nothing was deleted.",
+                aside.display()
+            ));
+            Ok(Store::open_waiting_with_timeout(path, BUSY_TRIES, busy_wait, on_busy)?)
         }
+        other => Ok(other?),
     }
 }
 
@@ -291,21 +311,148 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
     Ok(tokio::task::spawn_blocking(f).await?)
 }
 
+/// Options for an engine in a test: the app's or the CLI's, with a test keyring service, the
+/// settings file in the data dir, and short waits for a busy database.
+#[cfg(test)]
+pub(crate) fn test_options(app: bool) -> Options {
+    let mut o = if app { Options::app(Box::new(JsonSettingsFile(PathBuf::new()))) } else { Options::cli() };
+    o.settings_file = None;
+    o.keyring = Keyring::with_service("dev.tally.test-app-open");
+    o.busy_wait = std::time::Duration::from_millis(50);
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use crate::store::{conversations, messages};
+    use crate::target::Target;
+
+    /// An owner (boot id/pid/start time) no process has.
+    const DEAD: &str = "00000000-0000-0000-0000-000000000000/4242/1";
+    const NOT_A_DATABASE: &[u8] = b"this is not a database, just some bytes that are long enough to have a header";
+
+    use super::test_options as options;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        n.sort();
+        n
+    }
+
+    /// A history at `dir` with one answer left streaming by a process that is gone.
+    fn left_streaming(dir: &Path) -> i64 {
+        let store = Store::open(&crate::paths::database(dir)).unwrap();
+        store
+            .blocking(|c| {
+                let conv = conversations::create(c, "New conversation", &[Target::parse("openai:gpt-4o-mini").unwrap()])?;
+                let id = messages::start_turn(c, conv, "Write a haiku about ledgers.")?.columns[0].message_id;
+                messages::save_partial(c, id, "Columns of numbers", "")?;
+                c.execute("UPDATE messages SET owner = ?1 WHERE id = ?2", rusqlite::params![DEAD, id])?;
+                Ok(id)
+            })
+            .unwrap()
+    }
+
     #[test]
-    fn a_damaged_database_is_set_aside_and_a_new_one_opened() {
+    fn the_app_copies_a_damaged_history_aside_says_where_and_starts_a_new_one() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tally.sqlite3");
-        std::fs::write(&path, b"this is not a database, just some bytes that are long enough to have a header").unwrap();
-        let mut notices = Vec::new();
-        let store = open_or_set_aside(&path, &mut notices).unwrap();
-        assert_eq!(notices.len(), 1, "{notices:?}");
-        assert!(notices[0].contains("started a new one"));
-        let n: i64 = store.blocking(|c| Ok(c.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))?)).unwrap();
-        assert_eq!(n, 0);
+        let path = crate::paths::database(dir.path());
+        std::fs::write(&path, NOT_A_DATABASE).unwrap();
+        let engine = Engine::open(dir.path(), options(true)).unwrap();
+        let notice = engine.notices().iter().find(|n| n.contains("damaged")).cloned().expect("the user is told");
+        let copy = names(dir.path()).into_iter().find(|n| n.contains(".damaged-")).expect("a copy");
+        assert!(notice.contains(&copy), "the notice says where the copy is: {notice}");
+        assert_eq!(std::fs::read(dir.path().join(&copy)).unwrap(), NOT_A_DATABASE, "the copy is the damaged file");
+        let n: i64 = engine.store().read(|c| Ok(c.query_row("SELECT count(*) FROM conversations", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(n, 0, "a new history");
+    }
+
+    #[test]
+    fn the_cli_refuses_a_damaged_history_in_words_and_leaves_it_where_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crate::paths::database(dir.path());
+        std::fs::write(&path, NOT_A_DATABASE).unwrap();
+        let before = names(dir.path());
+        let err = Engine::open(dir.path(), options(false)).err().expect("refused");
+        assert!(err.is(AppCode::Database), "{err:?}");
+        assert_eq!(names(dir.path()).iter().filter(|n| n.contains(".damaged-")).count(), 0, "{:?} -> {:?}", before, names(dir.path()));
+        assert_eq!(std::fs::read(&path).unwrap(), NOT_A_DATABASE);
+    }
+
+    #[test]
+    fn a_busy_history_is_waited_for_refused_in_words_and_never_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = crate::paths::database(dir.path());
+        // Another process created the file and holds the write lock while this one must migrate it.
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder.execute_batch("PRAGMA journal_mode = WAL; BEGIN EXCLUSIVE;").unwrap();
+        let err = Engine::open(dir.path(), options(true)).err().expect("busy");
+        assert!(err.message.contains("busy"), "{err:?}");
+        assert!(names(dir.path()).iter().all(|n| !n.contains(".damaged-")), "{:?}", names(dir.path()));
+        holder.execute_batch("ROLLBACK").unwrap();
+        drop(holder);
+        Engine::open(dir.path(), options(true)).expect("opens once it is free");
+    }
+
+    #[test]
+    fn an_answer_left_streaming_by_a_process_that_is_gone_is_billed_when_the_engine_opens() {
+        for app in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let id = left_streaming(dir.path());
+            let engine = Engine::open(dir.path(), options(app)).unwrap();
+            assert!(engine.notices().iter().any(|n| n.contains("1 answer(s) left streaming")), "{:?}", engine.notices());
+            let m = engine.store().read(|c| messages::message(c, id)).unwrap();
+            assert_eq!(m.status, messages::Status::Stopped, "app: {app}");
+            assert_eq!(m.content, "Columns of numbers", "the text is kept");
+            let usage = m.usage.expect("billed");
+            assert!(usage.tokens.estimated && usage.cost.is_some(), "{usage:?}");
+            let rows: i64 = engine.store().read(|c| Ok(c.query_row("SELECT count(*) FROM usage", [], |r| r.get(0))?)).unwrap();
+            assert_eq!(rows, 1);
+            drop(engine);
+            let again = Engine::open(dir.path(), options(app)).unwrap();
+            assert!(again.notices().iter().all(|n| !n.contains("left streaming")), "billed once: {:?}", again.notices());
+        }
+    }
+
+    #[test]
+    fn turns_use_the_stream_limits_in_the_settings_and_follow_a_change() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(crate::paths::settings(dir.path()), r#"{"idle_timeout_s": 7, "answer_deadline_s": 90}"#).unwrap();
+        let engine = Engine::open(dir.path(), options(true)).unwrap();
+        let limits = engine.turns.limits();
+        assert_eq!((limits.idle.as_secs(), limits.answer_deadline.as_secs()), (7, 90));
+        let mut settings = engine.settings();
+        settings.idle_timeout_s = Some(12);
+        engine.save_settings(settings).unwrap();
+        assert_eq!(engine.turns.limits().idle.as_secs(), 12);
+    }
+
+    #[tokio::test]
+    async fn the_app_resumes_pending_openrouter_checks_at_start_and_the_cli_leaves_them() {
+        for (app, resumed) in [(false, 0), (true, 1)] {
+            let dir = tempfile::tempdir().unwrap();
+            // Nothing listens there: the check is resumed, never answered, and nothing leaves this machine.
+            std::fs::write(crate::paths::settings(dir.path()), r#"{"base_urls": {"openrouter": "http://127.0.0.1:9/api/v1"}}"#).unwrap();
+            let id = left_streaming(dir.path());
+            Store::open(&crate::paths::database(dir.path())).unwrap().blocking(|c| crate::reconcile::records::enqueue(c, id, "gen-1")).unwrap();
+            let engine = Engine::open(dir.path(), options(app)).unwrap();
+            assert_eq!(engine.resume_reconciliation().await.unwrap(), resumed, "app: {app}");
+        }
+    }
+
+    #[test]
+    fn only_the_app_loads_a_token_table_and_only_once_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cli = Engine::open(dir.path(), options(false)).unwrap();
+        cli.warm_tokenizer();
+        assert!(!cli.warmed.load(std::sync::atomic::Ordering::SeqCst));
+        drop(cli);
+        let app = Engine::open(dir.path(), options(true)).unwrap();
+        assert!(!app.warmed.load(std::sync::atomic::Ordering::SeqCst), "not at open: after the first paint");
+        app.warm_tokenizer();
+        assert!(app.warmed.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]

@@ -500,18 +500,6 @@ pub(crate) fn finish_in(tx: &Connection, f: &Finished) -> Result<(MessageView, T
     Ok((view, col, conv))
 }
 
-/// Answers left `streaming` by a crash or a forced quit become `stopped`, keeping their text.
-/// Superseded by [`super::recovery::bill_interrupted`], which bills them and leaves the answers of
-/// live processes alone; kept until the shell calls that instead.
-pub fn recover_interrupted(conn: &Connection) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "UPDATE messages SET status = 'stopped', error_kind = 'cancelled',
-                error_message = 'Tally closed while this answer was streaming. The partial answer is kept.'
-         WHERE status = 'streaming'",
-        [],
-    )?)
-}
-
 const MESSAGE_SELECT: &str = "SELECT m.id AS id, m.column_id AS column_id, m.turn_id AS turn_id, m.content AS content, m.reasoning AS reasoning,
         m.status AS status, m.finish_reason AS finish_reason,
         m.error_kind AS error_kind, m.error_message AS error_message, m.error_detail AS error_detail,

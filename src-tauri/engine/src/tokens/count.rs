@@ -9,14 +9,6 @@ fn encoder(encoding: Encoding) -> &'static bpe_openai::Tokenizer {
     super::tables::encoder(encoding)
 }
 
-/// Loads both encoders now (they load on first use otherwise). Blocking: call it from a
-/// blocking thread at start-up.
-pub fn warm_up() {
-    for e in Encoding::ALL {
-        count_content(e, "warm up");
-    }
-}
-
 /// Tokens of `text` in `encoding`, with no chat formatting. Special-token strings such as
 /// `<|endoftext|>` count as ordinary text, as they do in an API request's content.
 pub fn count_content(encoding: Encoding, text: &str) -> u64 {

@@ -39,8 +39,9 @@
 //! # Blocking
 //! Counting is plain CPU work on the calling thread (a 100k-token prompt takes milliseconds, the
 //! first call also loads the encoder). Async callers — the app's commands — must run it through
-//! `tokio::task::spawn_blocking`, never on the runtime's workers or the UI thread; [`warm_up`]
-//! loads both encoders ahead of time.
+//! `tokio::task::spawn_blocking`, never on the runtime's workers or the UI thread; the app loads
+//! the o200k_base table ahead of time, after its window's first paint
+//! ([`crate::app::Engine::warm_tokenizer`]).
 
 pub mod breakdown;
 mod count;
@@ -54,7 +55,7 @@ mod tables;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-pub use count::{count_chat, count_content, count_text, paragraphs, warm_up, Memo};
+pub use count::{count_chat, count_content, count_text, paragraphs, Memo};
 pub use models::{tokenizer_for, Tokenizer};
 
 /// Tokens every chat message costs besides its role and content (OpenAI cookbook).
