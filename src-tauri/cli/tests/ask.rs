@@ -285,3 +285,28 @@ async fn absurd_usage_is_an_error_in_words_and_the_tokens_are_estimated() {
     assert_eq!(line["usage"]["estimated"], true);
     assert!(line["usage"]["output_tokens"].as_u64().unwrap() < 100);
 }
+
+#[tokio::test]
+async fn a_turn_that_would_cross_a_hard_budget_is_refused_unless_over_budget() {
+    use tally_engine::usage::budgets::{self, BudgetInput, Period};
+    let fake = FakeProvider::start().await.unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let store = Store::open(&tally_engine::paths::database(data.path())).unwrap();
+    let input = BudgetInput { period: Period::Month, provider: None, limit_usd: "0.000001".parse().unwrap(), hard: true };
+    store.blocking(|c| budgets::create(c, &input)).unwrap();
+    let conversations_now = |store: &Store| store.blocking(|c| Ok(c.query_row("SELECT count(*) FROM conversations", [], |r| r.get::<_, i64>(0))?)).unwrap();
+
+    let refused = ask(&fake, data.path(), &["Hello [[fake tokens=12]]", "-t", "openai:gpt-4o-mini"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stderr);
+    assert!(refused.lines.is_empty(), "nothing printed: {:?}", refused.lines);
+    assert!(refused.stderr.contains("hard budget") && refused.stderr.contains("--over-budget"), "{}", refused.stderr);
+    assert!(fake.requests().is_empty(), "nothing was sent");
+    assert_eq!(conversations_now(&store), 0, "the conversation made for it went too");
+
+    let sent = ask(&fake, data.path(), &["Hello [[fake tokens=12]]", "-t", "openai:gpt-4o-mini", "--over-budget"]).await;
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    assert_eq!(sent.lines.len(), 1);
+    assert_eq!(sent.lines[0]["usage"]["output_tokens"], 12);
+    assert_eq!(fake.requests().len(), 1);
+    assert_eq!(conversations_now(&store), 1);
+}

@@ -272,6 +272,78 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::{test_options, AppCode};
+    use crate::usage::budgets::{BudgetInput, Period};
+    use rust_decimal::Decimal;
+    use std::sync::Arc;
+
+    /// An engine whose providers are a closed port on this machine: a turn that goes ahead
+    /// fails to connect, and nothing leaves the machine.
+    fn engine(dir: &std::path::Path) -> Engine {
+        let urls = serde_json::json!({ "base_urls": { "openai": "http://127.0.0.1:9/v1", "openrouter": "http://127.0.0.1:9/api/v1" } });
+        std::fs::write(crate::paths::settings(dir), urls.to_string()).unwrap();
+        Engine::open(dir, test_options(false)).unwrap()
+    }
+
+    fn sink() -> Sink {
+        Arc::new(|_| {})
+    }
+
+    async fn hard_budget(engine: &Engine, limit: Decimal) {
+        engine.add_budget(BudgetInput { period: Period::Month, provider: None, limit_usd: limit, hard: true }).await.unwrap();
+    }
+
+    fn messages(engine: &Engine) -> i64 {
+        engine.store().read(|c| Ok(c.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))?)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn regenerating_an_answer_is_checked_against_a_hard_budget_unless_the_user_goes_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let conv = engine.new_conversation_with(&["openai:gpt-4o-mini".into()], ColumnParams::default()).await.unwrap();
+        let answer = engine
+            .store()
+            .blocking(|c| {
+                let id = crate::store::messages::start_turn(c, conv, "Hello")?.columns[0].message_id;
+                c.execute("UPDATE messages SET status = 'failed' WHERE id = ?1", [id])?;
+                Ok(id)
+            })
+            .unwrap();
+        hard_budget(&engine, "0.000001".parse().unwrap()).await;
+        let before = messages(&engine);
+        let err = engine.regenerate(answer, OverBudget::Refuse, sink()).await.expect_err("refused");
+        assert!(err.is(AppCode::OverBudget), "{err:?}");
+        assert!(err.detail.as_deref().is_some_and(|d| !d.is_empty()), "the budgets in words: {err:?}");
+        assert_eq!(messages(&engine), before, "nothing was started");
+
+        let (_, running) = engine.regenerate(answer, OverBudget::GoAhead, sink()).await.expect("the user went ahead");
+        running.await.unwrap();
+        assert_eq!(messages(&engine), before + 1, "a new answer in place of the old");
+    }
+
+    #[tokio::test]
+    async fn prompt_variants_are_checked_against_a_hard_budget_each_column_with_its_own_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let params = ColumnParams { max_tokens: Some(16), ..Default::default() };
+        let conv = engine.new_conversation_with(&["openai:gpt-4o".into(), "openrouter:openai/gpt-4o".into()], params).await.unwrap();
+        let columns: Vec<i64> = engine.load_conversation(conv).await.unwrap().columns.iter().map(|c| c.id).collect();
+        let long = "Tally every ledger line twice before the quarter closes. ".repeat(3000);
+        let tokens = crate::tokens::count_text("openai:gpt-4o", &long).tokens;
+        let long_cost = Decimal::from(tokens) * engine.price("openai:gpt-4o").unwrap().price.input;
+        // One column sending the long text fits; both sending it do not.
+        hard_budget(&engine, long_cost * Decimal::new(15, 1)).await;
+
+        let both = engine.send_turn(conv, long.clone(), HashMap::new(), OverBudget::Refuse, sink()).await.expect_err("both columns with the long text cross it");
+        assert!(both.is(AppCode::OverBudget), "{both:?}");
+        assert_eq!(messages(&engine), 0, "nothing was sent");
+
+        let own = HashMap::from([(columns[0], long.clone())]);
+        let (_, running) = engine.send_turn(conv, "Hi".into(), own, OverBudget::Refuse, sink()).await.expect("only the direct column sends the long text");
+        running.await.unwrap();
+        assert_eq!(messages(&engine), 4, "two prompts and two answers");
+    }
 
     #[test]
     fn default_targets_parse() {
