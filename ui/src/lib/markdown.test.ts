@@ -54,3 +54,14 @@ describe('setext headings (tried only where an underline line follows)', () => {
     expect(renderMarkdown('just a paragraph\nover two lines')).toBe('<p>just a paragraph\nover two lines</p>\n');
   });
 });
+
+describe('rules, quotes, HTML blocks and tables (tried only where they can start)', () => {
+  it('still render', () => {
+    expect(renderMarkdown('a\n\n***\n\n   ___\n')).toBe('<p>a</p>\n<hr>\n<hr>\n');
+    expect(renderMarkdown('  > quoted\n> more')).toBe('<blockquote>\n<p>quoted\nmore</p>\n</blockquote>\n');
+    expect(renderMarkdown('<div>block</div>\n\nafter')).toBe('<div>block</div>\n\n<p>after</p>\n');
+    expect(renderMarkdown('| a | b |\n|:--|--:|\n| 1 | 2 |')).toContain('<th>a</th>');
+    expect(renderMarkdown('a | b\n--- | ---\n1 | 2')).toContain('<td>1</td>');
+    expect(renderMarkdown('- not a rule\n* nor this')).toContain('<li>not a rule</li>');
+  });
+});

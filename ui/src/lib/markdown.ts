@@ -43,13 +43,29 @@ const marked = new Marked({
   },
 });
 
-// marked's setext-heading rule ("Title" over a line of "=" or "-") is a lazy, lookahead-laden
-// regex that WebKit's regex engine runs in its slow interpreter, trying it at every character of
-// a paragraph: 70 ms for one 35 KB paragraph (0.1 ms in V8), so a long streaming paragraph
-// lexed again each frame cost seconds. It can only match where such an underline line follows,
-// so it is only tried then (`false`: marked's own rule; `undefined`: no setext heading here).
+// Some of marked's block rules fall back to JavaScriptCore's regex interpreter, which tries an
+// anchored pattern at every position of the text after the current block, so every block cost
+// time in proportion to the rest of the answer and lexing grew with its square: in WebKit a 32 KB
+// answer took 460 ms to lex, a 64 KB one 1.5 s (V8: a few ms). Each such rule is tried only where
+// its block can start (`false`: marked's own rule; `undefined`: not this kind of block here).
+// A setext heading ("Title" over a line of = or -) needs that underline before the paragraph's
+// first blank line; a rule, a quote, an HTML block start with their character; a table's second
+// line is its delimiter row.
 const SETEXT_UNDERLINE = /\n {0,3}(?:=+|-+) *(?:\n|$)/;
-marked.use({ tokenizer: { lheading: (src: string) => (SETEXT_UNDERLINE.test(src) ? false : undefined) } });
+const BLANK_LINE = /\n[ \t]*\n/;
+const own = (can: boolean) => (can ? false : undefined);
+marked.use({
+  tokenizer: {
+    lheading: (src: string) => {
+      const end = src.search(BLANK_LINE);
+      return own(SETEXT_UNDERLINE.test(end < 0 ? src : src.slice(0, end + 1)));
+    },
+    hr: (src: string) => own(/^ {0,3}[-*_]/.test(src)),
+    blockquote: (src: string) => own(/^ {0,3}>/.test(src)),
+    html: (src: string) => own(/^ {0,3}</.test(src)),
+    table: (src: string) => own(/^[^\n]*\n {0,3}(?:\| *)?:?-/.test(src)),
+  },
+});
 
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
   if (node.tagName === 'A') {
