@@ -3,6 +3,9 @@
 //! — together with its roll-ups and running totals; an answer of a live process is left alone,
 //! and two processes billing at once bill each answer once. Real SQLite files.
 
+#[path = "common/harness.rs"]
+mod harness;
+
 use std::sync::Arc;
 
 use tally_engine::pricing::{Catalog, Fees, Pricing};
@@ -78,6 +81,7 @@ fn an_answer_whose_process_is_gone_is_billed_with_an_estimate_once_and_its_total
     assert_eq!((answers, estimated), (1, 1));
     assert_eq!(day_cost.parse::<Decimal>().unwrap(), cost);
     assert_eq!(conv_cost.parse::<Decimal>().unwrap(), cost);
+    harness::assert_totals_agree(&store, conv, "recovery");
 
     // Opened again: billed once, not twice.
     assert_eq!(store.blocking(|c| bill_interrupted(c, &p, "app")).unwrap(), Vec::<i64>::new());

@@ -108,6 +108,7 @@ async fn stopping_a_turn_keeps_the_partial_answer_and_its_cost() {
     assert!(u.tokens.output_tokens >= 1);
     assert!(u.cost.as_ref().unwrap().total > Decimal::ZERO);
     assert!(!h.turns.stop_turn(turn_id), "a finished turn is no longer running");
+    harness::assert_totals_agree(h.turns.store(), conv, "a stop");
 }
 
 #[tokio::test]
@@ -295,6 +296,7 @@ async fn regenerating_a_failed_answer_replaces_it_in_view_but_keeps_it_in_histor
     assert_eq!(msgs[2]["content"], "second [[fake tokens=4 pace_ms=0]]");
     let rows: i64 = h.turns.store().blocking(|c| Ok(c.query_row("SELECT count(*) FROM usage", [], |r| r.get(0))?)).unwrap();
     assert_eq!(rows, 5, "the superseded answer's usage row stays");
+    harness::assert_totals_agree(h.turns.store(), conv, "sends, a failure and a regeneration");
     // Later turns do not see the superseded answer.
     h.send(conv, "third [[fake tokens=4 pace_ms=0]]").await;
     let last = h.fake.requests().into_iter().rev().find(|r| r.path == "/v1/chat/completions").unwrap();

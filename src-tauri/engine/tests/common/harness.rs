@@ -86,3 +86,25 @@ impl Harness {
     }
 }
 
+
+/// The conversation's stored running totals agree with its usage rows: the cost is the sum of the
+/// rows' list costs (unpriced rows add nothing) and the tokens the sums of theirs.
+pub fn assert_totals_agree(store: &Store, conv: i64, after: &str) {
+    let (rows, stored) = store
+        .blocking(|c| {
+            let mut stmt = c.prepare("SELECT coalesce(cost, '0') AS cost, input_tokens, output_tokens FROM usage WHERE conversation_id = ?1")?;
+            let rows = stmt
+                .query_map([conv], |r| Ok((r.get::<_, String>("cost")?, r.get::<_, i64>("input_tokens")?, r.get::<_, i64>("output_tokens")?)))?
+                .collect::<Result<Vec<_>, _>>()?;
+            let stored = c.query_row("SELECT total_cost, input_tokens, output_tokens FROM conversations WHERE id = ?1", [conv], |r| {
+                Ok((r.get::<_, String>("total_cost")?, r.get::<_, i64>("input_tokens")?, r.get::<_, i64>("output_tokens")?))
+            })?;
+            Ok((rows, stored))
+        })
+        .unwrap();
+    assert!(!rows.is_empty(), "after {after}: usage rows were written");
+    let cost: tally_engine::Decimal = rows.iter().map(|(c, ..)| c.parse::<tally_engine::Decimal>().unwrap()).sum();
+    let (input, output) = rows.iter().fold((0, 0), |(i, o), (_, a, b)| (i + a, o + b));
+    assert_eq!(stored.0.parse::<tally_engine::Decimal>().unwrap(), cost, "after {after}: the stored total cost is the sum of the usage rows");
+    assert_eq!((stored.1, stored.2), (input, output), "after {after}: the stored token totals are the sums of the usage rows");
+}
