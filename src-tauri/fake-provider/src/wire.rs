@@ -431,7 +431,7 @@ mod tests {
         assert_eq!(prose_reply("m", 2000).len(), 2000);
         assert!(reply.matches("\n\n").count() > 20, "many paragraphs");
         assert!(reply.contains("\n- item word") && reply.contains("```rust\nlet word"), "lists and code blocks");
-        assert_eq!(crate::directive("[[fake tokens=9 prose=1]]").prose, true);
+        assert!(crate::directive("[[fake tokens=9 prose=1]]").prose);
     }
 
     #[test]
