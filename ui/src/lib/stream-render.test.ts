@@ -13,7 +13,7 @@ function stream(text: string, sizes: number[]): { root: HTMLElement; frames: str
     r.render(text.slice(0, at), false);
     frames.push(root.innerHTML);
   }
-  r.render(text, true);
+  while (r.render(text, true)); // a long backlog is caught up over several calls
   return { root, frames };
 }
 
@@ -136,7 +136,7 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     expect(r.showRest(text)).toBe(true);
     expect(root.textContent).toContain('the **last** words'); // all the text, as plain text for now
     expect(root.querySelector('strong')).toBeNull();
-    r.render(text, true);
+    while (r.render(text, true));
     expect(root.innerHTML).toBe(renderMarkdown(text));
   });
 
@@ -147,6 +147,22 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     expect(r.showRest('Short answer, done')).toBe(false);
     r.render('x '.repeat(3000), false);
     expect(r.showRest('y '.repeat(3000))).toBe(false); // not a continuation: rendered from scratch
+  });
+
+  it('catches up a long backlog a piece at a time, keeps every piece, and ends with the same DOM', () => {
+    const long = Array.from({ length: 20 }, () => LONG).join('\n\n');
+    expect(long.length).toBeGreaterThan(20_000);
+    const whole = renderMarkdown(long);
+    for (const sizes of [[long.length], [9000], [3000, 17]]) {
+      expect(stream(long, sizes).root.innerHTML, `pieces ${sizes}`).toBe(whole);
+    }
+    // Arriving all at once, all of it is shown at once: rendered pieces, the rest as plain text.
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    r.render(long, false);
+    expect(root.querySelectorAll('h2').length).toBeGreaterThan(0);
+    expect(root.textContent).toContain('Part 6');
+    expect(root.textContent?.trimEnd().endsWith('second')).toBe(true);
   });
 
   it('starts over when the text is replaced by another', () => {

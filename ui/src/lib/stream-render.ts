@@ -20,6 +20,10 @@ import { lexBlocks, renderBlocks, type Links } from './markdown';
 const SMALL_TAIL = 2048;
 /** A longer tail waits until the new text is 1/RERENDER_SHARE of it. */
 const RERENDER_SHARE = 8;
+/** A tail longer than twice this is committed a piece of about this size at a time. */
+const CHUNK = 4096;
+/** Catching up stops after this long in one call; the rest waits for the next. */
+const CATCH_UP_BUDGET_MS = 8;
 
 export class StreamingMarkdown {
   /** Characters of the source shown as finished blocks. */
@@ -43,15 +47,23 @@ export class StreamingMarkdown {
   ) {}
 
   /** Brings the DOM up to `source`. `final`: the answer ended, so the tail is finished too.
-   * A source that does not continue what is shown (another answer) starts over. */
-  render(source: string, final: boolean): void {
+   * A source that does not continue what is shown (another answer) starts over. Returns true
+   * when work is left for another call (a long backlog is caught up a bounded piece at a time;
+   * what is not rendered yet is shown as plain text meanwhile). */
+  render(source: string, final: boolean): boolean {
     if (!this.continues(source, final)) this.reset();
     this.source = source;
+    if (!this.catchUp(source)) {
+      this.clearTail();
+      this.tailRenderedAt = this.done;
+      this.appendPlain(source.slice(this.done));
+      return true;
+    }
     const tailLength = source.length - this.done;
     const added = source.length - this.tailRenderedAt;
     if (!final && tailLength > SMALL_TAIL && added * RERENDER_SHARE < tailLength) {
       this.appendPlain(source.slice(this.tailRenderedAt));
-      return;
+      return false;
     }
     const tail = source.slice(this.done);
     const tokens = lexBlocks(tail, this.links);
@@ -59,8 +71,7 @@ export class StreamingMarkdown {
     if (this.done > 0 && defined.some((d) => !this.defined.has(d))) {
       // A new link definition may change how blocks already shown read: render all again (rare).
       this.reset();
-      this.render(source, final);
-      return;
+      return this.render(source, final);
     }
     for (const d of defined) this.defined.add(d);
     let cut = final ? tokens.length : lastOpen(tokens, tail.lastIndexOf('\n') + 1);
@@ -86,6 +97,39 @@ export class StreamingMarkdown {
       this.root.appendChild(nodes);
     }
     this.tailRenderedAt = source.length;
+    return false;
+  }
+
+  /** Commits the finished blocks of a long tail a piece at a time: each piece ends at a blank
+   * line about CHUNK characters on, and all its blocks but the last (which what follows may
+   * still change, as when the stream pauses there) are rendered once and kept. Lexing is slow in
+   * WebKit and grows faster than the text, so a piece's cost stays bounded however much arrived
+   * since the last call. False: the time budget ran out with more than a piece left. */
+  private catchUp(source: string): boolean {
+    const started = performance.now();
+    let size = CHUNK;
+    while (source.length - this.done > 2 * CHUNK) {
+      if (performance.now() - started > CATCH_UP_BUDGET_MS) return false;
+      const end = source.indexOf('\n\n', this.done + size);
+      if (end < 0 || end + 2 >= source.length) return true;
+      const piece = source.slice(this.done, end + 2);
+      const tokens = lexBlocks(piece, this.links);
+      if (tokens.some((t) => t.type === 'def')) return true; // link definitions: the careful path below
+      const cut = lastOpen(tokens, piece.length);
+      const raw = tokens.slice(0, cut).map((t) => t.raw).join('');
+      if (cut === 0 || !piece.startsWith(raw)) {
+        size *= 2; // one block longer than the piece (a long code block): a longer piece
+        continue;
+      }
+      this.clearTail();
+      const finished = renderBlocks(tokens.slice(0, cut), true);
+      this.decorate?.(finished);
+      this.root.appendChild(finished);
+      this.done += raw.length;
+      this.tailRenderedAt = this.done;
+      size = CHUNK;
+    }
+    return true;
   }
 
   /** The answer ended with `source`. When rendering its open tail as markdown again would be
