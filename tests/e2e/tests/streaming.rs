@@ -75,7 +75,7 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
 
     click(&c, "[data-testid=stop]").await;
     until("every answer stopped", || async { statuses(&c).await.iter().all(|s| s == "stopped").then_some(()) }).await;
-    let requests = fake.requests();
+    let requests = answer_requests(&fake);
     assert_eq!(requests.len(), 8);
     assert!(requests.iter().all(|r| r.client_left_ms.is_some() && r.last_byte_ms.is_none()), "each request was cancelled, none ran to its end");
     let billed = output_tokens(&c).await;
@@ -87,7 +87,7 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
     shot(&c, "streaming-8-stopped").await;
 
     // Turn 2: one answer stopped on its own, then Esc stops the rest.
-    let before = fake.requests().len();
+    let before = answer_requests(&fake).len();
     type_into(&c, "[data-testid=prompt-input]", &format!("Again [[fake tokens={ASKED} rate=200]]")).await;
     click(&c, "[data-testid=send]").await;
     until("the second turn streaming with text", || async {
@@ -103,6 +103,6 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
     until("every answer of turn 2 stopped", || async { statuses(&c).await[8..].iter().all(|s| s == "stopped").then_some(()) }).await;
     let billed = output_tokens(&c).await;
     assert!(billed[8..].iter().all(|&n| n > 0 && n < ASKED / 2), "{billed:?}");
-    assert_eq!(fake.requests().len() - before, 8, "one request per column, none repeated");
+    assert_eq!(answer_requests(&fake).len() - before, 8, "one request per column, none repeated");
     c.close().await.unwrap();
 }
