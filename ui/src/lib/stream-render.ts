@@ -81,15 +81,7 @@ export class StreamingMarkdown {
       raw = '';
     }
     this.clearTail();
-    if (cut > 0) {
-      const finished = renderBlocks(tokens.slice(0, cut), true);
-      this.decorate?.(finished);
-      this.root.appendChild(finished);
-      this.done += raw.length;
-      for (const t of tokens.slice(0, cut)) {
-        if (t.type === 'def') this.links[t.tag] ??= { href: t.href, title: t.title };
-      }
-    }
+    if (cut > 0) this.commit(tokens.slice(0, cut), raw.length);
     const open = tokens.slice(cut);
     if (open.length) {
       const nodes = renderBlocks(open, false);
@@ -122,10 +114,7 @@ export class StreamingMarkdown {
         continue;
       }
       this.clearTail();
-      const finished = renderBlocks(tokens.slice(0, cut), true);
-      this.decorate?.(finished);
-      this.root.appendChild(finished);
-      this.done += raw.length;
+      this.commit(tokens.slice(0, cut), raw.length);
       this.tailRenderedAt = this.done;
       size = CHUNK;
     }
@@ -142,6 +131,17 @@ export class StreamingMarkdown {
     this.source = source;
     this.appendPlain(source.slice(this.tailRenderedAt));
     return true;
+  }
+
+  /** Renders finished blocks (the next `length` characters of the source) once, for good. */
+  private commit(blocks: Token[], length: number): void {
+    const finished = renderBlocks(blocks, true);
+    this.decorate?.(finished);
+    this.root.appendChild(finished);
+    this.done += length;
+    for (const t of blocks) {
+      if (t.type === 'def') this.links[t.tag] ??= { href: t.href, title: t.title };
+    }
   }
 
   private continues(source: string, final: boolean): boolean {
