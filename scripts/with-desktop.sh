@@ -11,6 +11,16 @@ mkdir -p "$tmp/data" "$tmp/runtime"
 chmod 700 "$tmp/runtime"
 # A fresh keyring dir: an old login.keyring with another password would stay locked.
 export XDG_DATA_HOME="$tmp/data" XDG_RUNTIME_DIR="$tmp/runtime" NO_AT_BRIDGE=1
+# If the keyring daemon ever goes away mid-run, the next keyring call makes D-Bus start one again.
+# The stock service file starts it locked, and under Xvfb its unlock prompt waits for a password
+# nobody types: the test hangs. $XDG_DATA_HOME/dbus-1/services comes first in the session bus's
+# service dirs, so this one wins and every daemon D-Bus starts is unlocked with the test password.
+mkdir -p "$tmp/data/dbus-1/services"
+cat > "$tmp/data/dbus-1/services/org.freedesktop.secrets.service" <<'SERVICE'
+[D-BUS Service]
+Name=org.freedesktop.secrets
+Exec=/bin/sh -c "printf tally-test | exec gnome-keyring-daemon --foreground --unlock --components=secrets"
+SERVICE
 
 inner=$(printf '%q ' "$@")
 # Wait until the daemon owns the Secret Service name: a first keyring call before that makes D-Bus
