@@ -24,8 +24,9 @@ const PROBE: &str = r#"
 const expect = arguments[0];
 const p = window.__probe = { frames: [], running: true, endedAt: null, startedAt: Date.now() };
 const cost = window.__tallyStreamCost;
-if (cost) for (const k of Object.keys(cost)) cost[k] = 0;
+if (cost) for (const k of Object.keys(cost)) cost[k] = Array.isArray(cost[k]) ? [] : 0;
 const loop = (t) => { if (!p.running) return; p.frames.push(t); requestAnimationFrame(loop); };
+p.perfStart = performance.now();
 requestAnimationFrame(loop);
 const check = () => {
   if (p.endedAt !== null) return;
@@ -45,8 +46,31 @@ p.running = false;
 p.observer.disconnect();
 const gaps = [];
 for (let i = 1; i < p.frames.length; i++) gaps.push(p.frames[i] - p.frames[i - 1]);
-return { gaps, endedAt: p.endedAt, startedAt: p.startedAt, cost: window.__tallyStreamCost ?? null };
+// The long gaps, each with when it began (ms after the probe started) and the streaming work
+// over 16 ms that began inside it: what held the frame.
+const cost = window.__tallyStreamCost ?? null;
+const long = [];
+for (let i = 1; i < p.frames.length; i++) {
+  if (p.frames[i] - p.frames[i - 1] <= 50) continue;
+  const inside = (cost?.long ?? []).filter((t) => t.at >= p.frames[i - 1] && t.at < p.frames[i]).map((t) => `${t.kind} ${t.ms}`);
+  long.push(`${Math.round(p.frames[i - 1] - p.perfStart)}+${Math.round(p.frames[i] - p.frames[i - 1])}: ${inside.join(', ')}`);
+}
+return { gaps, long, endedAt: p.endedAt, startedAt: p.startedAt, cost };
 "#;
+
+/// Prints what the page spent on streaming and, with PROBE_VERBOSE, each long gap between frames.
+fn report_work(scenario: &str, when: &str, probe: &serde_json::Value) {
+    let mut cost = probe["cost"].clone();
+    if let Some(c) = cost.as_object_mut() {
+        c.remove("long");
+    }
+    eprintln!("{scenario}: page work {when}: {cost}");
+    if std::env::var_os("PROBE_VERBOSE").is_some() {
+        for gap in probe["long"].as_array().into_iter().flatten() {
+            eprintln!("  long gap at {}", gap.as_str().unwrap_or_default());
+        }
+    }
+}
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
@@ -144,7 +168,7 @@ async fn main() {
         let mut gaps: Vec<f64> = probe["gaps"].as_array().unwrap().iter().filter_map(|g| g.as_f64()).collect();
         gaps.sort_by(|a, b| a.total_cmp(b));
         let ended_at = probe["endedAt"].as_u64().unwrap();
-        eprintln!("{}: page work while streaming: {}", s.name, probe["cost"]);
+        report_work(s.name, "while streaming", &probe);
         let last_byte = fake.requests()[first_request..].iter().filter_map(|r| r.last_byte_ms).max().expect("the fake noted its last byte");
 
         // Stopped midway: the click, then every answer showing it stopped.
@@ -162,7 +186,7 @@ async fn main() {
         click(&c, "[data-testid=stop]").await;
         wait_page(&c, "every answer stopped", "return window.__probe.endedAt !== null").await;
         let after_stop = c.execute(COLLECT, vec![]).await.unwrap();
-        eprintln!("{}: page work until stopped: {}", s.name, after_stop["cost"]);
+        report_work(s.name, "until stopped", &after_stop);
         let stopped = after_stop["endedAt"].as_u64().unwrap();
         // When the fake saw the last of the stopped requests cancelled by the engine.
         let cancelled = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).max().expect("the fake saw the requests cancelled");

@@ -6,9 +6,10 @@
 use tally_e2e::*;
 use tally_fake_provider::Flavour;
 
-/// Tokens each answer would stream if nobody stopped it: 100 s at 1,000 tokens/s, so that the
+/// Tokens each answer would stream if nobody stopped it: 400 s at 250 tokens/s, so that the
 /// checks below see them streaming however slow the machine is (each WebDriver call waits for
-/// the page), and Stop ends them long before.
+/// the page, and on a loaded 2-core machine the first turn's checks took over 80 s), and Stop
+/// ends them long before half of it.
 const ASKED: u64 = 100_000;
 
 const TARGETS: [&str; 3] = ["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini", "anthropic:claude-sonnet-4-5"];
@@ -47,8 +48,8 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
         until("the column added", || async { (texts(&c, "[data-testid=column-header]").await.len() == 3 + i).then_some(()) }).await;
     }
 
-    // Turn 1: 8 answers at 1,000 tokens/s each; Stop all once every one has text.
-    type_into(&c, "[data-testid=prompt-input]", &format!("Write at length [[fake tokens={ASKED} rate=1000]]")).await;
+    // Turn 1: 8 answers at 250 tokens/s each; Stop all once every one has text.
+    type_into(&c, "[data-testid=prompt-input]", &format!("Write at length [[fake tokens={ASKED} rate=250]]")).await;
     click(&c, "[data-testid=send]").await;
     until("8 answers streaming with text", || async {
         let texts = props(&c, "[data-testid=answer-text]", "textContent").await;

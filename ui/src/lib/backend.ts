@@ -2,7 +2,7 @@
 // @tauri-apps/* themselves; they call these functions.
 import { flushSync } from 'svelte';
 import { Channel, commands } from '../bindings/commands';
-import { streamCost } from './frames';
+import { noteCost, streamCost } from './frames';
 import type { Alert } from '../bindings/Alert';
 import type { AppError } from '../bindings/AppError';
 import type { Bucket } from '../bindings/Bucket';
@@ -26,12 +26,11 @@ function turnChannel(onBatch: (events: TurnEvent[]) => void): Channel<TurnEvent[
     const start = performance.now();
     try {
       onBatch(events);
+      const flush = performance.now();
       flushSync(); // the components' updates it causes count as taking it in
+      streamCost.flushMs += performance.now() - flush;
     } finally {
-      const spent = performance.now() - start;
-      streamCost.batches += 1;
-      streamCost.batchMs += spent;
-      streamCost.maxBatchMs = Math.max(streamCost.maxBatchMs, spent);
+      noteCost('batch', start);
       let sent = false;
       const seen = () => {
         if (sent) return;

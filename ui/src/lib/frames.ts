@@ -9,7 +9,24 @@ const FRAME_BUDGET_MS = 10;
 
 /** What the page spent on streaming, read by the frame probe (scripts/bench/frame_probe.sh):
  * time in frame jobs (rendering answers) and in taking in batches of events. */
-export const streamCost = { frames: 0, frameMs: 0, maxFrameMs: 0, batches: 0, batchMs: 0, maxBatchMs: 0 };
+export const streamCost = { frames: 0, frameMs: 0, maxFrameMs: 0, batches: 0, batchMs: 0, maxBatchMs: 0, flushMs: 0, hooksMs: 0, long: [] as LongTask[] };
+/** A batch or a frame's jobs that took over 16 ms: when (performance.now()), which, how long. */
+export type LongTask = { at: number; kind: 'batch' | 'frame'; ms: number };
+
+/** Notes a piece of streaming work in `streamCost`. */
+export function noteCost(kind: 'batch' | 'frame', start: number): void {
+  const ms = performance.now() - start;
+  if (kind === 'batch') {
+    streamCost.batches += 1;
+    streamCost.batchMs += ms;
+    streamCost.maxBatchMs = Math.max(streamCost.maxBatchMs, ms);
+  } else {
+    streamCost.frames += 1;
+    streamCost.frameMs += ms;
+    streamCost.maxFrameMs = Math.max(streamCost.maxFrameMs, ms);
+  }
+  if (ms > 16 && streamCost.long.length < 500) streamCost.long.push({ at: Math.round(start), kind, ms: Math.round(ms) });
+}
 (globalThis as unknown as { __tallyStreamCost: typeof streamCost }).__tallyStreamCost = streamCost;
 const queued = new Set<Job>();
 const afterEach = new Set<Job>();
@@ -44,11 +61,10 @@ function runFrame(): void {
     queued.delete(job);
     job();
   }
+  const hooks = performance.now();
   for (const hook of afterEach) hook();
-  const spent = performance.now() - start;
-  streamCost.frames += 1;
-  streamCost.frameMs += spent;
-  streamCost.maxFrameMs = Math.max(streamCost.maxFrameMs, spent);
+  streamCost.hooksMs += performance.now() - hooks;
+  noteCost('frame', start);
   if (queued.size && !scheduled) {
     scheduled = true;
     requestAnimationFrame(runFrame);

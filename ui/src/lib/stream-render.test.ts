@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { renderMarkdown } from './markdown';
 import { StreamingMarkdown } from './stream-render';
 
@@ -107,6 +107,57 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     expect(root.querySelectorAll('table')).toHaveLength(1);
     expect(root.querySelectorAll('tbody tr')).toHaveLength(2);
     expect(frames.some((f) => f.includes('<table>'))).toBe(true);
+  });
+
+  it('renders a short open paragraph again at most every 120 ms, showing new words as plain text in between, and at once on a new line', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const root = document.createElement('div');
+      const r = new StreamingMarkdown(root);
+      let text = 'Some **bold**';
+      expect(r.render(text, false)).toBe(false); // the first render of a tail is not held
+      const p = root.querySelector('p');
+      expect(root.querySelector('strong')?.textContent).toBe('bold');
+      text += ' and *more*';
+      expect(r.render(text, false)).toBe(true); // call again later: markdown is due
+      expect(root.querySelector('p')).toBe(p);
+      expect(root.textContent?.trim()).toBe('Some bold and *more*'); // shown, as plain text, inside the paragraph
+      vi.advanceTimersByTime(121);
+      expect(r.render(text, false)).toBe(false);
+      expect(root.querySelector('em')?.textContent).toBe('more');
+      text += ' end.\n\n- item';
+      r.render(text, false); // a new line: blocks may have closed, rendered at once
+      expect(root.querySelector('li')?.textContent).toBe('item');
+      r.render(text, true);
+      expect(root.innerHTML).toBe(renderMarkdown(text));
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('shows every character that arrived after every call, whatever path the tail takes', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      const paragraph = Array.from({ length: 5000 }, (_, i) => `word${i + 1}`).join(' ');
+      const prose = Array.from({ length: 60 }, (_, i) => `Paragraph ${i} with **bold** words and more words to read.\n\n- a\n- b`).join('\n\n');
+      for (const text of [paragraph, prose, LONG]) {
+        const root = document.createElement('div');
+        const r = new StreamingMarkdown(root);
+        const visible = (s: string) => s.replace(/[\s*`#>|:-]/g, '');
+        for (let at = 0; at < text.length; ) {
+          at = Math.min(text.length, at + 37);
+          r.render(text.slice(0, at), false);
+          vi.advanceTimersByTime(16);
+          // Markdown takes some characters away (markers), never words.
+          const shown = visible(root.textContent ?? '');
+          const words = text.slice(0, at).match(/word\d+/g) ?? [];
+          const last = words[words.length - 2]; // the last one may be cut in the middle
+          if (last) expect(shown.includes(last), `${last} shown at ${at}`).toBe(true);
+        }
+      }
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('keeps a long open paragraph cheap: re-rendered only as it grows by an eighth, text shown in between', () => {

@@ -4,6 +4,11 @@
 // tail is lexed, rendered and sanitised again, at most once per call (the caller calls once per
 // animation frame, see `frames.ts`).
 //
+// A short tail (an open paragraph) is rendered again when its new text starts a line (a block
+// may have ended) or 120 ms after its last render, not on every frame: eight answers at once
+// would otherwise re-lex and sanitise eight tails every frame. Until then, its new characters
+// are shown as plain text inside the open block.
+//
 // A tail that grows very long (one endless paragraph or code block) is not re-rendered for every
 // few characters: it is rendered again once the text added since its last render is an eighth of
 // its length, so its total cost stays proportional to its length. In between, the new characters
@@ -20,6 +25,11 @@ import { lexBlocks, renderBlocks, type Links } from './markdown';
 const SMALL_TAIL = 2048;
 /** A longer tail waits until the new text is 1/RERENDER_SHARE of it. */
 const RERENDER_SHARE = 8;
+/** A small open tail whose new text starts no new line is rendered again at most this often;
+ * in between, its new characters are shown as plain text. Eight answers streaming re-render
+ * their tails a few times a second instead of every frame, and a block that ends (a new line)
+ * is rendered at once. */
+const TAIL_INTERVAL_MS = 120;
 /** A tail longer than twice this is committed a piece of about this size at a time. */
 const CHUNK = 4096;
 /** Catching up stops after this long in one call; the rest waits for the next. */
@@ -35,6 +45,8 @@ export class StreamingMarkdown {
   private source = '';
   /** Length of the source when the tail was last rendered as markdown. */
   private tailRenderedAt = 0;
+  /** When (performance.now()) the tail was last rendered as markdown. */
+  private tailRenderedTime = -Infinity;
   /** Root children that belong to the open tail (always the last ones). */
   private tailNodes = 0;
   /** Where plain text goes until the tail is rendered again. */
@@ -65,6 +77,10 @@ export class StreamingMarkdown {
       this.appendPlain(source.slice(this.tailRenderedAt));
       return false;
     }
+    if (!final && added > 0 && tailLength <= SMALL_TAIL && !source.includes('\n', this.tailRenderedAt) && performance.now() - this.tailRenderedTime < TAIL_INTERVAL_MS) {
+      this.appendPlain(source.slice(this.tailRenderedAt));
+      return true; // rendered as markdown in a later call, once the interval is over
+    }
     const tail = source.slice(this.done);
     const tokens = lexBlocks(tail, this.links);
     const defined = Object.entries(tokens.links).map(([name, l]) => `${name}\u0000${l.href}\u0000${l.title}`);
@@ -89,6 +105,7 @@ export class StreamingMarkdown {
       this.root.appendChild(nodes);
     }
     this.tailRenderedAt = source.length;
+    this.tailRenderedTime = performance.now();
     return false;
   }
 
@@ -160,6 +177,7 @@ export class StreamingMarkdown {
     this.defined.clear();
     this.source = '';
     this.tailRenderedAt = 0;
+    this.tailRenderedTime = -Infinity;
     this.tailNodes = 0;
     this.pending = null;
   }
@@ -175,7 +193,10 @@ export class StreamingMarkdown {
   private appendPlain(text: string): void {
     if (!this.pending) {
       this.pending = document.createTextNode('');
-      let at: Element | null = this.tailNodes > 0 && this.root.lastChild instanceof Element ? this.root.lastChild : null;
+      // The last block of the tail, past the blank text nodes that follow rendered blocks.
+      let last = this.tailNodes > 0 ? this.root.lastChild : null;
+      for (let n = this.tailNodes; last instanceof Text && !last.data.trim() && n > 1; n--) last = last.previousSibling;
+      let at: Element | null = last instanceof Element ? last : null;
       while (at?.lastElementChild && CONTAINERS.has(at.tagName)) at = at.lastElementChild;
       if (at) {
         at.appendChild(this.pending);
