@@ -4,7 +4,6 @@ import type { Bucket } from '../bindings/Bucket';
 import type { DayRange } from '../bindings/DayRange';
 import type { RouteBucket } from '../bindings/RouteBucket';
 import type { UsageTotals } from '../bindings/UsageTotals';
-import { addDecimals } from './format';
 
 export type RangePreset = '7d' | '30d' | '90d' | 'month' | 'all';
 
@@ -67,11 +66,6 @@ export function tokenSeries(buckets: RouteBucket[]): ChartSeries[] {
     { label: 'Input', values: buckets.map((b) => String(b.direct.input_tokens + b.openrouter.input_tokens)), color: '#94a3d8' },
     { label: 'Output', values: buckets.map((b) => String(b.direct.output_tokens + b.openrouter.output_tokens)), color: '#3b4fd8' },
   ];
-}
-
-/** A bucket's total paid, exact. */
-export function bucketPaid(b: RouteBucket): string {
-  return addDecimals([b.direct.effective_cost, b.openrouter.effective_cost]);
 }
 
 export function tokens(t: UsageTotals): number {
