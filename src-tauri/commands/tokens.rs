@@ -1,6 +1,6 @@
 //! Token counts and costs before sending, and what a conversation would cost elsewhere.
 
-use tally_engine::app::{ColumnEstimateView, Engine};
+use tally_engine::app::{ColumnEstimateView, Engine, TurnEstimate};
 use tally_engine::store::token_history::EstimateAccuracy;
 use tally_engine::tokens::breakdown::Breakdown;
 use tally_engine::tokens::projection::{Period, Projection};
@@ -9,10 +9,10 @@ use tauri::State;
 
 use super::Result;
 
-/// What sending `text` would cost on each column that takes part: tokens in, an output range,
-/// cost. A newer call supersedes an older one still counting (`superseded`).
+/// What sending `text` would cost on each column that takes part (tokens in, an output range,
+/// cost) and on all of them. A newer call supersedes an older one still counting (`superseded`).
 #[tauri::command]
-pub async fn estimate_turn(engine: State<'_, Engine>, conversation_id: i64, text: String) -> Result<Vec<ColumnEstimateView>> {
+pub async fn estimate_turn(engine: State<'_, Engine>, conversation_id: i64, text: String) -> Result<TurnEstimate> {
     engine.estimate_turn(conversation_id, text).await
 }
 

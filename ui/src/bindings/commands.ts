@@ -32,6 +32,7 @@ import type { Projection } from './Projection';
 import type { ProviderStatus } from './ProviderStatus';
 import type { ProvidersView } from './ProvidersView';
 import type { Reprice } from './Reprice';
+import type { TurnEstimate } from './TurnEstimate';
 import type { TurnEvent } from './TurnEvent';
 import type { UsageOverview } from './UsageOverview';
 
@@ -63,9 +64,9 @@ export const commands = {
   // Names of the environment variables that hold a key (never their values).
   envKeys: () => invoke<EnvKey[]>('env_keys'),
   estimateAccuracy: () => invoke<EstimateAccuracy[]>('estimate_accuracy'),
-  // What sending `text` would cost on each column that takes part: tokens in, an output range,
-  // cost. A newer call supersedes an older one still counting (`superseded`).
-  estimateTurn: (args: { conversationId: number; text: string }) => invoke<ColumnEstimateView[]>('estimate_turn', args),
+  // What sending `text` would cost on each column that takes part (tokens in, an output range,
+  // cost) and on all of them. A newer call supersedes an older one still counting (`superseded`).
+  estimateTurn: (args: { conversationId: number; text: string }) => invoke<TurnEstimate>('estimate_turn', args),
   // Saves the conversation through the system's save dialog; the path, or null if cancelled.
   exportConversation: (args: { id: number; format: ExportFormat }) => invoke<string | null>('export_conversation', args),
   // Saves the usage rows of a range as CSV through the system's save dialog; null if cancelled.

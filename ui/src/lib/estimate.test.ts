@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ColumnEstimate } from '../bindings/ColumnEstimate';
-import { costText, Debounced, inputText, outputText, turnRange } from './estimate';
+import { costText, Debounced, inputText, outputText } from './estimate';
 
 function est(over: Partial<ColumnEstimate>): ColumnEstimate {
   return {
@@ -32,15 +32,6 @@ describe('estimate words', () => {
   it('says when there is no price or no output basis', () => {
     expect(costText(est({ input_cost: null, total_low: null, total_high: null }))).toBe('no price known');
     expect(costText(est({ output_basis: 'unknown', output_tokens_low: null, output_tokens_high: null, total_high: '0.0001851' }))).toBe('$0.00019 for the input');
-  });
-
-  it('sums a turn exactly and counts unpriced columns', () => {
-    const r = turnRange([
-      est({ total_low: '0.0000001', total_high: '0.1' }),
-      est({ total_low: '0.0000002', total_high: '0.2', exact: false }),
-      est({ total_low: null, total_high: null, input_cost: null }),
-    ]);
-    expect(r).toEqual({ low: '0.0000003', high: '0.3', unpriced: 1, exact: false });
   });
 });
 

@@ -1,7 +1,7 @@
 // The compose box's live estimate: asked of the Rust side (which counts off the UI thread) after a
 // pause in typing, newest request wins; and the words each column's estimate is shown in.
 import type { ColumnEstimate } from '../bindings/ColumnEstimate';
-import { addDecimals, formatUsd } from './format';
+import { formatUsd } from './format';
 
 /**
  * Calls `run` once typing has paused for `delayMs`; a result that arrives after a newer request
@@ -71,13 +71,3 @@ export function costText(e: ColumnEstimate): string {
   return `${approx(e)}${formatUsd(e.total_low)} – ${formatUsd(e.total_high)}`;
 }
 
-/** The whole turn over every column: exact sums of the low and high ends, and unpriced columns. */
-export function turnRange(estimates: ColumnEstimate[]): { low: string; high: string; unpriced: number; exact: boolean } {
-  const priced = estimates.filter((e) => e.total_low !== null && e.total_high !== null);
-  return {
-    low: addDecimals(priced.map((e) => e.total_low!)),
-    high: addDecimals(priced.map((e) => e.total_high!)),
-    unpriced: estimates.length - priced.length,
-    exact: estimates.every((e) => e.exact),
-  };
-}

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDecimals, compareDecimal, formatMs, formatRate, formatTokens, formatUsd, perMillion } from './format';
-
-describe('exact decimal arithmetic', () => {
-  it('adds and multiplies without floats', () => {
-    expect(addDecimals(['0.1', '0.2'])).toBe('0.3');
-    expect(addDecimals(['0.00000015', '0.0000006', '1'])).toBe('1.00000075');
-    expect(addDecimals([])).toBe('0');
-  });
-});
+import { compareDecimal, formatMs, formatRate, formatTokens, formatUsd, perMillion } from './format';
 
 describe('compareDecimal', () => {
   it('orders prices exactly, unknowns last', () => {

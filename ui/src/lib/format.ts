@@ -28,31 +28,6 @@ function render(units: bigint, decimals: number): string {
   return `${neg ? '-' : ''}${grouped}${decimals ? `.${frac}` : ''}`;
 }
 
-/** The exact sum of decimal strings, as a decimal string. */
-export function addDecimals(values: string[]): string {
-  let units = 0n;
-  let scale = 0;
-  for (const v of values) {
-    const d = parseDecimal(v);
-    if (!d) continue;
-    if (d.scale > scale) {
-      units *= 10n ** BigInt(d.scale - scale);
-      scale = d.scale;
-    }
-    units += d.units * 10n ** BigInt(scale - d.scale);
-  }
-  return trimDecimal(units, scale);
-}
-
-function trimDecimal(units: bigint, scale: number): string {
-  if (scale === 0) return units.toString();
-  const neg = units < 0n;
-  const digits = (neg ? -units : units).toString().padStart(scale + 1, '0');
-  const int = digits.slice(0, digits.length - scale);
-  const frac = digits.slice(digits.length - scale).replace(/0+$/, '');
-  return `${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
-}
-
 /** Compares two decimal strings exactly (for sorting prices): negative, zero or positive. */
 export function compareDecimal(a: string | null | undefined, b: string | null | undefined): number {
   const x = a == null ? null : parseDecimal(a);

@@ -41,6 +41,44 @@ pub struct ColumnEstimateView {
     pub estimate: ColumnEstimate,
 }
 
+/// The compose box's estimate of a turn: each column's, and the whole turn's range summed here
+/// (money is added in Rust only).
+#[derive(Debug, Serialize, TS)]
+#[ts(export)]
+pub struct TurnEstimate {
+    pub columns: Vec<ColumnEstimateView>,
+    /// The sum of the priced columns' low ends.
+    #[ts(type = "string")]
+    pub total_low: Decimal,
+    /// The sum of the priced columns' high ends.
+    #[ts(type = "string")]
+    pub total_high: Decimal,
+    /// Columns with no known price, left out of the sums.
+    #[ts(type = "number")]
+    pub unpriced: u32,
+    /// Every column counted with its model's own tokenizer.
+    pub exact: bool,
+}
+
+impl TurnEstimate {
+    /// The turn's total over `columns`. An amount beyond what a decimal holds is an error in words.
+    pub fn of(columns: Vec<ColumnEstimateView>) -> Result<TurnEstimate> {
+        let (mut low, mut high, mut unpriced) = (Decimal::ZERO, Decimal::ZERO, 0u32);
+        for c in &columns {
+            match (c.estimate.total_low, c.estimate.total_high) {
+                (Some(l), Some(h)) => {
+                    let too_large = || AppError::invalid("This turn's estimate is larger than Tally can add up.");
+                    low = low.checked_add(l).ok_or_else(too_large)?;
+                    high = high.checked_add(h).ok_or_else(too_large)?;
+                }
+                _ => unpriced += 1,
+            }
+        }
+        let exact = columns.iter().all(|c| c.estimate.exact);
+        Ok(TurnEstimate { columns, total_low: low, total_high: high, unpriced, exact })
+    }
+}
+
 /// A lane of estimates where only the newest request matters.
 #[derive(Default)]
 pub(super) struct Lane {
@@ -155,10 +193,10 @@ impl Engine {
 
     /// What sending `text` now would cost on each column that takes part (paused ones sit out):
     /// input tokens of system prompt + the column's thread + the text, and an output range.
-    pub async fn estimate_turn(&self, conversation_id: i64, text: String) -> Result<Vec<ColumnEstimateView>> {
+    pub async fn estimate_turn(&self, conversation_id: i64, text: String) -> Result<TurnEstimate> {
         let plan = self.store().run(move |c| messages::compose_plan(c, conversation_id, &text, &HashMap::new())).await?;
         let mut sized = self.count_in_lane(&self.estimates.compose, plan, vec![None]).await?;
-        self.price_sized(sized.remove(0)).await
+        TurnEstimate::of(self.price_sized(sized.remove(0)).await?)
     }
 
     /// Each variant of a prompt on each column that takes part: `result[variant][column]`.
@@ -303,6 +341,20 @@ mod tests {
         ]);
         let d = |s: &str| s.parse::<Decimal>().unwrap();
         assert_eq!(estimates, [("openai".to_string(), d("0.004")), ("openrouter".to_string(), d("0.0011"))]);
+    }
+
+    #[test]
+    fn a_turn_estimate_sums_the_priced_columns_exactly_and_counts_the_unpriced_ones() {
+        let mut inexact = column("xai:grok-3", Some("0.0000002"), Some("0.2"));
+        inexact.estimate.exact = false;
+        let turn = TurnEstimate::of(vec![column("openai:gpt-4o-mini", Some("0.0000001"), Some("0.1")), inexact, column("ollama:llama3", None, None)]).unwrap();
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!((turn.total_low, turn.total_high, turn.unpriced, turn.exact), (d("0.0000003"), d("0.3"), 1, false));
+        assert_eq!(turn.columns.len(), 3);
+        let all_exact = TurnEstimate::of(vec![column("openai:gpt-4o-mini", Some("0.1"), Some("0.1"))]).unwrap();
+        assert!(all_exact.exact);
+        let huge = TurnEstimate::of(vec![column("a:b", Some("1"), Some(&Decimal::MAX.to_string())), column("a:c", Some("1"), Some("1"))]);
+        assert!(huge.unwrap_err().message.contains("larger than Tally can add up"));
     }
 
     #[tokio::test]

@@ -18,7 +18,7 @@ pub mod usage;
 
 pub use chats::DEFAULT_TARGETS;
 pub use error::{AppCode, AppError, ErrorCode};
-pub use estimates::ColumnEstimateView;
+pub use estimates::{ColumnEstimateView, TurnEstimate};
 pub use keys::{CustomEndpoint, EnvKey, ProviderStatus, ProvidersView};
 pub use pricing::PriceInput;
 pub use usage::{AlertSink, UsageOverview};
