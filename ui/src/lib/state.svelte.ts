@@ -28,6 +28,8 @@ function savedLayout(): Layout | null {
 
 /** Thrown when the user chose not to send a turn over a hard budget: no error to show. */
 const HELD_BACK = Symbol('held back');
+/** How often the running figures of a streaming turn are shown again. */
+const LIVE_EVERY_MS = 200;
 
 class AppState {
   page = $state<Page>('chat');
@@ -73,13 +75,33 @@ class AppState {
     return live && live.streaming > 0 ? live : null;
   }
 
-  /** Applies a batch of a turn's events to the conversation it belongs to. */
+  /** Running figures received but not shown yet, by conversation (see `onTurnEvents`). */
+  private liveWaiting = new Map<number, Live>();
+  private liveTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Applies a batch of a turn's events to the conversation it belongs to. The running figures
+   * come with every batch and every component that shows one updates when they change, so they
+   * are shown at most every LIVE_EVERY_MS (a person reads a changing figure a few times a
+   * second), and at once when the turn ends. */
   private onTurnEvents(conversationId: number, events: TurnEvent[]): void {
     if (this.current?.id === conversationId) applyEvents(this.current, events);
     for (const e of events) {
-      if (e.type === 'live') this.live[conversationId] = newerLive(this.live[conversationId], e);
-      if (e.type === 'done' && !(this.current?.id === conversationId && isStreaming(this.current))) delete this.live[conversationId];
+      if (e.type === 'live') {
+        this.liveWaiting.set(conversationId, newerLive(this.liveWaiting.get(conversationId), e));
+        this.liveTimer ??= setTimeout(() => this.showLive(), LIVE_EVERY_MS);
+      }
+      if (e.type === 'done') {
+        this.showLive();
+        if (!(this.current?.id === conversationId && isStreaming(this.current))) delete this.live[conversationId];
+      }
     }
+  }
+
+  private showLive(): void {
+    if (this.liveTimer !== null) clearTimeout(this.liveTimer);
+    this.liveTimer = null;
+    for (const [id, live] of this.liveWaiting) this.live[id] = newerLive(this.live[id], live);
+    this.liveWaiting.clear();
   }
 
   async loadKnown(): Promise<void> {
