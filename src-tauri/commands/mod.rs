@@ -90,6 +90,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         usage::openrouter_key_info,
         usage::export_usage_csv,
         usage::import_usage_csv,
+        open_logs_folder,
     ]
 }
 
@@ -355,4 +356,14 @@ pub fn stop_turn(engine: State<'_, Engine>, turn_id: i64) -> bool {
 #[tauri::command]
 pub fn stop_answer(engine: State<'_, Engine>, message_id: i64) -> bool {
     engine.stop_answer(message_id)
+}
+
+/// Opens the folder of Tally's log files (in the data folder) in the system's file manager, so
+/// a user can send them; returns the folder's path. The shell opens it: the web view gets no
+/// file-system or shell permission.
+#[tauri::command]
+pub fn open_logs_folder(engine: State<'_, Engine>) -> Result<String> {
+    tally_engine::logs::open_folder(engine.data_dir())
+        .map(|dir| dir.display().to_string())
+        .map_err(|e| AppError::new(tally_engine::app::AppCode::Export, e.to_string()))
 }

@@ -50,3 +50,38 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
     assert!(!text.contains("debug lines") && !text.contains("other crates"), "{text}");
     assert!(!text.contains('\u{1b}'), "no terminal colour codes in the file");
 }
+
+/// "Open logs folder" (Settings): the folder is created if no line was written yet and handed
+/// to the system's opener; with no opener on the PATH the error says which folder it was, so the
+/// user can still find it. The opener here is a script that writes the path it was given into a
+/// FIFO, which this test reads (the read waits for it: no sleep). Both cases in one test: they
+/// change PATH, which the process shares.
+#[cfg(target_os = "linux")]
+#[test]
+fn open_folder_hands_the_log_folder_to_the_opener_or_names_it_in_the_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    let bin = tempfile::tempdir().unwrap();
+    let fifo = bin.path().join("opened");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let opener = bin.path().join("xdg-open");
+    std::fs::write(&opener, format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", fifo.display())).unwrap();
+    std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let old_path = std::env::var_os("PATH").unwrap_or_default();
+
+    std::env::set_var("PATH", bin.path());
+    let opened = logs::open_folder(data.path());
+    let handed = opened.as_ref().ok().map(|_| std::fs::read_to_string(&fifo).unwrap());
+
+    let empty = tempfile::tempdir().unwrap();
+    std::env::set_var("PATH", empty.path());
+    let missing = logs::open_folder(data.path());
+    std::env::set_var("PATH", old_path);
+
+    let dir = opened.unwrap();
+    assert_eq!(dir, data.path().join("logs"));
+    assert!(dir.is_dir(), "the folder is made before it is opened");
+    assert_eq!(handed.as_deref(), Some(dir.to_str().unwrap()));
+    let message = missing.unwrap_err().to_string();
+    assert!(message.contains(dir.to_str().unwrap()) && message.contains("xdg-open"), "{message}");
+}

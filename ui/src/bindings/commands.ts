@@ -86,6 +86,10 @@ export const commands = {
   newConversationFromPreset: (args: { id: number }) => invoke<ConversationView>('new_conversation_from_preset', args),
   // A new comparison with each column of `conversation_id` once per variant (to send with `own`).
   newVariantsConversation: (args: { conversationId: number; variants: number }) => invoke<ConversationView>('new_variants_conversation', args),
+  // Opens the folder of Tally's log files (in the data folder) in the system's file manager, so
+  // a user can send them; returns the folder's path. The shell opens it: the web view gets no
+  // file-system or shell permission.
+  openLogsFolder: () => invoke<string>('open_logs_folder'),
   // Asks OpenRouter about the saved key: limit, remaining credits, usage. Only on request.
   openrouterKeyInfo: () => invoke<KeyInfo>('openrouter_key_info'),
   projectConversation: (args: { conversationId: number; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),

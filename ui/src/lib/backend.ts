@@ -145,6 +145,8 @@ export const backend = {
   exportUsageCsv: (range: DayRange) => commands.exportUsageCsv({ range }),
   /** The system's open dialog; null if cancelled. */
   importUsageCsv: () => commands.importUsageCsv(),
+  /** Opens the log folder in the file manager; resolves to its path. */
+  openLogsFolder: () => commands.openLogsFolder(),
 };
 
 /** The stable code of a failed command's error (`refused`, `invalid`, …), if it has one. */
