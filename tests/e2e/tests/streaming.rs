@@ -28,6 +28,20 @@ async fn output_tokens(c: &fantoccini::Client) -> Vec<u64> {
     shown.iter().map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(u64::MAX)).collect()
 }
 
+/// Whether every answer box that overflows (rows layout) shows the end of its text, and at
+/// least one overflows.
+async fn boxes_at_end(c: &fantoccini::Client) -> bool {
+    let gaps = c
+        .execute(
+            "return [...document.querySelectorAll('.answer-scroll')].filter(b => b.scrollHeight > b.clientHeight + 10).map(b => Math.round(b.firstElementChild.getBoundingClientRect().bottom - b.getBoundingClientRect().bottom))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let gaps: Vec<i64> = gaps.as_array().unwrap().iter().filter_map(|g| g.as_i64()).collect();
+    !gaps.is_empty() && gaps.iter().all(|g| g.abs() <= 2)
+}
+
 async fn statuses(c: &fantoccini::Client) -> Vec<String> {
     attrs(c, "[data-testid=answer]", "data-status").await
 }
@@ -72,7 +86,29 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
         .unwrap();
     let [scroll, client, window] = [0, 1, 2].map(|i| fits[i].as_u64().unwrap());
     assert!(scroll <= client, "the columns scroll sideways: {scroll} px in {client} px (window {window} px)");
+    // In rows, each answer scrolls in its own box, which shows the streaming end of the text.
+    until("every box at its end", || async { boxes_at_end(&c).await.then_some(()) }).await;
     shot(&c, "streaming-8-columns").await;
+    // A reader who scrolls up in a streaming box keeps their place while the text grows below.
+    let at_top = "const b = document.querySelectorAll('.answer-scroll')[0]; const r = b.getBoundingClientRect(); \
+                  const e = document.elementFromPoint(r.left + 20, r.top + 30); \
+                  return [b.classList.contains('unpinned'), b.scrollHeight, e ? Math.round(e.getBoundingClientRect().top - r.top) : null, e ? e.textContent.slice(0, 40) : null]";
+    c.execute("const b = document.querySelectorAll('.answer-scroll')[0]; b.scrollTop = -b.clientHeight;", vec![]).await.unwrap();
+    let before = until("the box unpinned", || async {
+        let v = c.execute(at_top, vec![]).await.unwrap();
+        (v[0] == serde_json::Value::Bool(true)).then_some(v)
+    })
+    .await;
+    let after = until("more text below", || async {
+        let v = c.execute(at_top, vec![]).await.unwrap();
+        (v[1].as_u64() > before[1].as_u64().map(|h| h + 200)).then_some(v)
+    })
+    .await;
+    assert_eq!((&after[0], &after[2], &after[3]), (&before[0], &before[2], &before[3]), "the text under the reader did not move");
+    // Back at the end, the box follows the text again.
+    c.execute("const b = document.querySelectorAll('.answer-scroll')[0]; b.scrollTop = b.scrollHeight;", vec![]).await.unwrap();
+    until("the box pinned again", || async { (c.execute(at_top, vec![]).await.unwrap()[0] == serde_json::Value::Bool(false)).then_some(()) }).await;
+    until("every box at its end again", || async { boxes_at_end(&c).await.then_some(()) }).await;
 
     click(&c, "[data-testid=stop]").await;
     until("every answer stopped", || async { statuses(&c).await.iter().all(|s| s == "stopped").then_some(()) }).await;
@@ -82,6 +118,7 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
     let billed = output_tokens(&c).await;
     assert_eq!(billed.len(), 8, "every stopped answer shows its tokens");
     assert!(billed.iter().all(|&n| n > 0 && n < ASKED / 2), "billed for what arrived, far below {ASKED}: {billed:?}");
+    assert!(boxes_at_end(&c).await, "a stopped answer's box stays at its end");
     let stopped = texts(&c, "[data-testid=answer-error]").await;
     assert!(stopped.iter().all(|t| t.matches("Stopped").count() == 1), "said once: {stopped:?}");
     assert!(!text(&c, "[data-testid=conversation-total-cost]").await.starts_with('≈'), "exact once nothing streams");
