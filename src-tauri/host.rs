@@ -30,6 +30,16 @@ impl SettingsFile for PluginSettingsFile {
         if let Some(m) = &settings.spike_multiplier {
             store.set(settings::SPIKE_MULTIPLIER_KEY, serde_json::to_value(m).unwrap_or_default());
         }
+        // Unset: the default, so the key goes (a value left behind would come back at start).
+        let optional = |key: &str, value: Option<serde_json::Value>| match value {
+            Some(v) => store.set(key, v),
+            None => {
+                store.delete(key);
+            }
+        };
+        optional(settings::IDLE_TIMEOUT_KEY, settings.idle_timeout_s.map(serde_json::Value::from));
+        optional(settings::ANSWER_DEADLINE_KEY, settings.answer_deadline_s.map(serde_json::Value::from));
+        optional(settings::PRICE_MAP_URL_KEY, settings.price_map_url.clone().map(serde_json::Value::from));
         store.save().map_err(fail)
     }
 }

@@ -9,11 +9,13 @@ pub mod usage;
 
 use std::collections::HashMap;
 
-use tally_engine::app::{AppError, AppInfo, CustomEndpoint, Engine, EnvKey, PriceInput, ProviderStatus, ProvidersView};
+use tally_engine::app::{AppError, AppInfo, CustomEndpoint, Engine, EnvKey, PriceInput, PriceMapUrl, ProviderStatus, ProvidersView, StreamSettings};
 use tally_engine::app::chats::OverBudget;
 use tally_engine::export::ExportFormat;
 use tally_engine::pricing::{CatalogInfo, Fees, KnownTarget};
 use tally_engine::providers::KeyCheck;
+use tally_engine::reconcile::{AnswerCheck, ReconcileReport, ReconcileSummary, Reconciliation, Scope};
+use tally_engine::usage::DayRange;
 use tally_engine::store::conversations::{ConversationSummary, ConversationView};
 use tally_engine::store::presets::Preset;
 use tally_engine::turn::TurnEvent;
@@ -91,6 +93,16 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         usage::export_usage_csv,
         usage::import_usage_csv,
         open_logs_folder,
+        answer_checks,
+        watch_reconciliations,
+        reconcile,
+        reconcile_summary,
+        refresh_direct_prices,
+        restore_catalog,
+        price_map_url,
+        set_price_map_url,
+        stream_settings,
+        set_stream_settings,
     ]
 }
 
@@ -366,4 +378,73 @@ pub fn open_logs_folder(engine: State<'_, Engine>) -> Result<String> {
     tally_engine::logs::open_folder(engine.data_dir())
         .map(|dir| dir.display().to_string())
         .map_err(|e| AppError::new(tally_engine::app::AppCode::Export, e.to_string()))
+}
+
+/// What each of these answers shows about its bill: reconciled with OpenRouter (or pending, or
+/// the difference), and the date of the price it was charged at, with a warning when it was old.
+#[tauri::command]
+pub async fn answer_checks(engine: State<'_, Engine>, message_ids: Vec<i64>) -> Result<Vec<AnswerCheck>> {
+    engine.answer_checks(message_ids).await
+}
+
+/// Every change of an answer's reconciliation arrives over `on_change` from now on (the
+/// background check after each OpenRouter answer, and reconciliations on request).
+#[tauri::command]
+pub fn watch_reconciliations(engine: State<'_, Engine>, on_change: Channel<Reconciliation>) {
+    engine.watch_reconciliations(std::sync::Arc::new(move |r: Reconciliation| {
+        let _ = on_change.send(r);
+    }));
+}
+
+/// Checks a conversation's answers, or a range of days', against OpenRouter's records again;
+/// the report after each answer arrives over `on_progress`.
+#[tauri::command]
+pub async fn reconcile(engine: State<'_, Engine>, scope: Scope, on_progress: Channel<ReconcileReport>) -> Result<ReconcileReport> {
+    let cancel = tokio_util::sync::CancellationToken::new();
+    engine.reconcile(scope, &cancel, &move |r: &ReconcileReport| {
+        let _ = on_progress.send(r.clone());
+    }).await
+}
+
+/// Per route, how much of the spend in `range` is reconciled, and the largest differences.
+#[tauri::command]
+pub async fn reconcile_summary(engine: State<'_, Engine>, range: DayRange) -> Result<ReconcileSummary> {
+    engine.reconcile_summary(range).await
+}
+
+/// Only when the user asks: fetches direct list prices from the price map address in the
+/// settings. On any failure the prices in use stay.
+#[tauri::command]
+pub async fn refresh_direct_prices(engine: State<'_, Engine>) -> Result<CatalogInfo> {
+    engine.refresh_direct_prices(None).await?;
+    Ok(engine.catalog_info())
+}
+
+/// Goes back to the OpenRouter price list the last refresh replaced.
+#[tauri::command]
+pub fn restore_catalog(engine: State<'_, Engine>) -> Result<CatalogInfo> {
+    engine.restore_catalog()
+}
+
+#[tauri::command]
+pub fn price_map_url(engine: State<'_, Engine>) -> PriceMapUrl {
+    engine.price_map_url()
+}
+
+/// Saves where direct list prices are refreshed from (null: LiteLLM's own), checked first.
+#[tauri::command]
+pub fn set_price_map_url(engine: State<'_, Engine>, url: Option<String>) -> Result<PriceMapUrl> {
+    engine.set_price_map_url(url.as_deref())
+}
+
+#[tauri::command]
+pub fn stream_settings(engine: State<'_, Engine>) -> StreamSettings {
+    engine.stream_settings()
+}
+
+/// Saves the idle timeout between bytes and the deadline per answer, in seconds (null: the
+/// default); the next answer uses them.
+#[tauri::command]
+pub fn set_stream_settings(engine: State<'_, Engine>, idle_timeout_s: Option<u64>, answer_deadline_s: Option<u64>) -> Result<StreamSettings> {
+    engine.set_stream_settings(idle_timeout_s, answer_deadline_s)
 }

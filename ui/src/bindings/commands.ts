@@ -2,6 +2,7 @@
 // (src-tauri/commands/bindings.rs). Do not edit: change the Rust signature instead.
 import { Channel, invoke } from '@tauri-apps/api/core';
 import type { Alert } from './Alert';
+import type { AnswerCheck } from './AnswerCheck';
 import type { AppInfo } from './AppInfo';
 import type { Breakdown } from './Breakdown';
 import type { Bucket } from './Bucket';
@@ -28,10 +29,16 @@ import type { LimitBreach } from './LimitBreach';
 import type { Period } from './Period';
 import type { Preset } from './Preset';
 import type { PriceInput } from './PriceInput';
+import type { PriceMapUrl } from './PriceMapUrl';
 import type { Projection } from './Projection';
 import type { ProviderStatus } from './ProviderStatus';
 import type { ProvidersView } from './ProvidersView';
+import type { ReconcileReport } from './ReconcileReport';
+import type { ReconcileSummary } from './ReconcileSummary';
+import type { Reconciliation } from './Reconciliation';
 import type { Reprice } from './Reprice';
+import type { Scope } from './Scope';
+import type { StreamSettings } from './StreamSettings';
 import type { TurnEstimate } from './TurnEstimate';
 import type { TurnEvent } from './TurnEvent';
 import type { UsageOverview } from './UsageOverview';
@@ -42,6 +49,9 @@ export { Channel };
 export const commands = {
   addBudget: (args: { input: BudgetInput }) => invoke<BudgetStatus[]>('add_budget', args),
   addColumn: (args: { conversationId: number; target: string; leaveSensitive: boolean }) => invoke<ConversationView>('add_column', args),
+  // What each of these answers shows about its bill: reconciled with OpenRouter (or pending, or
+  // the difference), and the date of the price it was charged at, with a warning when it was old.
+  answerChecks: (args: { messageIds: number[] }) => invoke<AnswerCheck[]>('answer_checks', args),
   appInfo: () => invoke<AppInfo>('app_info'),
   // Every budget with what was spent against it in its current day or month.
   budgets: () => invoke<BudgetStatus[]>('budgets'),
@@ -92,10 +102,19 @@ export const commands = {
   openLogsFolder: () => invoke<string>('open_logs_folder'),
   // Asks OpenRouter about the saved key: limit, remaining credits, usage. Only on request.
   openrouterKeyInfo: () => invoke<KeyInfo>('openrouter_key_info'),
+  priceMapUrl: () => invoke<PriceMapUrl>('price_map_url'),
   projectConversation: (args: { conversationId: number; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),
   // Alerts that fired before, newest first.
   recentAlerts: () => invoke<FiredAlert[]>('recent_alerts'),
+  // Checks a conversation's answers, or a range of days', against OpenRouter's records again;
+  // the report after each answer arrives over `on_progress`.
+  reconcile: (args: { scope: Scope; onProgress: Channel<ReconcileReport> }) => invoke<ReconcileReport>('reconcile', args),
+  // Per route, how much of the spend in `range` is reconciled, and the largest differences.
+  reconcileSummary: (args: { range: DayRange }) => invoke<ReconcileSummary>('reconcile_summary', args),
   refreshCatalog: () => invoke<CatalogInfo>('refresh_catalog'),
+  // Only when the user asks: fetches direct list prices from the price map address in the
+  // settings. On any failure the prices in use stay.
+  refreshDirectPrices: () => invoke<CatalogInfo>('refresh_direct_prices'),
   // Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
   // Refused (`over_budget`) when it would cross a hard budget, unless `over_budget` says go ahead.
   regenerateAnswer: (args: { messageId: number; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<number>('regenerate_answer', args),
@@ -103,6 +122,8 @@ export const commands = {
   renameConversation: (args: { id: number; title: string }) => invoke<ConversationView>('rename_conversation', args),
   repriceConversation: (args: { conversationId: number }) => invoke<Reprice>('reprice_conversation', args),
   resetPriceOverride: (args: { target: string }) => invoke<KnownTarget | null>('reset_price_override', args),
+  // Goes back to the OpenRouter price list the last refresh replaced.
+  restoreCatalog: () => invoke<CatalogInfo>('restore_catalog'),
   restoreConversation: (args: { id: number }) => invoke<ConversationView>('restore_conversation', args),
   // Saves the conversation's columns (targets and parameters) under `name`, replacing a preset of
   // that name; returns every preset.
@@ -121,12 +142,18 @@ export const commands = {
   setCustomEndpoint: (args: { name: string; baseUrl: string; key: string | null }) => invoke<CustomEndpoint[]>('set_custom_endpoint', args),
   setFee: (args: { route: string; percent: string }) => invoke<Fees>('set_fee', args),
   setKey: (args: { provider: string; key: string }) => invoke<ProviderStatus>('set_key', args),
+  // Saves where direct list prices are refreshed from (null: LiteLLM's own), checked first.
+  setPriceMapUrl: (args: { url: string | null }) => invoke<PriceMapUrl>('set_price_map_url', args),
   setPriceOverride: (args: { target: string; perMillion: PriceInput }) => invoke<KnownTarget>('set_price_override', args),
   setSensitive: (args: { id: number; sensitive: boolean }) => invoke<ConversationView>('set_sensitive', args),
   setSpikeMultiplier: (args: { value: string }) => invoke<string>('set_spike_multiplier', args),
+  // Saves the idle timeout between bytes and the deadline per answer, in seconds (null: the
+  // default); the next answer uses them.
+  setStreamSettings: (args: { idleTimeoutS: number | null; answerDeadlineS: number | null }) => invoke<StreamSettings>('set_stream_settings', args),
   spikeMultiplier: () => invoke<string>('spike_multiplier'),
   stopAnswer: (args: { messageId: number }) => invoke<boolean>('stop_answer', args),
   stopTurn: (args: { turnId: number }) => invoke<boolean>('stop_turn', args),
+  streamSettings: () => invoke<StreamSettings>('stream_settings'),
   testKey: (args: { provider: string }) => invoke<KeyCheck>('test_key', args),
   tokenBreakdown: (args: { conversationId: number; columnId: number; text: string }) => invoke<Breakdown>('token_breakdown', args),
   // The page took in a batch of the turn streaming over `channel`: the next one may come.
@@ -139,6 +166,9 @@ export const commands = {
   // Alerts that fire after a turn arrive over `on_alert` (and as desktop notifications); returns
   // those due at start-up.
   watchAlerts: (args: { onAlert: Channel<Alert[]> }) => invoke<Alert[]>('watch_alerts', args),
+  // Every change of an answer's reconciliation arrives over `on_change` from now on (the
+  // background check after each OpenRouter answer, and reconciliations on request).
+  watchReconciliations: (args: { onChange: Channel<Reconciliation> }) => invoke<null>('watch_reconciliations', args),
   // The window has painted: load the token table the compose box's estimate needs, in the
   // background (never before the first paint, so start-up does not wait for it).
   windowPainted: () => invoke<null>('window_painted'),

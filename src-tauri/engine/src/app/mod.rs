@@ -11,6 +11,7 @@ pub mod chats;
 mod error;
 mod estimates;
 mod keys;
+mod ledger;
 mod pacing;
 mod pricing;
 mod reconcile;
@@ -20,6 +21,7 @@ pub use chats::DEFAULT_TARGETS;
 pub use error::{AppCode, AppError, ErrorCode};
 pub use estimates::{ColumnEstimateView, TurnEstimate};
 pub use keys::{CustomEndpoint, EnvKey, ProviderStatus, ProvidersView};
+pub use ledger::{PriceMapUrl, StreamSettings};
 pub use pricing::PriceInput;
 pub use usage::{AlertSink, UsageOverview};
 
