@@ -123,7 +123,7 @@ async fn answers_are_reconciled_with_the_bill_and_prices_show_their_age() {
         rows.into_iter().next().filter(|r| r.contains("2 of 2"))
     })
     .await;
-    assert!(route.contains("100.0 %") && route.contains("(1 answer)"), "{route}");
+    assert!(route.contains("· 100 % · 2 of 2") && route.contains("(1 answer)"), "{route}");
     let direct = text(&c, "[data-testid=reconcile-route][data-route=openai]").await;
     assert!(direct.contains("none of 2") && direct.contains("direct APIs publish no per-answer bill"), "{direct}");
     let rows = texts(&c, "[data-testid=difference-row]").await;
@@ -134,6 +134,7 @@ async fn answers_are_reconciled_with_the_bill_and_prices_show_their_age() {
 
     // The Pricing screen: every price dated, old ones marked; nothing to restore yet.
     click(&c, "[data-testid=nav-pricing]").await;
+    click(&c, "[data-testid=price-route] option[value=all]").await;
     type_into(&c, "[data-testid=price-search]", "gpt-4o-mini").await;
     let age = until("the OpenRouter price's age", || async {
         texts(&c, "[data-testid=price-row][data-target=\"openrouter:openai/gpt-4o-mini\"] [data-testid=price-age]").await.into_iter().next()
