@@ -180,5 +180,56 @@ async fn answers_are_reconciled_with_the_bill_and_prices_show_their_age() {
     let settings: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(home.path().join("share/dev.tally.desktop/settings.json")).unwrap()).unwrap();
     assert_eq!(settings["price_map_url"].as_str(), Some(url.as_str()), "{settings}");
     screenshot(&c, "ledger-pricing.png").await;
+
+    // Issue 14: a refresh that would drop most models is refused in words, a good one is kept,
+    // and the previous OpenRouter list can be restored from here.
+    fake.push(Script { body: Some(r#"{"data": [{"id": "openai/gpt-4o-mini", "pricing": {"prompt": "0.00000015", "completion": "0.0000006"}}]}"#.into()), ..Default::default() });
+    click(&c, "[data-testid=refresh-catalog]").await;
+    let refused = until("the shrinking refresh refused", || async {
+        let t = text(&c, "[data-testid=catalog-message]").await;
+        t.contains("would be dropped").then_some(t)
+    })
+    .await;
+    assert!(refused.contains("prices 1 models") && refused.contains("The previous prices are kept"), "{refused}");
+    assert_eq!(text(&c, "[data-testid=catalog-date]").await, "2026-08-19");
+    click(&c, "[data-testid=refresh-catalog]").await;
+    until("refreshed", || async { text(&c, "[data-testid=catalog-message]").await.contains("OpenRouter prices updated").then_some(()) }).await;
+    assert_eq!(text(&c, "[data-testid=catalog-date]").await, today);
+    click(&c, "[data-testid=restore-catalog]").await;
+    let restored = until("restored", || async {
+        let t = text(&c, "[data-testid=catalog-message]").await;
+        t.starts_with("Back to the previous OpenRouter prices").then_some(t)
+    })
+    .await;
+    assert!(restored.contains("as of 2026-08-19 (built into Tally)"), "{restored}");
+    assert_eq!(text(&c, "[data-testid=catalog-date]").await, "2026-08-19");
+
+    // Issue 14, keys: a two-line paste is refused whole (an <input> would join the lines), and
+    // a key with a character no provider uses is refused with the engine's words.
+    click(&c, "[data-testid=nav-settings]").await;
+    let pasted = c
+        .execute(
+            "const el = document.querySelector('[data-testid=key-input-xai]'); const dt = new DataTransfer(); \
+             dt.setData('text/plain', 'xai-first-line\\nxai-second-line'); \
+             const ok = el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true })); \
+             return String(ok) + '|' + el.value;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pasted.as_str(), Some("false|"), "the paste was stopped and the field left empty");
+    let words = text(&c, "[data-testid=provider-message-xai]").await;
+    assert!(words.contains("has 2 lines; a key is one line"), "{words}");
+    type_into(&c, "[data-testid=key-input-xai]", "xai-k\u{e9}y-000000000000").await;
+    click(&c, "[data-testid=save-key-xai]").await;
+    let words = until("the key refused", || async {
+        let t = text(&c, "[data-testid=provider-message-xai]").await;
+        t.contains("characters no provider uses").then_some(t)
+    })
+    .await;
+    assert!(words.contains("Nothing was saved"), "{words}");
+    assert_eq!(text(&c, "[data-testid=key-status-xai]").await, "No key");
+    c.execute("document.querySelector('[data-testid=provider-xai]').scrollIntoView({ block: 'start' })", vec![]).await.unwrap();
+    screenshot(&c, "ledger-settings-keys.png").await;
     c.close().await.unwrap();
 }
