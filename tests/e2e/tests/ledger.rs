@@ -129,6 +129,14 @@ async fn answers_are_reconciled_with_the_bill_and_prices_show_their_age() {
     let rows = texts(&c, "[data-testid=difference-row]").await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert!(rows[0].contains("Fake") && rows[0].contains("$0.50"), "{rows:?}");
+    // The range reconciled again, from here: the same two answers, one look-up each.
+    let lookups = fake.requests().iter().filter(|r| r.path.ends_with("/generation")).count();
+    click(&c, "[data-testid=reconcile-panel] [data-testid=reconcile-again]").await;
+    until("the range reconciled again", || async {
+        (text(&c, "[data-testid=reconcile-panel] [data-testid=reconcile-message]").await == "Checked 2 of 2 against OpenRouter's records: 1 as recorded, 1 differ.").then_some(())
+    })
+    .await;
+    assert_eq!(fake.requests().iter().filter(|r| r.path.ends_with("/generation")).count(), lookups + 2);
     c.execute("document.querySelector('[data-testid=reconcile-panel]').scrollIntoView()", vec![]).await.unwrap();
     screenshot(&c, "ledger-usage.png").await;
 
