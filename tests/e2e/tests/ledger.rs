@@ -215,6 +215,7 @@ async fn answers_are_reconciled_with_the_bill_and_prices_show_their_age() {
     // Issue 14, keys: a two-line paste is refused whole (an <input> would join the lines), and
     // a key with a character no provider uses is refused with the engine's words.
     click(&c, "[data-testid=nav-settings]").await;
+    find(&c, "[data-testid=key-input-xai]").await; // the providers are listed once the keyring answered
     let pasted = c
         .execute(
             "const el = document.querySelector('[data-testid=key-input-xai]'); const dt = new DataTransfer(); \
