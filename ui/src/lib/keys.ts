@@ -12,3 +12,11 @@ export function pastedKeyProblem(text: string): string | null {
   }
   return null;
 }
+
+/** For a key field's paste event: refuses a paste that cannot be a key (the field keeps what it
+ * had) and returns why, or null when the field may take it. */
+export function refusedPaste(event: ClipboardEvent): string | null {
+  const problem = pastedKeyProblem(event.clipboardData?.getData('text/plain') ?? '');
+  if (problem) event.preventDefault();
+  return problem;
+}
