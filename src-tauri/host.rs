@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use tally_engine::app::{AppCode, AppError, SettingsFile};
 use tally_engine::settings::{self, Settings};
-use tally_engine::usage::alerts::{Alert, AlertKind};
+use tally_engine::ledger::alerts::{Alert, AlertKind};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_dialog::DialogExt;
 use tauri_plugin_notification::NotificationExt;

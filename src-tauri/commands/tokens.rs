@@ -3,8 +3,8 @@
 use tally_engine::app::{ColumnEstimateView, Engine, TurnEstimate};
 use tally_engine::store::token_history::EstimateAccuracy;
 use tally_engine::tokens::breakdown::Breakdown;
-use tally_engine::tokens::projection::{Period, Projection};
-use tally_engine::tokens::reprice::Reprice;
+use tally_engine::estimates::projection::{Period, Projection};
+use tally_engine::estimates::reprice::Reprice;
 use tauri::State;
 
 use super::Result;

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::json;
 use tally_engine::app::Engine;
 use tally_engine::reconcile::Scope;
-use tally_engine::usage::DayRange;
+use tally_engine::ledger::DayRange;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Args)]

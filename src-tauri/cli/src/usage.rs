@@ -8,9 +8,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 use tally_engine::app::usage::Grouping;
 use tally_engine::app::Engine;
-use tally_engine::usage::period::Bucket;
-use tally_engine::usage::stats::Dimension;
-use tally_engine::usage::{DayRange, UsageTotals};
+use tally_engine::ledger::period::Bucket;
+use tally_engine::ledger::stats::Dimension;
+use tally_engine::ledger::{DayRange, UsageTotals};
 
 #[derive(Args)]
 #[command(args_conflicts_with_subcommands = true)]

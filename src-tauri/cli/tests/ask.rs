@@ -288,7 +288,7 @@ async fn absurd_usage_is_an_error_in_words_and_the_tokens_are_estimated() {
 
 #[tokio::test]
 async fn a_turn_that_would_cross_a_hard_budget_is_refused_unless_over_budget() {
-    use tally_engine::usage::budgets::{self, BudgetInput, Period};
+    use tally_engine::ledger::budgets::{self, BudgetInput, Period};
     let fake = FakeProvider::start().await.unwrap();
     let data = tempfile::tempdir().unwrap();
     let store = Store::open(&tally_engine::paths::database(data.path())).unwrap();

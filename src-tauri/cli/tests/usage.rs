@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use tally_engine::store::rollups::Deltas;
-use tally_engine::store::usage_rows::{self, Origin, UsageRecord};
+use tally_engine::store::usage_rows::{Origin, UsageRecord};
 use tally_engine::store::{conversations, Store};
 use tally_engine::target::Target;
 use tally_engine::Decimal;
@@ -55,7 +55,7 @@ fn seeded() -> tempfile::TempDir {
                 row("2026-03-10T09:00:00.000Z", "anthropic:claude-sonnet-4-5", Some("0.015"), None, conv),
                 row("2026-03-10T10:00:00.000Z", "openai:gpt-4o-mini", None, None, conv),
             ] {
-                usage_rows::insert(&tx, &r, Origin::Local, &mut deltas)?;
+                deltas.insert(&tx, &r, Origin::Local)?;
             }
             deltas.apply(&tx)?;
             tx.commit()?;

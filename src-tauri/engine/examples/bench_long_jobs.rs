@@ -14,13 +14,13 @@ mod common;
 use std::time::{Duration, Instant};
 
 use tally_engine::store::rollups::Deltas;
-use tally_engine::store::usage_rows::{self, Origin, UsageRecord};
+use tally_engine::store::usage_rows::{Origin, UsageRecord};
 use tally_engine::store::{conversations, Store, StoreError};
 use tally_engine::target::Target;
-use tally_engine::usage::csv;
-use tally_engine::usage::period::Bucket;
-use tally_engine::usage::stats::{self, DashboardQuery};
-use tally_engine::usage::DayRange;
+use tally_engine::ledger::csv;
+use tally_engine::ledger::period::Bucket;
+use tally_engine::ledger::stats::{self, DashboardQuery};
+use tally_engine::ledger::DayRange;
 use tally_engine::Decimal;
 
 fn seed(store: &Store, rows: u64) -> Result<(), StoreError> {
@@ -42,7 +42,7 @@ fn seed(store: &Store, rows: u64) -> Result<(), StoreError> {
                 origin: "cli".into(),
                 ..Default::default()
             };
-            usage_rows::insert(&tx, &r, Origin::Imported, &mut deltas)?;
+            deltas.insert(&tx, &r, Origin::Imported)?;
         }
         deltas.apply(&tx)?;
         tx.commit()?;

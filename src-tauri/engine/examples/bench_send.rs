@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tally_engine::app::chats::OverBudget;
 use tally_engine::app::{Engine, Options};
 use tally_engine::secrets::{EnvFallback, Keyring};
-use tally_engine::usage::budgets::BudgetInput;
+use tally_engine::ledger::budgets::BudgetInput;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const TARGETS: [&str; 8] = [

@@ -80,7 +80,7 @@ fn time(encoding: Encoding, case: &str, text: &str) {
 /// "What would this have cost?" for a synthetic conversation of 300 answers (one column, each
 /// request carrying the whole thread so far) over every target of the embedded catalog.
 fn reprice_catalog() {
-    use tally_engine::store::token_history::{Measured, MeasuredAnswer};
+    use tally_engine::estimates::reprice::{Measured, MeasuredAnswer};
     use tally_engine::stream::Usage;
     use tally_engine::target::Target;
     let mut m = Measured::default();
@@ -98,7 +98,7 @@ fn reprice_catalog() {
     }
     let pricing = tally_engine::pricing::Pricing::new(tally_engine::pricing::Catalog::embedded(), tally_engine::pricing::Fees::default());
     let start = Instant::now();
-    let r = tally_engine::tokens::reprice::reprice_with(&pricing, &m, None);
+    let r = tally_engine::estimates::reprice::reprice_with(&pricing, &m, None);
     println!("rust reprice answers={} targets={} ms={:.1}", r.answers, r.rows.len(), start.elapsed().as_secs_f64() * 1000.0);
 }
 

@@ -14,9 +14,9 @@ use chrono::{Duration as Span, TimeZone, Utc};
 use tally_engine::store::rollups::Deltas;
 use tally_engine::store::usage_rows::{self, Origin, UsageRecord};
 use tally_engine::store::{Store, StoreError};
-use tally_engine::usage::period::Bucket;
-use tally_engine::usage::stats::{self, DashboardQuery, Dimension};
-use tally_engine::usage::{alerts, budgets, latency, DayRange};
+use tally_engine::ledger::period::Bucket;
+use tally_engine::ledger::stats::{self, DashboardQuery, Dimension};
+use tally_engine::ledger::{alerts, budgets, latency, DayRange};
 use tally_engine::Decimal;
 
 /// xorshift64*: deterministic, no dependency.
@@ -100,7 +100,7 @@ fn generate(store: &Store, rows: u64) -> Result<(), StoreError> {
                     cost_json: priced.then(|| format!(r#"{{"total":"{cost}"}}"#)),
                     ..Default::default()
                 };
-                usage_rows::insert(&tx, &record, Origin::Local, &mut deltas)?;
+                deltas.insert(&tx, &record, Origin::Local)?;
                 n += 1;
             }
         }

@@ -60,7 +60,7 @@ impl CachedKeyring {
     /// The key for a keyring account: the keyring first, then, as `env` allows, the provider's
     /// usual environment variable (read each time, never stored).
     pub fn resolve(&self, account: &str, provider: &ProviderInfo, env: EnvFallback) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
-        let from_env = |allowed: bool| allowed.then(|| secrets::env_key(provider)).flatten();
+        let from_env = |allowed: bool| allowed.then(|| secrets::env_key(provider.env_var)).flatten();
         match self.get(account) {
             Ok(Some(key)) => Ok((Some(key), KeySource::Keyring)),
             Ok(None) => Ok(from_env(env == EnvFallback::Always).map_or((None, KeySource::None), |k| (Some(k), KeySource::Env))),

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use crate::store::conversations::{ColumnView, ConversationView};
+use crate::store::view::{ColumnView, ConversationView};
 use crate::store::messages::{MessageView, Status};
 use crate::Decimal;
 
@@ -163,7 +163,7 @@ pub fn to_markdown(c: &ConversationView, exported_at: &str) -> String {
 mod tests {
     use super::*;
     use crate::pricing::{cost, Price};
-    use crate::store::{conversations, messages, Store};
+    use crate::store::{conversations, messages, view, Store};
     use crate::stream::{Timing, Usage};
     use crate::target::Target;
     use std::str::FromStr;
@@ -214,7 +214,7 @@ mod tests {
                     };
                     messages::finish(c, &finished)?;
                 }
-                conversations::load(c, id)
+                view::load(c, id)
             })
             .unwrap();
         (dir, view)

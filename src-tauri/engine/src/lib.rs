@@ -7,8 +7,10 @@
 
 pub mod app;
 pub mod endpoints;
+pub mod estimates;
 pub mod export;
 pub mod http;
+pub mod ledger;
 pub mod live;
 pub mod logs;
 pub mod pace;
@@ -23,6 +25,5 @@ pub mod stream;
 pub mod target;
 pub mod tokens;
 pub mod turn;
-pub mod usage;
 
 pub use rust_decimal::Decimal;

@@ -8,7 +8,6 @@
 use zeroize::Zeroizing;
 
 use crate::paths::APP_ID;
-use crate::providers::ProviderInfo;
 
 /// A secret that prints as `***` and is zeroed when dropped.
 #[derive(Clone, PartialEq, Eq)]
@@ -204,10 +203,10 @@ pub enum KeySource {
     None,
 }
 
-/// The provider's key from its usual environment variable (`OPENAI_API_KEY`, …), if one is set
+/// A provider's key from its usual environment variable (`OPENAI_API_KEY`, …), if one is set
 /// and looks like a key. Read, never stored.
-pub fn env_key(provider: &ProviderInfo) -> Option<ApiKey> {
-    (!provider.env_var.is_empty()).then(|| std::env::var(provider.env_var).ok()).flatten().and_then(|v| ApiKey::new(v).ok())
+pub fn env_key(env_var: &str) -> Option<ApiKey> {
+    (!env_var.is_empty()).then(|| std::env::var(env_var).ok()).flatten().and_then(|v| ApiKey::new(v).ok())
 }
 
 /// When environment variables may supply a key.
@@ -219,25 +218,6 @@ pub enum EnvFallback {
     WhenKeyringUnavailable,
     /// Whenever the keyring has no key (the CLI).
     Always,
-}
-
-/// The key for a provider: the keyring first, then, as `env` allows, the provider's usual
-/// environment variable. The environment is read, never stored.
-pub fn resolve(keyring: &Keyring, provider: &ProviderInfo, env: EnvFallback) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
-    resolve_account(keyring, provider.id, provider, env)
-}
-
-/// [`resolve`] for a keyring entry other than the provider's own (a custom endpoint's).
-pub fn resolve_account(keyring: &Keyring, account: &str, provider: &ProviderInfo, env: EnvFallback) -> Result<(Option<ApiKey>, KeySource), SecretsError> {
-    let from_env = |allowed: bool| allowed.then(|| env_key(provider)).flatten();
-    match keyring.get(account) {
-        Ok(Some(key)) => Ok((Some(key), KeySource::Keyring)),
-        Ok(None) => Ok(from_env(env == EnvFallback::Always).map_or((None, KeySource::None), |k| (Some(k), KeySource::Env))),
-        Err(e) => match from_env(env != EnvFallback::Never) {
-            Some(k) => Ok((Some(k), KeySource::Env)),
-            None => Err(e),
-        },
-    }
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ impl Settings {
 
     /// The spike alert's multiplier in force: the user's (when above 1), else the default.
     pub fn spike_multiplier(&self) -> rust_decimal::Decimal {
-        self.spike_multiplier.filter(|m| *m > rust_decimal::Decimal::ONE).unwrap_or(crate::usage::alerts::DEFAULT_SPIKE_MULTIPLIER)
+        self.spike_multiplier.filter(|m| *m > rust_decimal::Decimal::ONE).unwrap_or(crate::ledger::alerts::DEFAULT_SPIKE_MULTIPLIER)
     }
 
     /// The limits of a streaming answer: the user's idle timeout and deadline (each at least a

@@ -1,7 +1,7 @@
 //! Adding and removing columns, and sensitive conversations (direct routes only), in SQLite.
 
 use tally_engine::store::messages;
-use tally_engine::store::{conversations, Store, StoreError};
+use tally_engine::store::{conversations, view, Store, StoreError};
 use tally_engine::target::Target;
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -24,12 +24,12 @@ fn a_sensitive_conversation_refuses_openrouter_columns_and_sends_nothing_through
             // Sending with an OpenRouter column is refused before anything is recorded or sent.
             let err = messages::start_turn(c, id, "hello").unwrap_err();
             assert!(matches!(&err, StoreError::Refused(why) if why.contains("sensitive") && why.contains("Nothing was sent")), "{err}");
-            assert!(conversations::load(c, id)?.turns.is_empty());
+            assert!(view::load(c, id)?.turns.is_empty());
             // Adding another one is refused; a direct one is fine.
             assert!(matches!(conversations::add_column(c, id, &t("openrouter:anthropic/claude-sonnet-4.5")), Err(StoreError::Refused(_))));
             conversations::add_column(c, id, &t("anthropic:claude-sonnet-4-5"))?;
             // Without the OpenRouter column, the turn goes out, to direct routes only.
-            let or = conversations::load(c, id)?.columns.iter().find(|col| col.route == "openrouter").unwrap().id;
+            let or = view::load(c, id)?.columns.iter().find(|col| col.route == "openrouter").unwrap().id;
             conversations::remove_column(c, or)?;
             let start = messages::start_turn(c, id, "hello")?;
             assert!(start.columns.iter().all(|col| col.target.route != "openrouter"));
@@ -45,9 +45,9 @@ fn a_removed_column_leaves_the_view_but_not_history_or_totals() {
     store
         .blocking(|c| {
             let id = conversations::create(c, "x", &[t("openai:gpt-4o-mini"), t("anthropic:claude-sonnet-4-5")])?;
-            let view = conversations::load(c, id)?;
+            let view = view::load(c, id)?;
             conversations::remove_column(c, view.columns[1].id)?;
-            let after = conversations::load(c, id)?;
+            let after = view::load(c, id)?;
             assert_eq!(after.columns.len(), 1);
             assert_eq!(after.columns[0].target, "openai:gpt-4o-mini");
             let err = conversations::remove_column(c, after.columns[0].id).unwrap_err();
@@ -80,7 +80,7 @@ fn paused_columns_sit_out_turns_and_parameters_and_order_are_kept() {
     store
         .blocking(|c| {
             let id = conversations::create(c, "x", &[t("openai:gpt-4o-mini"), t("anthropic:claude-sonnet-4-5"), t("deepseek:deepseek-chat")])?;
-            let cols = conversations::load(c, id)?.columns;
+            let cols = view::load(c, id)?.columns;
             conversations::set_paused(c, cols[1].id, true)?;
             let start = messages::start_turn(c, id, "hello")?;
             assert_eq!(start.columns.iter().map(|col| col.target.to_string()).collect::<Vec<_>>(), ["openai:gpt-4o-mini", "deepseek:deepseek-chat"]);
@@ -90,14 +90,14 @@ fn paused_columns_sit_out_turns_and_parameters_and_order_are_kept() {
 
             conversations::set_params(c, cols[0].id, Some("Answer in French.".into()), Some(0.3), Some(200))?;
             assert!(conversations::set_params(c, cols[0].id, None, Some(3.0), None).is_err(), "temperature out of range");
-            let view = conversations::load(c, id)?;
+            let view = view::load(c, id)?;
             assert_eq!((view.columns[0].system.as_deref(), view.columns[0].temperature, view.columns[0].max_tokens), (Some("Answer in French."), Some(0.3), Some(200)));
             conversations::set_paused(c, cols[0].id, false)?;
             let start = messages::start_turn(c, id, "again")?;
             assert_eq!(start.columns[0].params.system.as_deref(), Some("Answer in French."));
 
             conversations::move_column(c, cols[2].id, -1)?;
-            let order: Vec<String> = conversations::load(c, id)?.columns.into_iter().map(|col| col.target).collect();
+            let order: Vec<String> = view::load(c, id)?.columns.into_iter().map(|col| col.target).collect();
             assert_eq!(order, ["openai:gpt-4o-mini", "deepseek:deepseek-chat", "anthropic:claude-sonnet-4-5"]);
             Ok(())
         })

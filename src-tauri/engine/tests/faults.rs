@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use harness::{harness, Harness};
 use tally_engine::providers::StreamLimits;
-use tally_engine::store::conversations;
+use tally_engine::store::view;
 use tally_engine::store::messages::{MessageView, Status};
 
 const LIMITS: StreamLimits = StreamLimits { idle: Duration::from_millis(300), answer_deadline: Duration::from_secs(2), max_event_bytes: 1024 * 1024 };
@@ -24,7 +24,7 @@ async fn answer_within(limits: StreamLimits, prompt: &str) -> (Harness, MessageV
     h.turns.set_limits(limits);
     let conv = h.conversation(&["openai:gpt-4o-mini"]);
     h.send(conv, prompt).await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let a = view.turns[0].answers[0].clone();
     (h, a)
 }

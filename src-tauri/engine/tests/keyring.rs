@@ -2,7 +2,8 @@
 //! session with gnome-keyring unlocked). Each test uses its own service name.
 
 use tally_engine::providers::provider;
-use tally_engine::secrets::{self, ApiKey, EnvFallback, KeySource, Keyring, SecretsError};
+use tally_engine::endpoints::CachedKeyring;
+use tally_engine::secrets::{ApiKey, EnvFallback, KeySource, Keyring, SecretsError};
 
 fn keyring(test: &str) -> Keyring {
     assert!(
@@ -73,11 +74,11 @@ fn with_a_display_and_no_session_bus_nothing_is_started_and_the_error_says_so() 
 
 #[test]
 fn providers_are_separate_entries_and_status_says_where_a_key_comes_from() {
-    let k = keyring("status");
+    let k = CachedKeyring::new(keyring("status"));
     k.set("openai", &ApiKey::new("test-key-openai-status").unwrap()).unwrap();
-    let (key, source) = secrets::resolve(&k, provider("openai").unwrap(), EnvFallback::Never).unwrap();
+    let (key, source) = k.resolve("openai", provider("openai").unwrap(), EnvFallback::Never).unwrap();
     assert_eq!((key.unwrap().expose(), source), ("test-key-openai-status", KeySource::Keyring));
-    let (key, source) = secrets::resolve(&k, provider("deepseek").unwrap(), EnvFallback::Never).unwrap();
+    let (key, source) = k.resolve("deepseek", provider("deepseek").unwrap(), EnvFallback::Never).unwrap();
     assert_eq!((key, source), (None, KeySource::None));
     k.delete("openai").unwrap();
 }

@@ -12,8 +12,8 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use common::{a_turn, answer, conversation, db, write};
 use tally_engine::store::messages::{self, Status};
 use tally_engine::store::Store;
-use tally_engine::usage::csv::{export, import};
-use tally_engine::usage::DayRange;
+use tally_engine::ledger::csv::{export, import};
+use tally_engine::ledger::DayRange;
 
 /// Writes (or reads) pass through; the first one past `after` bytes stops until told to go on.
 struct Gate {

@@ -19,7 +19,7 @@ use tally_engine::secrets::ApiKey;
 use tally_engine::store::{conversations, Store};
 use tally_engine::target::Target;
 use tally_engine::turn::{Sink, TurnDeps, Turns};
-use tally_engine::usage::DayRange;
+use tally_engine::ledger::DayRange;
 use tally_fake_provider::{FakeProvider, Flavour};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

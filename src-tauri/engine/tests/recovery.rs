@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use tally_engine::pricing::{Catalog, Fees, Pricing};
 use tally_engine::store::messages::{self, Status};
-use tally_engine::store::recovery::{bill_interrupted, this_process};
+use tally_engine::store::owner::this_process;
+use tally_engine::store::recovery::bill_interrupted;
 use tally_engine::store::{conversations, Store};
 use tally_engine::stream::Usage;
 use tally_engine::target::Target;

@@ -6,10 +6,10 @@ use std::str::FromStr;
 use tally_engine::pricing::{cost, Price};
 use tally_engine::store::conversations::{self, ColumnParams};
 use tally_engine::store::messages::{self, Finished, Status};
-use tally_engine::store::{token_history, Store};
+use tally_engine::store::{token_history, view, Store};
 use tally_engine::stream::{Timing, Usage};
 use tally_engine::target::Target;
-use tally_engine::tokens::reprice::reprice;
+use tally_engine::estimates::reprice::reprice;
 use tally_engine::tokens::{count_chat, count_content, ChatItem, Encoding};
 use tally_engine::Decimal;
 
@@ -103,7 +103,7 @@ fn a_conversations_profile_averages_its_accepted_requests_rounding_half_up() {
             let profile = token_history::profile(c, conv, None)?.unwrap();
             assert_eq!((profile.requests, profile.avg_input_tokens, profile.avg_output_tokens, profile.avg_cached_input_tokens), (2, 151, 11, 25));
             assert!(token_history::profile(c, conv + 1, None)?.is_none());
-            let column = conversations::load(c, conv)?.columns[0].id;
+            let column = view::load(c, conv)?.columns[0].id;
             assert_eq!(token_history::recent_output_average(c, column, 10)?, Some(11)); // (10 + 11) / 2, half up
             assert_eq!(token_history::recent_output_average(c, column, 1)?, Some(11));
             Ok(())

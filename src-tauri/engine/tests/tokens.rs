@@ -8,8 +8,8 @@ use serde_json::Value;
 use tally_engine::pricing::{Price, Pricing};
 use tally_engine::target::Target;
 use tally_engine::tokens::breakdown::{breakdown, BreakdownRequest, PartKind};
-use tally_engine::tokens::estimate::{estimate_column, ColumnEstimate, ComposeColumn, OutputBasis};
-use tally_engine::tokens::projection::{project, Period, Profile, ProjectionTarget};
+use tally_engine::estimates::compose::{estimate_column, ColumnEstimate, ComposeColumn, OutputBasis};
+use tally_engine::estimates::projection::{project, Period, Profile, ProjectionTarget};
 use tally_engine::tokens::{count_chat, count_content, count_text, paragraphs, ChatItem, Encoding};
 use tally_engine::Decimal;
 
@@ -128,7 +128,7 @@ fn variants_are_counted_per_column_with_each_columns_encoding() {
     gpt4.target = "openai:gpt-4-turbo".into();
     let cols = vec![column(None, None), gpt4];
     let variants = vec!["What is the capital of France?".to_string(), "東京は日本の首都です。".to_string()];
-    let grid = tally_engine::tokens::estimate::compare_variants(&pricing, &variants, &cols);
+    let grid = tally_engine::estimates::compose::compare_variants(&pricing, &variants, &cols);
     assert_eq!(grid.len(), 2);
     assert_eq!(grid[0][0].input_tokens, 24);
     assert_eq!(grid[0][1].input_tokens, 24); // the reference gives 24 on cl100k_base too

@@ -7,7 +7,7 @@ mod harness;
 use harness::harness;
 use tally_engine::target::Target;
 use tally_engine::store::messages::Status;
-use tally_engine::store::{conversations, Store};
+use tally_engine::store::{conversations, view, Store};
 use tally_engine::turn::TurnEvent;
 use tally_engine::Decimal;
 use tally_fake_provider::Script;
@@ -44,7 +44,7 @@ async fn one_prompt_streams_into_two_columns_with_costs_and_a_running_total() {
     let or = finished.iter().find(|(m, _)| m.usage.as_ref().unwrap().tokens.reported_cost.is_some());
     assert!(or.is_some(), "OpenRouter's usage.cost is captured");
 
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let sum: Decimal = view.turns[0].answers.iter().map(|a| a.usage.as_ref().unwrap().cost.as_ref().unwrap().total).sum();
     assert_eq!(view.totals.cost, sum);
     assert_eq!(view.title, "Say hello [[fake tokens=30 pace_ms=2]]");
@@ -56,11 +56,11 @@ async fn everything_is_still_there_after_a_restart() {
     let h = harness(None).await;
     let conv = h.conversation(TWO);
     h.send(conv, "Remember me [[fake tokens=5 pace_ms=0]]").await;
-    let before = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let before = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     drop(h.turns);
 
     let reopened = Store::open(&h.db).unwrap();
-    let after = reopened.blocking(|c| conversations::load(c, conv)).unwrap();
+    let after = reopened.blocking(|c| view::load(c, conv)).unwrap();
     assert_eq!(after.turns.len(), 1);
     assert_eq!(after.turns[0].answers.len(), 2);
     assert_eq!(after.turns[0].answers[0].content, before.turns[0].answers[0].content);
@@ -73,7 +73,7 @@ async fn dropped_stream_keeps_partial_text_and_estimated_usage() {
     let h = harness(None).await;
     let conv = h.conversation(&["openai:gpt-4o-mini"]);
     h.send(conv, "Go [[fake tokens=20 drop_after=6 pace_ms=1]]").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let a = &view.turns[0].answers[0];
     assert_eq!(a.status, Status::Failed);
     assert_eq!(a.error.as_ref().unwrap().kind, "network");
@@ -99,7 +99,7 @@ async fn stopping_a_turn_keeps_the_partial_answer_and_its_cost() {
     }
     assert!(h.turns.stop_turn(turn_id));
     handle.await.unwrap();
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let a = &view.turns[0].answers[0];
     assert_eq!(a.status, Status::Stopped);
     assert!(!a.content.is_empty());
@@ -117,7 +117,7 @@ async fn rate_limit_with_retry_after_is_retried_before_the_first_token() {
     h.fake.push(Script { status: Some(429), retry_after: Some(1), ..Default::default() });
     let conv = h.conversation(&["openai:gpt-4o-mini"]);
     h.send(conv, "hi [[fake tokens=3 pace_ms=0]]").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let answer = &view.turns[0].answers[0];
     assert_eq!(answer.status, Status::Done);
     assert_eq!(h.fake.requests().len(), 2);
@@ -135,7 +135,7 @@ async fn an_auth_error_is_not_retried_and_says_what_to_do() {
     h.fake.push(Script { status: Some(401), ..Default::default() });
     let conv = h.conversation(&["openai:gpt-4o-mini"]);
     h.send(conv, "hi").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let a = &view.turns[0].answers[0];
     assert_eq!(a.status, Status::Failed);
     let e = a.error.as_ref().unwrap();
@@ -149,7 +149,7 @@ async fn a_missing_key_fails_that_column_only() {
     let h = harness(Some("openai")).await;
     let conv = h.conversation(TWO);
     h.send(conv, "hi [[fake tokens=3 pace_ms=0]]").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let answers = &view.turns[0].answers;
     assert_eq!(answers[0].status, Status::Failed);
     assert!(answers[0].error.as_ref().unwrap().message.contains("no OpenAI API key"));
@@ -162,7 +162,7 @@ async fn a_follow_up_sends_each_column_its_own_history() {
     let conv = h.conversation(TWO);
     h.send(conv, "first [[fake tokens=4 pace_ms=0]]").await;
     h.send(conv, "second [[fake tokens=4 pace_ms=0]]").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let reqs = h.fake.requests();
     assert_eq!(reqs.len(), 4);
     for (col, path) in [(0, "/v1/chat/completions"), (1, "/api/v1/chat/completions")] {
@@ -187,7 +187,7 @@ async fn prompt_variants_each_reach_their_own_column_and_stay_in_its_thread() {
     let sent: Vec<String> = h.fake.requests().iter().map(|r| r.body["messages"][0]["content"].as_str().unwrap().to_string()).collect();
     assert_eq!(sent.len(), 2);
     assert!(sent.contains(&shown.to_string()) && sent.iter().any(|s| s.starts_with("Variant B")), "{sent:?}");
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     assert_eq!(view.turns[0].prompt, shown);
     assert_eq!(view.turns[0].answers[0].own_prompt, None, "the first column sent the turn's prompt");
     assert_eq!(view.turns[0].answers[1].own_prompt.as_deref(), Some("Variant B: be brief [[fake tokens=3 pace_ms=0]]"));
@@ -226,7 +226,7 @@ async fn each_fault_script_ends_as_a_person_would_expect() {
         h.fake.push(case.script.clone());
         let conv = h.conversation(&[case.target]);
         h.send(conv, "hi [[fake pace_ms=1]]").await;
-        let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+        let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
         let a = &view.turns[0].answers[0];
         let label = format!("{} {:?}", case.target, case.script);
         assert_eq!(a.status, case.status, "{label}");
@@ -276,7 +276,7 @@ async fn regenerating_a_failed_answer_replaces_it_in_view_but_keeps_it_in_histor
     h.send(conv, "first [[fake tokens=4 pace_ms=0]]").await;
     h.fake.push(Script { model: Some("gpt-4o-mini".into()), status: Some(401), ..Default::default() });
     h.send(conv, "second [[fake tokens=4 pace_ms=0]]").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     let failed = view.turns[1].answers[0].clone();
     assert_eq!(failed.status, Status::Failed);
 
@@ -284,7 +284,7 @@ async fn regenerating_a_failed_answer_replaces_it_in_view_but_keeps_it_in_histor
     handle.await.unwrap();
     let restarted = h.all_events().into_iter().any(|e| matches!(e, TurnEvent::Restarted { replaces, .. } if replaces == failed.id));
     assert!(restarted, "the UI hears which answer is replaced");
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     assert_eq!(view.turns[1].answers.len(), 2, "one answer per column, the new one");
     let again = &view.turns[1].answers[0];
     assert_eq!(again.status, Status::Done);
@@ -327,7 +327,7 @@ async fn totals_carry_a_revision_so_the_newest_wins_and_running_figures_come_wit
     let conv = h.conversation(TWO);
     h.send(conv, "Totals [[fake tokens=40 pace_ms=1]]").await;
     h.send(conv, "Again [[fake tokens=40 pace_ms=1]]").await;
-    let view = h.turns.store().blocking(|c| conversations::load(c, conv)).unwrap();
+    let view = h.turns.store().blocking(|c| view::load(c, conv)).unwrap();
     assert_eq!(view.totals.revision, 4, "one revision per answer saved");
 
     let events = h.all_events();

@@ -6,8 +6,8 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::{answer, conversation, d, db, write, Db};
-use tally_engine::usage::alerts::{self, AlertKind, DEFAULT_SPIKE_MULTIPLIER};
-use tally_engine::usage::budgets::{self, BudgetInput, Period};
+use tally_engine::ledger::alerts::{self, AlertKind, DEFAULT_SPIKE_MULTIPLIER};
+use tally_engine::ledger::budgets::{self, BudgetInput, Period};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

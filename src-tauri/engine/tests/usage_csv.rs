@@ -4,10 +4,10 @@
 mod common;
 
 use common::{answer, conversation, d, db, write};
-use tally_engine::usage::csv::{export, import, CsvError, ImportSummary};
-use tally_engine::usage::period::Bucket;
-use tally_engine::usage::stats::{self, DashboardQuery, Dimension};
-use tally_engine::usage::DayRange;
+use tally_engine::ledger::csv::{export, import, CsvError, ImportSummary};
+use tally_engine::ledger::period::Bucket;
+use tally_engine::ledger::stats::{self, DashboardQuery, Dimension};
+use tally_engine::ledger::DayRange;
 
 fn exported(db: &common::Db) -> Vec<u8> {
     let mut out = Vec::new();

@@ -9,10 +9,10 @@ use tally_engine::store::messages::{self, Finished, Status};
 use tally_engine::store::usage_rows::UsageRecord;
 use tally_engine::stream::{Timing, Usage};
 use tally_engine::target::Target;
-use tally_engine::usage::latency;
-use tally_engine::usage::period::Bucket;
-use tally_engine::usage::stats::{self, DashboardQuery, Dimension};
-use tally_engine::usage::DayRange;
+use tally_engine::ledger::latency;
+use tally_engine::ledger::period::Bucket;
+use tally_engine::ledger::stats::{self, DashboardQuery, Dimension};
+use tally_engine::ledger::DayRange;
 use tally_engine::Decimal;
 
 /// Six answers over two conversations, around a week and a month boundary.

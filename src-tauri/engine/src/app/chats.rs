@@ -9,7 +9,8 @@ use super::estimates::Sized;
 use super::{AppError, Engine, Result, LIMITS};
 use crate::export::{file_stem, ExportFormat};
 use crate::pricing::catalog_store::today;
-use crate::store::conversations::{self, ColumnParams, ConversationSummary, ConversationView};
+use crate::store::conversations::{self, ColumnParams, ConversationSummary};
+use crate::store::view::{self, ConversationView};
 use crate::store::presets::{self, Preset};
 use crate::store::StoreError;
 use crate::target::Target;
@@ -46,7 +47,7 @@ impl Engine {
             .store()
             .run(move |c| {
                 let id = conversations::create(c, conversations::NEW_TITLE, &targets)?;
-                conversations::load(c, id)
+                view::load(c, id)
             })
             .await?)
     }
@@ -66,13 +67,13 @@ impl Engine {
             .store()
             .run(move |c| {
                 let id = edit(c)?;
-                conversations::load(c, id)
+                view::load(c, id)
             })
             .await?)
     }
 
     pub async fn load_conversation(&self, id: i64) -> Result<ConversationView> {
-        Ok(self.store().run(move |c| conversations::load(c, id)).await?)
+        Ok(self.store().run(move |c| view::load(c, id)).await?)
     }
 
     /// Conversations, most recent first; with a query, those whose title, prompts or answers hold it.
@@ -273,7 +274,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::app::{test_options, AppCode};
-    use crate::usage::budgets::{BudgetInput, Period};
+    use crate::ledger::budgets::{BudgetInput, Period};
     use rust_decimal::Decimal;
     use std::sync::Arc;
 

@@ -12,7 +12,7 @@ use crate::secrets::SecretsError;
 use crate::settings::SettingsError;
 use crate::store::StoreError;
 use crate::target::TargetError;
-use crate::usage::csv::CsvError;
+use crate::ledger::csv::CsvError;
 
 /// What went wrong, as a stable code. Codes of the application itself, or a provider's when a
 /// call to one (a key check, the OpenRouter account) failed the way an answer can.

@@ -22,12 +22,12 @@ use crate::store::token_history::{self, EstimateAccuracy};
 use crate::target::Target;
 use crate::tokens::breakdown::{breakdown, Breakdown, BreakdownRequest};
 use crate::tokens::counts::{Part, TokenCounts};
-use crate::tokens::estimate::{estimate_counted, price_and_fee, ColumnEstimate, Counted};
-use crate::tokens::projection::{project, projection_targets, Period, Projection};
-use crate::tokens::reprice::{reprice_with, Reprice};
+use crate::estimates::compose::{estimate_counted, price_and_fee, ColumnEstimate, Counted};
+use crate::estimates::projection::{project, projection_targets, Period, Projection};
+use crate::estimates::reprice::{reprice_with, Reprice};
 use crate::tokens::tokenizer_for;
-use crate::usage::alerts::{self, LimitBreach};
-use crate::usage::budgets;
+use crate::ledger::alerts::{self, LimitBreach};
+use crate::ledger::budgets;
 
 /// How many recent answers a column's output average is taken over.
 const RECENT_ANSWERS: u32 = 10;
@@ -308,7 +308,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tokens::estimate::OutputBasis;
+    use crate::estimates::compose::OutputBasis;
     use crate::tokens::Encoding;
 
     fn column(target: &str, low: Option<&str>, high: Option<&str>) -> ColumnEstimateView {

@@ -68,7 +68,7 @@ impl Engine {
                         Err(e) => {
                             keyring_error.get_or_insert_with(|| e.to_string());
                             // The environment stands in, read-only, while the keyring is away.
-                            if secrets::env_key(p).is_some() { KeySource::Env } else { KeySource::None }
+                            if secrets::env_key(p.env_var).is_some() { KeySource::Env } else { KeySource::None }
                         }
                     };
                     status(p, key_source, &settings)
@@ -124,7 +124,7 @@ impl Engine {
     pub fn env_keys(&self) -> Vec<EnvKey> {
         PROVIDERS
             .iter()
-            .filter(|p| secrets::env_key(p).is_some())
+            .filter(|p| secrets::env_key(p.env_var).is_some())
             .map(|p| EnvKey { provider: p.id.to_string(), provider_name: p.name.to_string(), env_var: p.env_var.to_string() })
             .collect()
     }
@@ -135,7 +135,7 @@ impl Engine {
         let endpoints = self.endpoints.clone();
         blocking(move || -> Result<()> {
             for p in chosen {
-                let key = secrets::env_key(p).ok_or_else(|| AppError::invalid(format!("{} is not set any more.", p.env_var)))?;
+                let key = secrets::env_key(p.env_var).ok_or_else(|| AppError::invalid(format!("{} is not set any more.", p.env_var)))?;
                 endpoints.keys.set(p.id, &key)?;
             }
             Ok(())

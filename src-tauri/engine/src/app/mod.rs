@@ -153,7 +153,11 @@ impl Engine {
         let database = crate::paths::database(data_dir);
         let on_busy = options.on_busy.unwrap_or(|e| tracing::warn!("{e} Waiting for it…"));
         let store = open_history(&database, options.owns_database, options.busy_wait, on_busy, &mut notices)?;
-        let (pricing, warning) = crate::pricing::load(data_dir, settings.fees(), &store);
+        // The embedded catalog, the last sound refresh on top (or a notice that it was damaged
+        // and the embedded prices are used instead), then the user's overrides.
+        let (catalog, warning) = crate::pricing::catalog_store::load(data_dir);
+        let catalog = store.blocking(|c| crate::store::overrides::apply(c, catalog.clone())).unwrap_or(catalog);
+        let pricing = Pricing::new(catalog, settings.fees());
         notices.extend(warning);
         // Answers left streaming by a process that is gone (killed, crashed, terminal closed) are
         // billed, keeping their text: nothing unbilled. Those of a process still running (the app

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{AppError, Engine, Result};
 use crate::reconcile::{summary, ReconcileError, ReconcileReport, ReconcileSummary, Scope};
-use crate::usage::DayRange;
+use crate::ledger::DayRange;
 
 impl From<ReconcileError> for AppError {
     fn from(e: ReconcileError) -> Self {

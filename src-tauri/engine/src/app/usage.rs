@@ -1,6 +1,6 @@
 //! The usage history: spend over time and its breakdowns, budgets, alerts (checked after each
 //! turn and on request), the spike setting, the OpenRouter account, and usage as CSV. The
-//! figures come from the engine's `usage` module; nothing here adds money up. Desktop
+//! figures come from the engine's `ledger` module; nothing here adds money up. Desktop
 //! notifications and file dialogs are the shell's: it calls these around them.
 
 use std::path::Path;
@@ -13,13 +13,13 @@ use ts_rs::TS;
 
 use super::{known, AppCode, AppError, Engine, Result};
 use crate::providers::{openrouter_key_info, KeyInfo};
-use crate::usage::alerts::{self, Alert, FiredAlert};
-use crate::usage::budgets::{self, BudgetInput, BudgetStatus};
-use crate::usage::csv::{self, ImportSummary};
-use crate::usage::latency::{self, LatencyRow};
-use crate::usage::period::Bucket;
-use crate::usage::stats::{self, BreakdownRow, Dimension, RouteBucket, RouteShare};
-use crate::usage::{DayRange, UsageTotals};
+use crate::ledger::alerts::{self, Alert, FiredAlert};
+use crate::ledger::budgets::{self, BudgetInput, BudgetStatus};
+use crate::ledger::csv::{self, ImportSummary};
+use crate::ledger::latency::{self, LatencyRow};
+use crate::ledger::period::Bucket;
+use crate::ledger::stats::{self, BreakdownRow, Dimension, RouteBucket, RouteShare};
+use crate::ledger::{DayRange, UsageTotals};
 
 /// Receives alerts that fired after a turn (the app sends them over a `tauri::ipc::Channel`
 /// and as desktop notifications).

@@ -331,15 +331,6 @@ impl Cost {
     }
 }
 
-/// The pricing the app and the CLI start with: the embedded catalog, the last sound refresh on
-/// top, then the user's overrides from the database. Returns a notice when a saved refresh was
-/// damaged (the embedded prices are used instead).
-pub fn load(data_dir: &std::path::Path, fees: Fees, store: &crate::store::Store) -> (Pricing, Option<String>) {
-    let (catalog, warning) = catalog_store::load(data_dir);
-    let catalog = store.blocking(|c| crate::store::overrides::apply(c, catalog.clone())).unwrap_or(catalog);
-    (Pricing::new(catalog, fees), warning)
-}
-
 /// The app's pricing: the catalog and the route fees, shared by the turn runner and the UI.
 pub struct Pricing {
     catalog: RwLock<Catalog>,

@@ -9,7 +9,6 @@
 
 pub mod anthropic;
 mod check;
-mod error;
 mod generation;
 mod key_info;
 pub mod openai;
@@ -22,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
 
 pub use check::{check_key, KeyCheck, KeyVerdict};
-pub use error::{redact, ErrorKind, ProviderError};
+pub use crate::stream::{redact, ErrorKind, ProviderError};
 pub use generation::{openrouter_generation, parse_generation, Generation, GenerationLookup};
 pub use key_info::{openrouter_key_info, parse_key_info, KeyInfo};
 pub use sse::{Event as SseEvent, FrameError, Framer, StreamLimits, DEFAULT_ANSWER_DEADLINE, DEFAULT_IDLE, DEFAULT_MAX_EVENT_BYTES};

@@ -8,7 +8,7 @@ use ts_rs::TS;
 
 use crate::providers::Generation;
 use crate::store::{decimal, StoreError};
-use crate::usage::DayRange;
+use crate::ledger::DayRange;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "lowercase")]

@@ -9,7 +9,7 @@ use serde::Serialize;
 use ts_rs::TS;
 
 use crate::store::{decimal, StoreError};
-use crate::usage::DayRange;
+use crate::ledger::DayRange;
 
 /// One route's spend in a range and the part of it checked against OpenRouter's records.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]

@@ -242,7 +242,7 @@ pub fn start_planned(conn: &mut Connection, plan: TurnPlan, estimates: Option<&[
         let input_estimate = estimates.and_then(|e| e.get(i).copied());
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
-            params![column_id, turn_id, input_estimate.map(|n| n as i64), super::recovery::this_process()],
+            params![column_id, turn_id, input_estimate.map(|n| n as i64), super::owner::this_process()],
         )?;
         let message_id = tx.last_insert_rowid();
         let (mut history_ids, mut history): (Vec<i64>, Vec<ChatMessage>) = thread.into_iter().unzip();
@@ -354,7 +354,7 @@ pub fn start_regenerate(conn: &mut Connection, plan: RegeneratePlan, estimate: O
     tx.execute("UPDATE messages SET superseded = 1 WHERE id = ?1", [message_id])?;
     tx.execute(
         "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
-        params![column_id, turn_id, estimate.map(|n| n as i64), super::recovery::this_process()],
+        params![column_id, turn_id, estimate.map(|n| n as i64), super::owner::this_process()],
     )?;
     let new_id = tx.last_insert_rowid();
     tx.commit()?;
@@ -453,8 +453,8 @@ pub(crate) fn finish_in(tx: &Connection, f: &Finished) -> Result<(MessageView, T
     // The usage row and the day's roll-ups change together; an answer written again replaces
     // its earlier row rather than counting twice.
     let mut deltas = Deltas::default();
-    usage_rows::forget_message(tx, f.message_id, &mut deltas)?;
-    usage_rows::insert(tx, &record, Origin::Local, &mut deltas)?;
+    deltas.forget_message(tx, f.message_id)?;
+    deltas.insert(tx, &record, Origin::Local)?;
     deltas.apply(tx)?;
     let answer_cost = f.cost.as_ref().map_or(Decimal::ZERO, |c| c.total);
     let add_cost = |current: String, what: &str| {

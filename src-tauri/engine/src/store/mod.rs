@@ -24,11 +24,13 @@
 pub mod conversations;
 pub mod messages;
 pub mod overrides;
+pub mod owner;
 pub mod presets;
 pub mod recovery;
 pub mod rollups;
 pub mod usage_rows;
 pub mod token_history;
+pub mod view;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

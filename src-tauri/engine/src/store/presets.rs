@@ -86,7 +86,7 @@ fn parse_columns(json: &str) -> Vec<PresetColumn> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::{view, Store};
 
     fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
@@ -109,7 +109,7 @@ mod tests {
                 assert_eq!(preset.targets, ["openai:gpt-4o", "anthropic:claude-sonnet-4-5"], "removed columns are not saved");
 
                 let started = start_conversation(c, preset.id)?;
-                let view = conversations::load(c, started)?;
+                let view = view::load(c, started)?;
                 let got: Vec<_> = view.columns.iter().map(|col| (col.target.as_str(), col.system.as_deref(), col.max_tokens)).collect();
                 assert_eq!(got, [("openai:gpt-4o", None, None), ("anthropic:claude-sonnet-4-5", Some("Be brief."), Some(300))]);
                 assert_eq!(view.turns.len(), 0);

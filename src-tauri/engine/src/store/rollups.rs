@@ -12,7 +12,7 @@ use rusqlite::types::ToSql;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
 
-use super::usage_rows::{self, UsageRecord};
+use super::usage_rows::{self, Origin, UsageRecord};
 use super::{decimal, StoreError};
 
 /// What a roll-up row holds: sums of money (exact) and counts.
@@ -111,6 +111,23 @@ impl Deltas {
             None => (day, 0, r.conversation_title.clone().unwrap_or_default()),
         };
         self.conversations.entry(conversation_key).or_default().add(&m, sign)
+    }
+
+    /// Inserts a usage row inside the caller's transaction, unless its `uid` is already stored,
+    /// and counts it in. Returns whether it was new.
+    pub fn insert(&mut self, tx: &Connection, record: &UsageRecord, origin: Origin) -> Result<bool, StoreError> {
+        let Some(stored) = usage_rows::insert(tx, record, origin)? else { return Ok(false) };
+        self.add(&stored, 1)?;
+        Ok(true)
+    }
+
+    /// Removes the usage row of an answer, if it has one, and counts it out (an answer written
+    /// again replaces its earlier row instead of counting twice).
+    pub fn forget_message(&mut self, tx: &Connection, message_id: i64) -> Result<(), StoreError> {
+        if let Some(old) = usage_rows::forget_message(tx, message_id)? {
+            self.add(&old, -1)?;
+        }
+        Ok(())
     }
 
     /// Writes the changes into the roll-up tables, inside the caller's transaction.

@@ -3,7 +3,7 @@
 //! ([`profile`]), a column's recent answer length ([`recent_output_average`]) and a
 //! conversation's answers with the texts that were sent ([`measured`], for re-pricing).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection};
 use rust_decimal::Decimal;
@@ -15,7 +15,8 @@ use super::{decimal, StoreError};
 use crate::pricing::Cost;
 use crate::stream::Usage;
 use crate::target::Target;
-use crate::tokens::projection::Profile;
+use crate::estimates::projection::Profile;
+use crate::estimates::reprice::{Measured, MeasuredAnswer};
 
 /// How far the input estimate was from the real count for one model and route, over the user's
 /// history. A difference is (estimate − real) / real × 100, in percent, to two decimal places.
@@ -114,13 +115,13 @@ pub fn recent_output_average(conn: &Connection, column_id: i64, last: u32) -> Re
 /// What the compose box estimates for each column that would take part in the next turn (not
 /// paused): its target, system prompt, own thread, max tokens and recent answer length, with
 /// `new_text` as the prompt. Pairs each with its column id.
-pub fn compose_columns(conn: &Connection, conversation_id: i64, new_text: &str) -> Result<Vec<(i64, crate::tokens::estimate::ComposeColumn)>, StoreError> {
+pub fn compose_columns(conn: &Connection, conversation_id: i64, new_text: &str) -> Result<Vec<(i64, crate::estimates::compose::ComposeColumn)>, StoreError> {
     let mut out = Vec::new();
     for (column_id, target, params) in super::conversations::taking_part(conn, conversation_id)? {
         let thread = super::messages::thread(conn, column_id, i64::MAX)?;
         out.push((
             column_id,
-            crate::tokens::estimate::ComposeColumn {
+            crate::estimates::compose::ComposeColumn {
                 target: target.to_string(),
                 system: params.system.clone(),
                 thread: crate::tokens::ChatItem::request(None, &thread),
@@ -131,30 +132,6 @@ pub fn compose_columns(conn: &Connection, conversation_id: i64, new_text: &str) 
         ));
     }
     Ok(out)
-}
-
-/// One answer as it was requested and measured.
-#[derive(Debug, Clone)]
-pub struct MeasuredAnswer {
-    pub message_id: i64,
-    pub column_id: i64,
-    pub target: Target,
-    /// Ids (into [`Measured::texts`]) of the request's messages after the system prompt, oldest
-    /// first, ending with the prompt.
-    pub input: Vec<i64>,
-    pub usage: Usage,
-    /// What was paid, fees included; `None` when the answer was not priced.
-    pub paid: Option<Decimal>,
-}
-
-/// A conversation's answers with every text that was sent or received, each stored once.
-#[derive(Debug, Clone, Default)]
-pub struct Measured {
-    /// Message id → (role, content).
-    pub texts: HashMap<i64, (String, String)>,
-    /// Column id → its system prompt.
-    pub systems: HashMap<i64, Option<String>>,
-    pub answers: Vec<MeasuredAnswer>,
 }
 
 /// Every answer of a conversation (one column's, if given) that the provider accepted, with its

@@ -9,7 +9,6 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::rollups::Deltas;
 use super::{decimal, StoreError};
 
 /// One usage row, flat, in the order of the CSV export's columns.
@@ -92,9 +91,10 @@ pub enum Origin {
     Imported,
 }
 
-/// Inserts records inside the caller's transaction, skipping any whose `uid` is already stored,
-/// and folds those inserted into `deltas` (apply them before committing). Returns how many were new.
-pub fn insert(tx: &Connection, record: &UsageRecord, origin: Origin, deltas: &mut Deltas) -> Result<bool, StoreError> {
+/// Inserts a record inside the caller's transaction, unless its `uid` is already stored. Returns
+/// the row as stored when it was new. Only [`super::rollups::Deltas::insert`] calls it, so that
+/// every row written is counted in the roll-ups.
+pub(super) fn insert(tx: &Connection, record: &UsageRecord, origin: Origin) -> Result<Option<UsageRecord>, StoreError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO usage (uid, message_id, conversation_id, conversation_title, route, provider, model, served_model,
             input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, estimated,
@@ -140,24 +140,23 @@ pub fn insert(tx: &Connection, record: &UsageRecord, origin: Origin, deltas: &mu
         r.attempts.max(1),
         i64::try_from(r.waited_ms).unwrap_or(i64::MAX),
     ])? == 1;
-    if added {
-        let mut stored = record.clone();
-        (stored.message_id, stored.conversation_id) = (message_id, conversation_id);
-        stored.conversation_title = title.map(str::to_string);
-        deltas.add(&stored, 1)?;
+    if !added {
+        return Ok(None);
     }
-    Ok(added)
+    let mut stored = record.clone();
+    (stored.message_id, stored.conversation_id) = (message_id, conversation_id);
+    stored.conversation_title = title.map(str::to_string);
+    Ok(Some(stored))
 }
 
-/// Removes the usage row of an answer, if it has one, taking it out of the roll-ups (an answer
-/// written again replaces its earlier row instead of counting twice).
-pub fn forget_message(tx: &Connection, message_id: i64, deltas: &mut Deltas) -> Result<(), StoreError> {
+/// Removes the usage row of an answer, if it has one, and returns it. Only
+/// [`super::rollups::Deltas::forget_message`] calls it, which takes the row out of the roll-ups.
+pub(super) fn forget_message(tx: &Connection, message_id: i64) -> Result<Option<UsageRecord>, StoreError> {
     let old = tx.query_row(&format!("{SELECT} WHERE u.message_id = ?1"), [message_id], read).optional()?;
-    if let Some(old) = old {
+    if old.is_some() {
         tx.execute("DELETE FROM usage WHERE message_id = ?1", [message_id])?;
-        deltas.add(&old, -1)?;
     }
-    Ok(())
+    Ok(old)
 }
 
 /// Every column of a usage row; the title is the conversation's current one, or the imported one.

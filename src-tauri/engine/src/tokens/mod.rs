@@ -1,13 +1,11 @@
-//! Counting tokens before (and after) sending: how many input tokens a prompt will cost on a
-//! model, where they go, what variants, projections and other models would cost.
+//! Counting tokens before (and after) sending: how many input tokens a prompt is on a model and
+//! where they go. What those tokens would cost (the compose estimate, variants, projections,
+//! re-pricing) is [`crate::estimates`], built on this.
 //!
 //! Owns: the model → encoding mapping ([`tokenizer_for`]), counting text and chat requests
-//! ([`count_text`], [`count_chat`]), the "where do my tokens go" view ([`breakdown`]), the
-//! compose-box estimate and prompt variants ([`estimate`]), projections at N requests
-//! ([`projection`]) and re-pricing a finished conversation ([`reprice`]). Must not: touch the
-//! network or the database (the queries that feed it live in `store::token_history`), use `f64`
-//! for money, or round (formatting is the UI's job; the one exception is the plain-words
-//! conclusion of a projection, which is a sentence).
+//! ([`count_text`], [`count_chat`]), the "where do my tokens go" view ([`breakdown`]) and each
+//! stored message's count per encoding for the session ([`counts`]). Must not: touch the network
+//! or the database (the queries that feed it live in `store::token_history`), or price anything.
 //!
 //! # Encodings
 //! Exact for OpenAI families, with the encoding OpenAI's own `tiktoken` assigns each model:
@@ -46,10 +44,7 @@
 pub mod breakdown;
 mod count;
 pub mod counts;
-pub mod estimate;
 mod models;
-pub mod projection;
-pub mod reprice;
 mod tables;
 
 use serde::{Deserialize, Serialize};

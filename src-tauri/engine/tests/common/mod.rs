@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use tally_engine::store::messages::{self, Finished, Status};
 use tally_engine::store::rollups::Deltas;
-use tally_engine::store::usage_rows::{self, Origin, UsageRecord};
+use tally_engine::store::usage_rows::{Origin, UsageRecord};
 use tally_engine::store::{conversations, Store};
 use tally_engine::target::Target;
 use tally_engine::Decimal;
@@ -63,7 +63,7 @@ pub fn write(store: &Store, records: &[UsageRecord]) {
             let tx = c.transaction()?;
             let mut deltas = Deltas::default();
             for r in records {
-                usage_rows::insert(&tx, r, Origin::Local, &mut deltas)?;
+                deltas.insert(&tx, r, Origin::Local)?;
             }
             deltas.apply(&tx)?;
             tx.commit()?;

@@ -178,7 +178,7 @@ fn write_staged(conn: &mut Connection, read: u64) -> Result<ImportSummary, CsvEr
         let mut deltas = Deltas::default();
         for (_, json) in &chunk {
             let record: UsageRecord = serde_json::from_str(json).map_err(|e| CsvError::Io(e.to_string()))?;
-            if usage_rows::insert(&tx, &record, Origin::Imported, &mut deltas)? {
+            if deltas.insert(&tx, &record, Origin::Imported)? {
                 summary.added += 1;
             } else {
                 summary.duplicates += 1;

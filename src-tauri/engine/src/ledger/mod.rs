@@ -1,5 +1,6 @@
-//! The usage history, read back: what was spent, on what, how fast it answered, against which
-//! budgets; the OpenRouter account; CSV out and in.
+//! The ledger read back (every answer's usage row, kept by `store::usage_rows`): what was
+//! spent, on what, how fast it answered, against which budgets; the OpenRouter account; CSV out
+//! and in. (One answer's token counts, `Usage`, are the streaming vocabulary's: [`crate::stream`].)
 //!
 //! - [`stats`]: spend and tokens per day / week / month, breakdowns by route, provider, model and
 //!   conversation, the OpenRouter-vs-direct share, top conversations.

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{tokenizer_for, ChatItem, Encoding, Memo, REPLY_PRIMING};
+use crate::tokens::{tokenizer_for, ChatItem, Encoding, Memo, REPLY_PRIMING};
 use crate::pricing::{cost, Price, Pricing};
 use crate::stream::Usage;
 use crate::target::Target;

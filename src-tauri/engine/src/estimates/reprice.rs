@@ -15,11 +15,34 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use ts_rs::TS;
 
-use super::{count_content, tokenizer_for, Encoding, Tokenizer, REPLY_PRIMING, TOKENS_PER_MESSAGE};
+use crate::tokens::{count_content, tokenizer_for, Encoding, Memo, Tokenizer, REPLY_PRIMING, TOKENS_PER_MESSAGE};
 use crate::pricing::{cost, Price, Pricing};
-use crate::store::token_history::{Measured, MeasuredAnswer};
 use crate::stream::Usage;
 use crate::target::Target;
+
+/// One answer as it was requested and measured.
+#[derive(Debug, Clone)]
+pub struct MeasuredAnswer {
+    pub message_id: i64,
+    pub column_id: i64,
+    pub target: Target,
+    /// Ids (into [`Measured::texts`]) of the request's messages after the system prompt, oldest
+    /// first, ending with the prompt.
+    pub input: Vec<i64>,
+    pub usage: Usage,
+    /// What was paid, fees included; `None` when the answer was not priced.
+    pub paid: Option<Decimal>,
+}
+
+/// A conversation's answers with every text that was sent or received, each stored once.
+#[derive(Debug, Clone, Default)]
+pub struct Measured {
+    /// Message id → (role, content).
+    pub texts: HashMap<i64, (String, String)>,
+    /// Column id → its system prompt.
+    pub systems: HashMap<i64, Option<String>>,
+    pub answers: Vec<MeasuredAnswer>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
@@ -66,7 +89,7 @@ pub struct Reprice {
 /// Every answer's usage re-counted in one encoding.
 fn recount(m: &Measured, encoding: Encoding) -> Vec<Usage> {
     let t = Tokenizer { encoding, exact: true, family: String::new(), legacy_0301: false };
-    let mut memo = super::Memo::default();
+    let mut memo = Memo::default();
     let per_message: HashMap<i64, u64> =
         m.texts.iter().map(|(id, (role, content))| (*id, TOKENS_PER_MESSAGE + memo.count(t.encoding, role) + memo.count(t.encoding, content))).collect();
     let systems: HashMap<i64, u64> = m

@@ -1,11 +1,15 @@
 //! The engine's one streaming vocabulary: every provider adapter maps its wire format onto
 //! [`StreamEvent`] and [`Usage`]; nothing above the adapters knows a provider's JSON.
+//! Why an answer failed is part of that vocabulary: [`ProviderError`] and its [`ErrorKind`]
+//! (`error.rs`, re-exported by `providers`, which fill them in). Depends on no other module of
+//! the engine: the adapters, pricing, storage and the turn runner all build on it.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::providers::ProviderError;
+mod error;
+pub use error::{redact, ErrorKind, ProviderError};
 
 /// Token counts of one answer, normalised so that every provider means the same thing.
 ///
