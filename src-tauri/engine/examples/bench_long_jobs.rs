@@ -19,7 +19,7 @@ use tally_engine::store::{conversations, Store, StoreError};
 use tally_engine::target::Target;
 use tally_engine::ledger::csv;
 use tally_engine::ledger::period::Bucket;
-use tally_engine::ledger::stats::{self, DashboardQuery};
+use tally_engine::ledger::stats;
 use tally_engine::ledger::DayRange;
 use tally_engine::Decimal;
 
@@ -100,7 +100,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let alone: Vec<Duration> = (0..200).map(|_| turn(&store, conv)).collect();
     row("nothing else running", alone, Duration::ZERO);
 
-    let q = DashboardQuery { range: DayRange::all(), bucket: Bucket::Month, top: 10 };
     for (label, own) in [("shared writer", false), ("own connection", true)] {
         let s = store.clone();
         let (saves, took) = during(&store, conv, move || {
@@ -110,13 +109,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         row(&format!("CSV export, {label}"), saves, took);
 
         let s = store.clone();
-        let q = q.clone();
         let (saves, took) = during(&store, conv, move || {
+            let overview = |c: &rusqlite::Connection| stats::overview(c, &DayRange::all(), Bucket::Month);
             for _ in 0..20 {
-                if own { s.read(|c| stats::dashboard(c, &q)) } else { s.blocking(|c| stats::dashboard(c, &q)) }.unwrap();
+                if own { s.read(overview) } else { s.blocking(|c| overview(c)) }.unwrap();
             }
         });
-        row(&format!("dashboard × 20, {label}"), saves, took);
+        row(&format!("usage overview × 20, {label}"), saves, took);
 
         let (s, bytes) = (other.clone(), csv_bytes.clone());
         // A fresh target each time: drop what an earlier run imported.

@@ -15,7 +15,7 @@ use tally_engine::store::rollups::Deltas;
 use tally_engine::store::usage_rows::{self, Origin, UsageRecord};
 use tally_engine::store::{Store, StoreError};
 use tally_engine::ledger::period::Bucket;
-use tally_engine::ledger::stats::{self, DashboardQuery, Dimension};
+use tally_engine::ledger::stats::{self, Dimension};
 use tally_engine::ledger::{alerts, budgets, latency, DayRange};
 use tally_engine::Decimal;
 
@@ -157,11 +157,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for d in [Dimension::Route, Dimension::Provider, Dimension::Model, Dimension::Conversation] {
             row(&format!("breakdown {d:?}"), &mut |c| stats::breakdown(c, range, d, None).map(drop));
         }
-        row("top_conversations 10", &mut |c| stats::top_conversations(c, range, 10).map(drop));
+        row("breakdown Conversation, top 10", &mut |c| stats::breakdown(c, range, Dimension::Conversation, Some(10)).map(drop));
         row("share", &mut |c| stats::share(c, range).map(drop));
         row("latency", &mut |c| latency::by_model_and_route(c, range).map(drop));
-        let q = DashboardQuery { range: range.clone(), bucket: Bucket::Day, top: 10 };
-        row("dashboard (all of the above, one call)", &mut |c| stats::dashboard(c, &q).map(drop));
+        row("overview Day (the usage screen's call: all of the above but latency)", &mut |c| stats::overview(c, range, Bucket::Day).map(drop));
     }
     let row = |q: &str, f: &mut dyn FnMut(&mut rusqlite::Connection) -> Result<(), StoreError>| {
         let (p50, max) = time(7, || store.blocking(|c| f(c)).unwrap_or_else(|e| panic!("{q}: {e}")));

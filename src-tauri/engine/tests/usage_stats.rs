@@ -11,7 +11,7 @@ use tally_engine::stream::{Timing, Usage};
 use tally_engine::target::Target;
 use tally_engine::ledger::latency;
 use tally_engine::ledger::period::Bucket;
-use tally_engine::ledger::stats::{self, DashboardQuery, Dimension};
+use tally_engine::ledger::stats::{self, Dimension};
 use tally_engine::ledger::DayRange;
 use tally_engine::Decimal;
 
@@ -129,7 +129,7 @@ fn openrouter_share_and_top_conversations() {
     assert_eq!(share.openrouter.effective_cost, d("0.10761"));
     assert_eq!(share.direct.effective_cost, d("0.2662"));
     assert_eq!(share.openrouter_percent, Some((d("10.761") / d("0.37381")).normalize()));
-    let top = db.store.blocking(|c| stats::top_conversations(c, &DayRange::all(), 1)).unwrap();
+    let top = db.store.blocking(|c| stats::breakdown(c, &DayRange::all(), Dimension::Conversation, Some(1))).unwrap();
     assert_eq!(top.len(), 1);
     assert_eq!((top[0].conversation_id, top[0].label.as_str(), top[0].totals.effective_cost), (Some(a), "Trip to Lisbon", d("0.25331")));
     let all = db.store.blocking(|c| stats::breakdown(c, &DayRange::all(), Dimension::Conversation, None)).unwrap();
@@ -165,15 +165,16 @@ fn latency_percentiles_are_nearest_rank_and_skip_estimated_or_unmeasured_answers
 }
 
 #[test]
-fn the_dashboard_gathers_everything_for_a_range() {
+fn the_usage_overview_gathers_everything_for_a_range() {
     let db = db();
     history(&db);
-    let q = DashboardQuery { range: DayRange::new(Some("2026-03-01"), Some("2026-04-01")), bucket: Bucket::Week, top: 5 };
-    let dash = db.store.blocking(|c| stats::dashboard(c, &q)).unwrap();
-    assert_eq!(dash.totals.cost, d("0.1182"));
-    assert_eq!(dash.over_time.len(), 2, "weeks of 03-02 and 03-09 only: April is out of range");
-    assert_eq!(dash.top_conversations.len(), 2);
-    assert_eq!(dash.latency.iter().map(|l| l.samples).sum::<u64>(), 5);
+    let march = DayRange::new(Some("2026-03-01"), Some("2026-04-01"));
+    let view = db.store.blocking(|c| stats::overview(c, &march, Bucket::Week)).unwrap();
+    assert_eq!(view.totals.cost, d("0.1182"));
+    assert_eq!(view.over_time.len(), 2, "weeks of 03-02 and 03-09 only: April is out of range");
+    assert_eq!(view.by_conversation.len(), 2);
+    let lat = db.store.blocking(|c| latency::by_model_and_route(c, &march)).unwrap();
+    assert_eq!(lat.iter().map(|l| l.samples).sum::<u64>(), 5);
     let bad = db.store.blocking(|c| stats::totals(c, &DayRange::new(Some("March 1st"), None)));
     assert!(bad.unwrap_err().to_string().contains("YYYY-MM-DD"));
 }

@@ -7,9 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rust_decimal::Decimal;
-use serde::Serialize;
 use tokio::task::JoinHandle;
-use ts_rs::TS;
 
 use super::{known, AppCode, AppError, Engine, Result};
 use crate::providers::{openrouter_key_info, KeyInfo};
@@ -18,7 +16,7 @@ use crate::ledger::budgets::{self, BudgetInput, BudgetStatus};
 use crate::ledger::csv::{self, ImportSummary};
 use crate::ledger::latency::{self, LatencyRow};
 use crate::ledger::period::Bucket;
-use crate::ledger::stats::{self, BreakdownRow, Dimension, RouteBucket, RouteShare};
+use crate::ledger::stats::{self, Dimension};
 use crate::ledger::{DayRange, UsageTotals};
 
 /// Receives alerts that fired after a turn (the app sends them over a `tauri::ipc::Channel`
@@ -29,24 +27,10 @@ pub type AlertSink = Arc<dyn Fn(Vec<Alert>) + Send + Sync>;
 #[derive(Default)]
 pub(super) struct AlertWatch(Arc<Mutex<Option<AlertSink>>>);
 
-/// How many conversations the breakdown lists at most.
-const CONVERSATIONS: usize = 100;
 /// How many past alerts the screen lists.
 const RECENT_ALERTS: usize = 30;
 
-/// What the usage screen shows for a range, except latency (asked for apart: it reads the usage
-/// rows, the rest only the daily roll-ups). Conversations are largest first: the top ones lead.
-#[derive(Debug, Serialize, TS)]
-#[ts(export)]
-pub struct UsageOverview {
-    pub totals: UsageTotals,
-    pub over_time: Vec<RouteBucket>,
-    pub by_route: Vec<BreakdownRow>,
-    pub by_provider: Vec<BreakdownRow>,
-    pub by_model: Vec<BreakdownRow>,
-    pub by_conversation: Vec<BreakdownRow>,
-    pub share: RouteShare,
-}
+pub use crate::ledger::stats::UsageOverview;
 
 /// How usage is grouped in a listing (the CLI's `usage --group-by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,20 +61,7 @@ fn parse_multiplier(text: &str) -> Result<Decimal> {
 
 impl Engine {
     pub async fn usage_overview(&self, range: DayRange, bucket: Bucket) -> Result<UsageOverview> {
-        Ok(self
-            .store()
-            .run(move |c| {
-                Ok(UsageOverview {
-                    totals: stats::totals(c, &range)?,
-                    over_time: stats::over_time_by_route(c, &range, bucket)?,
-                    by_route: stats::breakdown(c, &range, Dimension::Route, None)?,
-                    by_provider: stats::breakdown(c, &range, Dimension::Provider, None)?,
-                    by_model: stats::breakdown(c, &range, Dimension::Model, None)?,
-                    by_conversation: stats::breakdown(c, &range, Dimension::Conversation, Some(CONVERSATIONS))?,
-                    share: stats::share(c, &range)?,
-                })
-            })
-            .await?)
+        Ok(self.store().run(move |c| stats::overview(c, &range, bucket)).await?)
     }
 
     /// Spend of a range, whole or per group (largest spend first; buckets oldest first).

@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::latency::{self, LatencyRow};
 use super::period::{self, Bucket};
 use super::{DayRange, UsageTotals};
 use crate::store::rollups::{Measures, MEASURES};
@@ -62,41 +61,33 @@ pub struct RouteShare {
     pub openrouter_percent: Option<Decimal>,
 }
 
-/// What the dashboard asks for in one call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
-pub struct DashboardQuery {
-    pub range: DayRange,
-    pub bucket: Bucket,
-    /// How many top conversations to list.
-    #[ts(type = "number")]
-    pub top: usize,
-}
+/// How many conversations the usage screen's breakdown lists at most.
+pub const CONVERSATIONS_LISTED: usize = 100;
 
+/// What the usage screen shows for a range, except latency (asked for apart: it reads the usage
+/// rows, the rest only the daily roll-ups). Conversations are largest first: the top ones lead.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
-pub struct Dashboard {
+pub struct UsageOverview {
     pub totals: UsageTotals,
-    pub over_time: Vec<BucketTotals>,
+    pub over_time: Vec<RouteBucket>,
     pub by_route: Vec<BreakdownRow>,
     pub by_provider: Vec<BreakdownRow>,
     pub by_model: Vec<BreakdownRow>,
-    pub top_conversations: Vec<BreakdownRow>,
+    pub by_conversation: Vec<BreakdownRow>,
     pub share: RouteShare,
-    pub latency: Vec<LatencyRow>,
 }
 
-/// Everything the usage screen shows for a range.
-pub fn dashboard(conn: &Connection, q: &DashboardQuery) -> Result<Dashboard, StoreError> {
-    Ok(Dashboard {
-        totals: totals(conn, &q.range)?,
-        over_time: over_time(conn, &q.range, q.bucket)?,
-        by_route: breakdown(conn, &q.range, Dimension::Route, None)?,
-        by_provider: breakdown(conn, &q.range, Dimension::Provider, None)?,
-        by_model: breakdown(conn, &q.range, Dimension::Model, None)?,
-        top_conversations: top_conversations(conn, &q.range, q.top)?,
-        share: share(conn, &q.range)?,
-        latency: latency::by_model_and_route(conn, &q.range)?,
+/// Everything the usage screen shows for a range but latency, in one call.
+pub fn overview(conn: &Connection, range: &DayRange, bucket: Bucket) -> Result<UsageOverview, StoreError> {
+    Ok(UsageOverview {
+        totals: totals(conn, range)?,
+        over_time: over_time_by_route(conn, range, bucket)?,
+        by_route: breakdown(conn, range, Dimension::Route, None)?,
+        by_provider: breakdown(conn, range, Dimension::Provider, None)?,
+        by_model: breakdown(conn, range, Dimension::Model, None)?,
+        by_conversation: breakdown(conn, range, Dimension::Conversation, Some(CONVERSATIONS_LISTED))?,
+        share: share(conn, range)?,
     })
 }
 
@@ -247,11 +238,6 @@ fn conversations(conn: &Connection, range: &DayRange, limit: Option<usize>) -> R
         }
     }
     Ok(rows)
-}
-
-/// The `n` conversations that cost the most in the range.
-pub fn top_conversations(conn: &Connection, range: &DayRange, n: usize) -> Result<Vec<BreakdownRow>, StoreError> {
-    conversations(conn, range, Some(n))
 }
 
 /// OpenRouter (route `openrouter`) against every direct route.
