@@ -19,14 +19,21 @@ say() { printf '\033[1m[package]\033[0m %s\n' "$*"; }
 
 scripts/setup.sh
 
-say "tally-cli (release)"
-nice -n 10 cargo build --release --locked -p tally-cli
+say "the UI (ui/dist, embedded in the app)"
+npm run --silent build
 
-# The Tauri CLI runs `npm run build` (beforeBuildCommand), builds the app in release with the
-# custom-protocol feature, then bundles. TAURI_APP_PATH: the app's Cargo.toml and
-# tauri.conf.json are at the root (the bare benchmark window has its own, under src-tauri/).
-say "the app and its bundles: $bundles"
-TAURI_APP_PATH=$root TAURI_FRONTEND_PATH=$root nice -n 10 npx --no-install tauri build --ci --bundles "$bundles" -- --locked
+# One cargo invocation for the app and the CLI: their shared dependencies get one feature set and
+# are built once (two invocations, one per package, build the ones whose features differ twice:
+# on 2 cores that is many minutes). tauri/custom-protocol is what `tauri build` would add: the app
+# serves the embedded ui/dist instead of a dev server. scripts/bench/footprint.sh adds the bare
+# window to this same command (same profile, same feature set).
+say "the app and tally-cli (release)"
+nice -n 10 cargo build --release --locked -p tally -p tally-cli --features tauri/custom-protocol ${TALLY_EXTRA_PACKAGES:-}
+
+# `tauri bundle` packs the binaries just built (TAURI_APP_PATH: the app's Cargo.toml and
+# tauri.conf.json are at the root; the bare benchmark window has its own, under src-tauri/).
+say "bundles: $bundles"
+TAURI_APP_PATH=$root TAURI_FRONTEND_PATH=$root nice -n 10 npx --no-install tauri bundle --ci --bundles "$bundles"
 
 say "done"
 for f in target/release/bundle/*/*.{deb,rpm,AppImage}; do

@@ -22,10 +22,15 @@ out=$root/target/bench-footprint
 say() { printf '\033[1m[footprint]\033[0m %s\n' "$*" >&2; }
 
 if [ "${1:-}" != "--inside" ]; then
-  ls target/release/bundle/deb/*.deb >/dev/null 2>&1 || { echo "run scripts/package.sh first" >&2; exit 1; }
-  say "the bare window's bundles (same profile)"
-  (cd src-tauri/bare-window && TAURI_APP_PATH=$root/src-tauri/bare-window TAURI_FRONTEND_PATH=$root/src-tauri/bare-window \
-     nice -n 10 npx --no-install tauri build --ci --bundles deb,rpm -- --locked >&2)
+  ls target/release/bundle/deb/Tally_*.deb >/dev/null 2>&1 || { echo "run scripts/package.sh first" >&2; exit 1; }
+  # The bare window from the same cargo command as the app (scripts/package.sh): same profile,
+  # same tauri with the same features. Nothing but the bare window is rebuilt when the app is
+  # fresh (TALLY_EXTRA_PACKAGES="-p tally-bare-window" scripts/package.sh builds all three).
+  say "the bare window (same profile, same cargo command as the app)"
+  nice -n 10 cargo build --release --locked -p tally -p tally-cli -p tally-bare-window --features tauri/custom-protocol >&2
+  say "the bare window's bundles"
+  TAURI_APP_PATH=$root/src-tauri/bare-window TAURI_FRONTEND_PATH=$root/src-tauri/bare-window \
+    nice -n 10 npx --no-install tauri bundle --ci --bundles deb,rpm >&2
   rm -rf "$out" && mkdir -p "$out"
   exec scripts/with-desktop.sh "$root/scripts/bench/footprint.sh" --inside
 fi
@@ -126,6 +131,10 @@ measure() {
   {
     echo "| $label | $(mib "$(size_of "$deb")") | $(mib "$(size_of "$rpm")") | $(mib $((installed * 1024))) | $(mib "$(size_of "$bin")") | $cold | $warm_med (${warm[*]}) | $(tail -1 "$memfile" | awk '{ printf "%.0f / %.0f", $1 / 1024, $2 / 1024 }') | $(grep -v TOTAL "$memfile" | awk '{ printf "%s %.0f/%.0f; ", $3, $1 / 1024, $2 / 1024 }') |"
   } >>"$out/rows.md"
+  # Tally's start-up spans (engine/src/logs.rs writes each span's duration when it closes).
+  if ls "$XDG_DATA_HOME"/*/logs/*.log >/dev/null 2>&1; then
+    grep -h "startup" "$XDG_DATA_HOME"/*/logs/*.log >"$out/$label-startup-spans.log" || true
+  fi
   rm -rf "$home"
 }
 
