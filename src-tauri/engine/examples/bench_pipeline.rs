@@ -19,8 +19,10 @@ use tally_engine::store::{conversations, Store};
 use tally_engine::stream::StreamEvent;
 use tally_engine::target::Target;
 use tally_engine::turn::{TurnDeps, TurnEvent, Turns};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
+
+mod common;
 
 static BASE: OnceLock<Instant> = OnceLock::new();
 fn now_us() -> u64 {
@@ -43,20 +45,8 @@ async fn serve(tokens: usize, per_ms: usize) -> String {
             let Ok((mut sock, _)) = listener.accept().await else { return };
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
-                let mut got = Vec::new();
-                loop {
-                    let n = sock.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    got.extend_from_slice(&buf[..n]);
-                    if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-                        let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-                        if got.len() >= end + 4 + len {
-                            break;
-                        }
-                    }
+                if !common::read_request(&mut sock, &mut buf, || ()).await {
+                    return;
                 }
                 let _ = sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n").await;
                 let mut tick = tokio::time::interval(Duration::from_millis(1));

@@ -19,7 +19,9 @@ use tally_engine::app::chats::OverBudget;
 use tally_engine::app::{Engine, Options};
 use tally_engine::secrets::{EnvFallback, Keyring};
 use tally_engine::ledger::budgets::BudgetInput;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
+
+mod common;
 
 const TARGETS: [&str; 8] = [
     "openai:gpt-4o-mini",
@@ -48,25 +50,8 @@ async fn serve(arrivals: Arc<Mutex<Vec<Instant>>>) -> String {
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 256 * 1024];
                 loop {
-                    let mut got = Vec::new();
-                    let mut first = true;
-                    loop {
-                        let n = sock.read(&mut buf).await.unwrap_or(0);
-                        if n == 0 {
-                            return;
-                        }
-                        if first {
-                            arrivals.lock().unwrap().push(Instant::now());
-                            first = false;
-                        }
-                        got.extend_from_slice(&buf[..n]);
-                        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
-                            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
-                            let len: usize = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse().ok()).unwrap_or(0);
-                            if got.len() >= end + 4 + len {
-                                break;
-                            }
-                        }
+                    if !common::read_request(&mut sock, &mut buf, || arrivals.lock().unwrap().push(Instant::now())).await {
+                        return;
                     }
                     let head = format!("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n", ANSWER.len());
                     if sock.write_all(head.as_bytes()).await.is_err() || sock.write_all(ANSWER.as_bytes()).await.is_err() {
