@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tally_engine::pricing::{Catalog, Fees, Pricing};
 use tally_engine::store::messages::{self, Status};
 use tally_engine::store::owner::this_process;
-use tally_engine::store::recovery::bill_interrupted;
+use tally_engine::store::recovery::{bill_interrupted, remove_abandoned};
 use tally_engine::store::{conversations, Store};
 use tally_engine::stream::Usage;
 use tally_engine::target::Target;
@@ -137,4 +137,36 @@ fn answers_from_before_owners_were_recorded_are_billed_and_two_openers_at_once_b
         .blocking(|c| Ok(c.query_row("SELECT (SELECT count(*) FROM usage), (SELECT count(*) FROM messages WHERE status = 'streaming')", [], |r| Ok((r.get(0)?, r.get(1)?)))?))
         .unwrap();
     assert_eq!((rows, streaming_left), (5, 1));
+}
+
+#[test]
+fn an_empty_conversation_left_by_a_process_that_died_before_its_turn_is_removed_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("tally.sqlite3")).unwrap();
+    let targets = [Target::parse("openai:gpt-4o-mini").unwrap()];
+    let params = conversations::ColumnParams::default();
+    let (alive, dead, dead_with_turn, window) = store
+        .blocking(|c| {
+            let alive = conversations::create_for_turn(c, "New conversation", &targets, &params)?;
+            let dead = conversations::create_for_turn(c, "New conversation", &targets, &params)?;
+            let dead_with_turn = conversations::create_for_turn(c, "New conversation", &targets, &params)?;
+            messages::start_turn(c, dead_with_turn, "Sent before the process died.")?;
+            // A new comparison in the window: no owner, kept with its columns until its first send.
+            let window = conversations::create(c, "New conversation", &targets)?;
+            c.execute("UPDATE conversations SET owner = ?1 WHERE id IN (?2, ?3)", rusqlite::params![DEAD, dead, dead_with_turn])?;
+            Ok((alive, dead, dead_with_turn, window))
+        })
+        .unwrap();
+    assert_eq!(store.blocking(remove_abandoned).unwrap(), 1);
+    let left: Vec<i64> = store
+        .blocking(|c| {
+            let mut stmt = c.prepare("SELECT id FROM conversations ORDER BY id")?;
+            let ids = stmt.query_map([], |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+            Ok(ids)
+        })
+        .unwrap();
+    assert_eq!(left, vec![alive, dead_with_turn, window], "only the dead process's empty one ({dead}) is gone");
+    assert_eq!(store.blocking(remove_abandoned).unwrap(), 0, "nothing more to do");
+    let columns: i64 = store.blocking(|c| Ok(c.query_row("SELECT count(*) FROM columns WHERE conversation_id = ?1", [dead], |r| r.get(0))?)).unwrap();
+    assert_eq!(columns, 0, "its columns went with it");
 }

@@ -52,13 +52,14 @@ impl Engine {
             .await?)
     }
 
-    /// A new conversation with `targets`, each with `params` (the CLI's `ask`); its id.
+    /// A new conversation with `targets`, each with `params`, for a turn sent at once (the CLI's
+    /// `ask`); its id. Left without a turn by a process that died, it is removed at a later open.
     pub async fn new_conversation_with(&self, targets: &[String], params: ColumnParams) -> Result<i64> {
         let targets = targets.iter().map(|t| Target::parse(t)).collect::<std::result::Result<Vec<_>, _>>()?;
         if targets.is_empty() || targets.len() > LIMITS.max_columns as usize {
             return Err(AppError::invalid(format!("A comparison has 1 to {} targets.", LIMITS.max_columns)));
         }
-        Ok(self.store().run(move |c| conversations::create_with_params(c, conversations::NEW_TITLE, &targets, &params)).await?)
+        Ok(self.store().run(move |c| conversations::create_for_turn(c, conversations::NEW_TITLE, &targets, &params)).await?)
     }
 
     /// Runs `edit` on the database, then loads the conversation whose id it returns.

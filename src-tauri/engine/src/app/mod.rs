@@ -163,6 +163,8 @@ impl Engine {
         // billed, keeping their text: nothing unbilled. Those of a process still running (the app
         // beside a CLI, or the reverse) are left to it.
         let billed = store.blocking(|c| crate::store::recovery::bill_interrupted(c, &pricing, options.origin))?;
+        // A `tally-cli ask` killed between creating its conversation and recording the turn.
+        store.blocking(crate::store::recovery::remove_abandoned)?;
         if !billed.is_empty() {
             notices.push(format!("{} answer(s) left streaming by a Tally process that ended were recorded with their usage; their text is kept.", billed.len()));
         }

@@ -112,11 +112,23 @@ pub fn create_with_params(conn: &mut Connection, title: &str, targets: &[Target]
 
 /// Creates a conversation with one column per target, each with its own parameters, in order.
 pub fn create_with_columns(conn: &mut Connection, title: &str, columns: &[(Target, ColumnParams)]) -> Result<i64, StoreError> {
+    create_owned(conn, title, columns, None)
+}
+
+/// Like [`create_with_params`], for a turn this process sends at once (`tally-cli ask`): the
+/// conversation records this process, so that if it dies before recording the turn, the next
+/// opening of the history removes the empty conversation ([`super::recovery::remove_abandoned`]).
+pub fn create_for_turn(conn: &mut Connection, title: &str, targets: &[Target], params: &ColumnParams) -> Result<i64, StoreError> {
+    let columns: Vec<_> = targets.iter().map(|t| (t.clone(), params.clone())).collect();
+    create_owned(conn, title, &columns, Some(super::owner::this_process()))
+}
+
+fn create_owned(conn: &mut Connection, title: &str, columns: &[(Target, ColumnParams)], owner: Option<&str>) -> Result<i64, StoreError> {
     if columns.is_empty() {
         return Err(StoreError::Invalid("A conversation needs at least one column.".into()));
     }
     let tx = crate::store::write_tx(conn)?;
-    tx.execute("INSERT INTO conversations (title) VALUES (?1)", [title.trim()])?;
+    tx.execute("INSERT INTO conversations (title, owner) VALUES (?1, ?2)", params![title.trim(), owner])?;
     let id = tx.last_insert_rowid();
     for (position, (t, params)) in columns.iter().enumerate() {
         let params_json = serde_json::to_string(params).unwrap_or_else(|_| "{}".into());

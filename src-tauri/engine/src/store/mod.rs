@@ -88,6 +88,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/010_answer_owner.sql"),
     include_str!("migrations/011_reconciliations.sql"),
     include_str!("migrations/012_totals_revision.sql"),
+    include_str!("migrations/013_conversation_owner.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).

@@ -101,6 +101,30 @@ pub fn bill_interrupted(conn: &mut Connection, pricing: &Pricing, origin: &'stat
     Ok(billed)
 }
 
+/// Removes the conversations that a process created for a turn it sends at once (`tally-cli
+/// ask`, [`conversations::create_for_turn`]) and left without any turn because it died first.
+/// Those of a process still running, and every conversation with a turn, are kept. Returns how
+/// many were removed.
+pub fn remove_abandoned(conn: &mut Connection) -> Result<usize, StoreError> {
+    const EMPTY_OWNED: &str = "SELECT id, owner FROM conversations c WHERE owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM turns t WHERE t.conversation_id = c.id)";
+    let dead = |conn: &Connection| -> Result<Vec<i64>, StoreError> {
+        let mut stmt = conn.prepare(EMPTY_OWNED)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?.into_iter().filter(|(_, owner)| !is_alive(Some(owner))).map(|(id, _)| id).collect())
+    };
+    // A look without the write lock first: most opens find nothing to do.
+    if dead(conn)?.is_empty() {
+        return Ok(0);
+    }
+    let tx = super::write_tx(conn)?;
+    let mut removed = 0;
+    for id in dead(&tx)? {
+        removed += usize::from(conversations::discard_if_unused(&tx, id)?);
+    }
+    tx.commit()?;
+    Ok(removed)
+}
+
 /// The provider's usage if it arrived, else the estimate: the input counted when the request
 /// was sent (or, for answers from before that was stored, the thread's text at about four
 /// characters a token) and the tokens of the text that arrived, never zero input.
