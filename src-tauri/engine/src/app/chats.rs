@@ -14,7 +14,7 @@ use crate::store::view::{self, ConversationView};
 use crate::store::presets::{self, Preset};
 use crate::store::StoreError;
 use crate::target::Target;
-use crate::turn::Sink;
+use crate::turn::{Sink, Turns};
 
 /// The columns a new conversation starts with: the same model direct and via OpenRouter.
 pub const DEFAULT_TARGETS: &[&str] = &["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini"];
@@ -189,19 +189,11 @@ impl Engine {
             return Err(AppError::invalid("The prompt is empty: write one first."));
         }
         let plan = self.store().run(move |c| crate::store::messages::plan_turn(c, conversation_id, &prompt, &own)).await?;
-        let (plan, counted) = if over == OverBudget::Refuse && self.has_hard_budget().await? {
-            let turns = self.turns.clone();
-            let (plan, counts) = super::blocking(move || {
-                let counts = turns.count_plan(&plan);
-                (plan, counts)
+        let (plan, counted) = self
+            .counted_within_budget(over, plan, Turns::count_plan, |plan, counts| {
+                plan.columns.iter().zip(counts).map(|(c, n)| Sized::new(c.column_id, &c.target, &c.params, *n)).collect()
             })
             .await?;
-            let sized = plan.columns.iter().zip(&counts).map(|(c, n)| Sized::new(c.column_id, &c.target, &c.params, *n)).collect();
-            self.refuse_over_budget(sized).await?;
-            (plan, Some(counts))
-        } else {
-            (plan, None)
-        };
         self.started(self.turns.start(plan, counted, sink).await?)
     }
 
@@ -209,19 +201,33 @@ impl Engine {
     /// is checked against this one request.
     pub async fn regenerate(&self, message_id: i64, over: OverBudget, sink: Sink) -> Result<(i64, JoinHandle<()>)> {
         let plan = self.store().run(move |c| crate::store::messages::plan_regenerate(c, message_id)).await?;
-        let (plan, counted) = if over == OverBudget::Refuse && self.has_hard_budget().await? {
-            let turns = self.turns.clone();
-            let (plan, count) = super::blocking(move || {
-                let n = turns.count_regenerate(&plan);
-                (plan, n)
-            })
+        let (plan, counted) = self
+            .counted_within_budget(over, plan, Turns::count_regenerate, |plan, count| vec![Sized::new(plan.column_id, &plan.target, &plan.params, *count)])
             .await?;
-            self.refuse_over_budget(vec![Sized::new(plan.column_id, &plan.target, &plan.params, count)]).await?;
-            (plan, Some(count))
-        } else {
-            (plan, None)
-        };
         self.started(self.turns.start_regenerate(plan, counted, sink).await?)
+    }
+
+    /// With a hard budget (and `over` not going ahead anyway), counts the plan's requests off the
+    /// runtime and refuses the plan when they would cross the budget; the counts go on to be
+    /// stored with the answers. With none, nothing waits for counting (`None`: counted after).
+    async fn counted_within_budget<P: Send + 'static, C: Send + 'static>(
+        &self,
+        over: OverBudget,
+        plan: P,
+        count: fn(&Turns, &P) -> C,
+        sized: impl FnOnce(&P, &C) -> Vec<Sized>,
+    ) -> Result<(P, Option<C>)> {
+        if over != OverBudget::Refuse || !self.has_hard_budget().await? {
+            return Ok((plan, None));
+        }
+        let turns = self.turns.clone();
+        let (plan, counted) = super::blocking(move || {
+            let counted = count(&turns, &plan);
+            (plan, counted)
+        })
+        .await?;
+        self.refuse_over_budget(sized(&plan, &counted)).await?;
+        Ok((plan, Some(counted)))
     }
 
     /// Once a turn has ended, the alerts it made due go to the alert sink.
