@@ -180,6 +180,12 @@ fn the_ui_command_bindings_are_generated_from_the_signatures() {
     let missing: Vec<_> = listed.difference(&defined).collect();
     assert!(unlisted.is_empty(), "commands not in generate_handler!: {unlisted:?}");
     assert!(missing.is_empty(), "generate_handler! lists commands that do not exist: {missing:?}");
+    // The page may call exactly these (build.rs declares them to Tauri's ACL): the capability
+    // allows each by name, and nothing else.
+    let capability: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("src-tauri/capabilities/default.json")).unwrap()).unwrap();
+    let allowed: BTreeSet<String> = capability["permissions"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_string()).collect();
+    let registered: BTreeSet<String> = listed.iter().map(|c| format!("allow-{}", c.rsplit("::").next().unwrap().replace('_', "-"))).collect();
+    assert_eq!(allowed, registered, "capabilities/default.json must allow exactly the commands in generate_handler!");
     let path = root.join("ui/src/bindings/commands.ts");
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
         std::fs::write(&path, &text).unwrap();
