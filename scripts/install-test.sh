@@ -100,8 +100,10 @@ wait "$tally_pid" 2>/dev/null || true
 
 say "remove the package; the data folder must stay"
 before=$(cd "$data" && find . -type f ! -path './logs/*' ! -name '*-wal' ! -name '*-shm' -printf '%p %s\n' | sort)
-DEBIAN_FRONTEND=noninteractive apt-get remove -y -qq tally >"$out/apt-remove.log" 2>&1 || { cat "$out/apt-remove.log"; fail "apt-get remove"; }
-DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq tally >>"$out/apt-remove.log" 2>&1 || { cat "$out/apt-remove.log"; fail "apt-get purge"; }
+# Purge (remove and forget its configuration) in one step: once removed, a package installed from
+# a file is unknown to apt, so a separate `apt-get purge` would fail.
+DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq tally >"$out/apt-remove.log" 2>&1 || { cat "$out/apt-remove.log"; fail "apt-get purge"; }
+! dpkg-query -W -f='${Status}' tally 2>/dev/null | grep -q "installed" || fail "dpkg still lists tally: $(dpkg-query -W -f='${Status}' tally)"
 for f in /usr/bin/tally /usr/bin/tally-cli /usr/share/applications/Tally.desktop; do
   [ ! -e "$f" ] || fail "$f is still there after removal"
 done
