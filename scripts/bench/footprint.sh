@@ -125,7 +125,7 @@ measure() {
   warm_med=$(printf '%s\n' "${warm[@]}" | median)
   # The memory of the warm run whose total RSS is the median.
   local memfile
-  memfile=$(for i in 1 2 3 4 5; do echo "$(tail -1 "$out/$label-warm$i.mem" | cut -d' ' -f1) $out/$label-warm$i.mem"; done | sort -n | sed -n 3p | cut -d' ' -f2)
+  memfile=$(for i in 1 2 3 4 5; do echo "$(tail -1 "$out/$label-warm$i.mem" | cut -d' ' -f1) $out/$label-warm$i.mem"; done | sort -n | sed -n 3p | cut -d' ' -f2-)
   local installed
   installed=$(dpkg-deb -f "$deb" Installed-Size)
   {
