@@ -6,6 +6,11 @@
 //! check in `scripts/test.sh` fails when the committed file is stale. The test also fails when
 //! a command is missing from [`super::handler`] or listed there without existing.
 //!
+//! Ids keep their meaning: a command's argument typed with an alias of `tally_engine::brands`
+//! (`conversation_id: ConversationId`) is typed with the branded TypeScript type of that name
+//! (`ConversationId`, declared by `brands::ts`), like any other named type; so passing a message
+//! id where a conversation id is expected fails `svelte-check` too.
+//!
 //! Why not tauri-specta: it is still a release candidate and needs `specta::Type` on every IPC
 //! type, a second type exporter beside ts-rs; reading our own signatures with `syn` needs
 //! neither, and the types it names are the ts-rs bindings already in that folder.
@@ -190,6 +195,6 @@ fn the_ui_command_bindings_are_generated_from_the_signatures() {
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
         std::fs::write(&path, &text).unwrap();
     }
-    let must = "sendTurn: (args: { conversationId: number; prompt: string; own: Record<number, string> | null; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<number>('send_turn', args)";
+    let must = "sendTurn: (args: { conversationId: ConversationId; prompt: string; own: Record<ColumnId, string> | null; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<TurnId>('send_turn', args)";
     assert!(text.contains(must), "{must}\n---\n{text}");
 }

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use tally_engine::app::{AppError, AppInfo, CustomEndpoint, Engine, EnvKey, PriceInput, PriceMapUrl, ProviderStatus, ProvidersView, StreamSettings};
 use tally_engine::app::chats::OverBudget;
+use tally_engine::brands::{ColumnId, ConversationId, MessageId, TurnId};
 use tally_engine::export::ExportFormat;
 use tally_engine::pricing::{CatalogInfo, Fees, KnownTarget};
 use tally_engine::providers::KeyCheck;
@@ -200,23 +201,23 @@ pub async fn reset_price_override(engine: State<'_, Engine>, target: String) -> 
 }
 
 #[tauri::command]
-pub async fn set_sensitive(engine: State<'_, Engine>, id: i64, sensitive: bool) -> Result<ConversationView> {
+pub async fn set_sensitive(engine: State<'_, Engine>, id: ConversationId, sensitive: bool) -> Result<ConversationView> {
     engine.set_sensitive(id, sensitive).await
 }
 
 #[tauri::command]
-pub async fn add_column(engine: State<'_, Engine>, conversation_id: i64, target: String, leave_sensitive: bool) -> Result<ConversationView> {
+pub async fn add_column(engine: State<'_, Engine>, conversation_id: ConversationId, target: String, leave_sensitive: bool) -> Result<ConversationView> {
     engine.add_column(conversation_id, &target, leave_sensitive).await
 }
 
 #[tauri::command]
-pub async fn remove_column(engine: State<'_, Engine>, column_id: i64) -> Result<ConversationView> {
+pub async fn remove_column(engine: State<'_, Engine>, column_id: ColumnId) -> Result<ConversationView> {
     engine.remove_column(column_id).await
 }
 
 /// Pauses (or resumes) a column: paused columns sit out new turns.
 #[tauri::command]
-pub async fn set_column_paused(engine: State<'_, Engine>, column_id: i64, paused: bool) -> Result<ConversationView> {
+pub async fn set_column_paused(engine: State<'_, Engine>, column_id: ColumnId, paused: bool) -> Result<ConversationView> {
     engine.set_column_paused(column_id, paused).await
 }
 
@@ -225,7 +226,7 @@ pub async fn set_column_paused(engine: State<'_, Engine>, column_id: i64, paused
 #[tauri::command]
 pub async fn set_column_params(
     engine: State<'_, Engine>,
-    column_id: i64,
+    column_id: ColumnId,
     system: Option<String>,
     temperature: Option<f64>,
     max_tokens: Option<u32>,
@@ -235,7 +236,7 @@ pub async fn set_column_params(
 }
 
 #[tauri::command]
-pub async fn move_column(engine: State<'_, Engine>, column_id: i64, step: i64) -> Result<ConversationView> {
+pub async fn move_column(engine: State<'_, Engine>, column_id: ColumnId, step: i64) -> Result<ConversationView> {
     engine.move_column(column_id, step).await
 }
 
@@ -246,18 +247,18 @@ pub async fn list_conversations(engine: State<'_, Engine>, query: Option<String>
 }
 
 #[tauri::command]
-pub async fn rename_conversation(engine: State<'_, Engine>, id: i64, title: String) -> Result<ConversationView> {
+pub async fn rename_conversation(engine: State<'_, Engine>, id: ConversationId, title: String) -> Result<ConversationView> {
     engine.rename_conversation(id, title).await
 }
 
 /// Hides a conversation; `restore_conversation` undoes it. Its spend stays in the usage history.
 #[tauri::command]
-pub async fn delete_conversation(engine: State<'_, Engine>, id: i64) -> Result<()> {
+pub async fn delete_conversation(engine: State<'_, Engine>, id: ConversationId) -> Result<()> {
     engine.delete_conversation(id).await
 }
 
 #[tauri::command]
-pub async fn restore_conversation(engine: State<'_, Engine>, id: i64) -> Result<ConversationView> {
+pub async fn restore_conversation(engine: State<'_, Engine>, id: ConversationId) -> Result<ConversationView> {
     engine.restore_conversation(id).await
 }
 
@@ -283,7 +284,7 @@ pub fn turn_batch_seen(engine: State<'_, Engine>, channel: u32) {
 /// Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
 /// Refused (`over_budget`) when it would cross a hard budget, unless `over_budget` says go ahead.
 #[tauri::command]
-pub async fn regenerate_answer(engine: State<'_, Engine>, message_id: i64, over_budget: Option<bool>, on_event: Channel<Vec<TurnEvent>>) -> Result<i64> {
+pub async fn regenerate_answer(engine: State<'_, Engine>, message_id: MessageId, over_budget: Option<bool>, on_event: Channel<Vec<TurnEvent>>) -> Result<TurnId> {
     Ok(engine.regenerate(message_id, OverBudget::from_go_ahead(over_budget.unwrap_or(false)), channel_sink(&engine, on_event)).await?.0)
 }
 
@@ -295,7 +296,7 @@ pub async fn list_presets(engine: State<'_, Engine>) -> Result<Vec<Preset>> {
 /// Saves the conversation's columns (targets and parameters) under `name`, replacing a preset of
 /// that name; returns every preset.
 #[tauri::command]
-pub async fn save_preset(engine: State<'_, Engine>, conversation_id: i64, name: String) -> Result<Vec<Preset>> {
+pub async fn save_preset(engine: State<'_, Engine>, conversation_id: ConversationId, name: String) -> Result<Vec<Preset>> {
     engine.save_preset(conversation_id, name).await
 }
 
@@ -311,7 +312,7 @@ pub async fn new_conversation_from_preset(engine: State<'_, Engine>, id: i64) ->
 
 /// Saves the conversation through the system's save dialog; the path, or null if cancelled.
 #[tauri::command]
-pub async fn export_conversation(app: AppHandle, engine: State<'_, Engine>, id: i64, format: ExportFormat) -> Result<Option<String>> {
+pub async fn export_conversation(app: AppHandle, engine: State<'_, Engine>, id: ConversationId, format: ExportFormat) -> Result<Option<String>> {
     let file = engine.export_conversation(id, format).await?;
     let filter = match format {
         ExportFormat::Markdown => ("Markdown", "md"),
@@ -328,7 +329,7 @@ pub async fn new_conversation(engine: State<'_, Engine>, targets: Option<Vec<Str
 }
 
 #[tauri::command]
-pub async fn load_conversation(engine: State<'_, Engine>, id: i64) -> Result<ConversationView> {
+pub async fn load_conversation(engine: State<'_, Engine>, id: ConversationId) -> Result<ConversationView> {
     engine.load_conversation(id).await
 }
 
@@ -338,19 +339,19 @@ pub async fn load_conversation(engine: State<'_, Engine>, id: i64) -> Result<Con
 #[tauri::command]
 pub async fn send_turn(
     engine: State<'_, Engine>,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     prompt: String,
-    own: Option<HashMap<i64, String>>,
+    own: Option<HashMap<ColumnId, String>>,
     over_budget: Option<bool>,
     on_event: Channel<Vec<TurnEvent>>,
-) -> Result<i64> {
+) -> Result<TurnId> {
     let over = OverBudget::from_go_ahead(over_budget.unwrap_or(false));
     Ok(engine.send_turn(conversation_id, prompt, own.unwrap_or_default(), over, channel_sink(&engine, on_event)).await?.0)
 }
 
 /// A new comparison with each column of `conversation_id` once per variant (to send with `own`).
 #[tauri::command]
-pub async fn new_variants_conversation(engine: State<'_, Engine>, conversation_id: i64, variants: usize) -> Result<ConversationView> {
+pub async fn new_variants_conversation(engine: State<'_, Engine>, conversation_id: ConversationId, variants: usize) -> Result<ConversationView> {
     engine.new_variants_conversation(conversation_id, variants).await
 }
 
@@ -362,12 +363,12 @@ pub fn window_painted(engine: State<'_, Engine>) {
 }
 
 #[tauri::command]
-pub fn stop_turn(engine: State<'_, Engine>, turn_id: i64) -> bool {
+pub fn stop_turn(engine: State<'_, Engine>, turn_id: TurnId) -> bool {
     engine.stop_turn(turn_id)
 }
 
 #[tauri::command]
-pub fn stop_answer(engine: State<'_, Engine>, message_id: i64) -> bool {
+pub fn stop_answer(engine: State<'_, Engine>, message_id: MessageId) -> bool {
     engine.stop_answer(message_id)
 }
 
@@ -384,7 +385,7 @@ pub fn open_logs_folder(engine: State<'_, Engine>) -> Result<String> {
 /// What each of these answers shows about its bill: reconciled with OpenRouter (or pending, or
 /// the difference), and the date of the price it was charged at, with a warning when it was old.
 #[tauri::command]
-pub async fn answer_checks(engine: State<'_, Engine>, message_ids: Vec<i64>) -> Result<Vec<AnswerCheck>> {
+pub async fn answer_checks(engine: State<'_, Engine>, message_ids: Vec<MessageId>) -> Result<Vec<AnswerCheck>> {
     engine.answer_checks(message_ids).await
 }
 

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use serde::Serialize;
+use tally_engine::brands::{ColumnId, ConversationId, MessageId};
 use tally_engine::app::{Engine, UsageOverview};
 use tally_engine::providers::KeyInfo;
 use tally_engine::ledger::alerts::{Alert, FiredAlert, LimitBreach};
@@ -87,13 +88,13 @@ pub async fn watch_alerts(app: AppHandle, engine: State<'_, Engine>, on_alert: C
 /// The hard budgets that sending `text` in the conversation would cross (columns in `own` with
 /// their own text), by each column's estimate.
 #[tauri::command]
-pub async fn check_turn_budget(engine: State<'_, Engine>, conversation_id: i64, text: String, own: Option<HashMap<i64, String>>) -> Result<Vec<LimitBreach>> {
+pub async fn check_turn_budget(engine: State<'_, Engine>, conversation_id: ConversationId, text: String, own: Option<HashMap<ColumnId, String>>) -> Result<Vec<LimitBreach>> {
     engine.check_turn_budget(conversation_id, text, own.unwrap_or_default()).await
 }
 
 /// The hard budgets that running answer `message_id` again would cross.
 #[tauri::command]
-pub async fn check_regenerate_budget(engine: State<'_, Engine>, message_id: i64) -> Result<Vec<LimitBreach>> {
+pub async fn check_regenerate_budget(engine: State<'_, Engine>, message_id: MessageId) -> Result<Vec<LimitBreach>> {
     engine.check_regenerate_budget(message_id).await
 }
 

@@ -6,6 +6,7 @@
 //! way, and `cargo test -p tally-engine` never waits for WebKit.
 
 pub mod app;
+pub mod brands;
 pub mod endpoints;
 pub mod estimates;
 pub mod export;

@@ -32,7 +32,7 @@ pub fn estimate_tokens(len: usize) -> u64 {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Live {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ConversationId")]
     pub conversation_id: i64,
     /// Increases with every snapshot: of two, the UI keeps the higher.
     #[ts(type = "number")]
@@ -48,7 +48,7 @@ pub struct Live {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct LiveColumn {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ColumnId")]
     pub column_id: i64,
     pub totals: Totals,
 }
@@ -57,13 +57,13 @@ pub struct LiveColumn {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct LiveAnswer {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::MessageId")]
     pub message_id: i64,
     #[ts(type = "number")]
     pub input_tokens: u64,
     #[ts(type = "number")]
     pub output_tokens: u64,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub cost: Option<Decimal>,
 }
 

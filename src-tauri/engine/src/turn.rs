@@ -45,22 +45,22 @@ const MAX_RETRY_WINDOW: Duration = Duration::from_secs(20);
 pub enum TurnEvent {
     /// The turn is recorded; `answers` are the empty streaming answers, one per column.
     Started {
-        #[ts(type = "number")]
+        #[ts(as = "crate::brands::ts::TurnId")]
         turn_id: i64,
         prompt: String,
         answers: Vec<MessageView>,
     },
     /// One answer of an earlier turn starts again; `answer` (streaming) replaces `replaces`.
     Restarted {
-        #[ts(type = "number")]
+        #[ts(as = "crate::brands::ts::TurnId")]
         turn_id: i64,
-        #[ts(type = "number")]
+        #[ts(as = "crate::brands::ts::MessageId")]
         replaces: i64,
         answer: MessageView,
     },
     /// Text that arrived since the last batch, for one answer.
     Delta {
-        #[ts(type = "number")]
+        #[ts(as = "crate::brands::ts::MessageId")]
         message_id: i64,
         text: String,
         reasoning: String,
@@ -75,7 +75,7 @@ pub enum TurnEvent {
     /// The ≈ running figures, sent with every batch that changed them.
     Live(Live),
     Done {
-        #[ts(type = "number")]
+        #[ts(as = "crate::brands::ts::TurnId")]
         turn_id: i64,
     },
 }

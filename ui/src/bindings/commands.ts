@@ -10,6 +10,8 @@ import type { BudgetInput } from './BudgetInput';
 import type { BudgetStatus } from './BudgetStatus';
 import type { CatalogInfo } from './CatalogInfo';
 import type { ColumnEstimateView } from './ColumnEstimateView';
+import type { ColumnId } from './ColumnId';
+import type { ConversationId } from './ConversationId';
 import type { ConversationSummary } from './ConversationSummary';
 import type { ConversationView } from './ConversationView';
 import type { CsvExport } from './CsvExport';
@@ -26,6 +28,7 @@ import type { KeyInfo } from './KeyInfo';
 import type { KnownTarget } from './KnownTarget';
 import type { LatencyRow } from './LatencyRow';
 import type { LimitBreach } from './LimitBreach';
+import type { MessageId } from './MessageId';
 import type { Period } from './Period';
 import type { Preset } from './Preset';
 import type { PriceInput } from './PriceInput';
@@ -41,6 +44,7 @@ import type { Scope } from './Scope';
 import type { StreamSettings } from './StreamSettings';
 import type { TurnEstimate } from './TurnEstimate';
 import type { TurnEvent } from './TurnEvent';
+import type { TurnId } from './TurnId';
 import type { UsageOverview } from './UsageOverview';
 
 export { Channel };
@@ -48,10 +52,10 @@ export { Channel };
 /** Every IPC command, typed as the Rust side declares it. */
 export const commands = {
   addBudget: (args: { input: BudgetInput }) => invoke<BudgetStatus[]>('add_budget', args),
-  addColumn: (args: { conversationId: number; target: string; leaveSensitive: boolean }) => invoke<ConversationView>('add_column', args),
+  addColumn: (args: { conversationId: ConversationId; target: string; leaveSensitive: boolean }) => invoke<ConversationView>('add_column', args),
   // What each of these answers shows about its bill: reconciled with OpenRouter (or pending, or
   // the difference), and the date of the price it was charged at, with a warning when it was old.
-  answerChecks: (args: { messageIds: number[] }) => invoke<AnswerCheck[]>('answer_checks', args),
+  answerChecks: (args: { messageIds: MessageId[] }) => invoke<AnswerCheck[]>('answer_checks', args),
   appInfo: () => invoke<AppInfo>('app_info'),
   // Every budget with what was spent against it in its current day or month.
   budgets: () => invoke<BudgetStatus[]>('budgets'),
@@ -59,15 +63,15 @@ export const commands = {
   // New alerts now due (each fires once; also shown as desktop notifications).
   checkAlerts: () => invoke<Alert[]>('check_alerts'),
   // The hard budgets that running answer `message_id` again would cross.
-  checkRegenerateBudget: (args: { messageId: number }) => invoke<LimitBreach[]>('check_regenerate_budget', args),
+  checkRegenerateBudget: (args: { messageId: MessageId }) => invoke<LimitBreach[]>('check_regenerate_budget', args),
   // The hard budgets that sending `text` in the conversation would cross (columns in `own` with
   // their own text), by each column's estimate.
-  checkTurnBudget: (args: { conversationId: number; text: string; own: Record<number, string> | null }) => invoke<LimitBreach[]>('check_turn_budget', args),
-  compareVariants: (args: { conversationId: number; variants: string[] }) => invoke<ColumnEstimateView[][]>('compare_variants', args),
+  checkTurnBudget: (args: { conversationId: ConversationId; text: string; own: Record<ColumnId, string> | null }) => invoke<LimitBreach[]>('check_turn_budget', args),
+  compareVariants: (args: { conversationId: ConversationId; variants: string[] }) => invoke<ColumnEstimateView[][]>('compare_variants', args),
   customEndpoints: () => invoke<CustomEndpoint[]>('custom_endpoints'),
   deleteBudget: (args: { id: number }) => invoke<BudgetStatus[]>('delete_budget', args),
   // Hides a conversation; `restore_conversation` undoes it. Its spend stays in the usage history.
-  deleteConversation: (args: { id: number }) => invoke<null>('delete_conversation', args),
+  deleteConversation: (args: { id: ConversationId }) => invoke<null>('delete_conversation', args),
   deleteCustomEndpoint: (args: { name: string }) => invoke<CustomEndpoint[]>('delete_custom_endpoint', args),
   deleteKey: (args: { provider: string }) => invoke<ProviderStatus>('delete_key', args),
   deletePreset: (args: { id: number }) => invoke<Preset[]>('delete_preset', args),
@@ -76,9 +80,9 @@ export const commands = {
   estimateAccuracy: () => invoke<EstimateAccuracy[]>('estimate_accuracy'),
   // What sending `text` would cost on each column that takes part (tokens in, an output range,
   // cost) and on all of them. A newer call supersedes an older one still counting (`superseded`).
-  estimateTurn: (args: { conversationId: number; text: string }) => invoke<TurnEstimate>('estimate_turn', args),
+  estimateTurn: (args: { conversationId: ConversationId; text: string }) => invoke<TurnEstimate>('estimate_turn', args),
   // Saves the conversation through the system's save dialog; the path, or null if cancelled.
-  exportConversation: (args: { id: number; format: ExportFormat }) => invoke<string | null>('export_conversation', args),
+  exportConversation: (args: { id: ConversationId; format: ExportFormat }) => invoke<string | null>('export_conversation', args),
   // Saves the usage rows of a range as CSV through the system's save dialog; null if cancelled.
   exportUsageCsv: (args: { range: DayRange }) => invoke<CsvExport | null>('export_usage_csv', args),
   fees: () => invoke<Fees>('fees'),
@@ -90,12 +94,12 @@ export const commands = {
   listConversations: (args: { query: string | null }) => invoke<ConversationSummary[]>('list_conversations', args),
   listPresets: () => invoke<Preset[]>('list_presets'),
   listProviders: () => invoke<ProvidersView>('list_providers'),
-  loadConversation: (args: { id: number }) => invoke<ConversationView>('load_conversation', args),
-  moveColumn: (args: { columnId: number; step: number }) => invoke<ConversationView>('move_column', args),
+  loadConversation: (args: { id: ConversationId }) => invoke<ConversationView>('load_conversation', args),
+  moveColumn: (args: { columnId: ColumnId; step: number }) => invoke<ConversationView>('move_column', args),
   newConversation: (args: { targets: string[] | null }) => invoke<ConversationView>('new_conversation', args),
   newConversationFromPreset: (args: { id: number }) => invoke<ConversationView>('new_conversation_from_preset', args),
   // A new comparison with each column of `conversation_id` once per variant (to send with `own`).
-  newVariantsConversation: (args: { conversationId: number; variants: number }) => invoke<ConversationView>('new_variants_conversation', args),
+  newVariantsConversation: (args: { conversationId: ConversationId; variants: number }) => invoke<ConversationView>('new_variants_conversation', args),
   // Opens the folder of Tally's log files (in the data folder) in the system's file manager, so
   // a user can send them; returns the folder's path. The shell opens it: the web view gets no
   // file-system or shell permission.
@@ -103,7 +107,7 @@ export const commands = {
   // Asks OpenRouter about the saved key: limit, remaining credits, usage. Only on request.
   openrouterKeyInfo: () => invoke<KeyInfo>('openrouter_key_info'),
   priceMapUrl: () => invoke<PriceMapUrl>('price_map_url'),
-  projectConversation: (args: { conversationId: number; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),
+  projectConversation: (args: { conversationId: ConversationId; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),
   // Alerts that fired before, newest first.
   recentAlerts: () => invoke<FiredAlert[]>('recent_alerts'),
   // Checks a conversation's answers, or a range of days', against OpenRouter's records again;
@@ -117,27 +121,27 @@ export const commands = {
   refreshDirectPrices: () => invoke<CatalogInfo>('refresh_direct_prices'),
   // Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
   // Refused (`over_budget`) when it would cross a hard budget, unless `over_budget` says go ahead.
-  regenerateAnswer: (args: { messageId: number; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<number>('regenerate_answer', args),
-  removeColumn: (args: { columnId: number }) => invoke<ConversationView>('remove_column', args),
-  renameConversation: (args: { id: number; title: string }) => invoke<ConversationView>('rename_conversation', args),
-  repriceConversation: (args: { conversationId: number }) => invoke<Reprice>('reprice_conversation', args),
+  regenerateAnswer: (args: { messageId: MessageId; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<TurnId>('regenerate_answer', args),
+  removeColumn: (args: { columnId: ColumnId }) => invoke<ConversationView>('remove_column', args),
+  renameConversation: (args: { id: ConversationId; title: string }) => invoke<ConversationView>('rename_conversation', args),
+  repriceConversation: (args: { conversationId: ConversationId }) => invoke<Reprice>('reprice_conversation', args),
   resetPriceOverride: (args: { target: string }) => invoke<KnownTarget | null>('reset_price_override', args),
   // Goes back to the OpenRouter price list the last refresh replaced.
   restoreCatalog: () => invoke<CatalogInfo>('restore_catalog'),
-  restoreConversation: (args: { id: number }) => invoke<ConversationView>('restore_conversation', args),
+  restoreConversation: (args: { id: ConversationId }) => invoke<ConversationView>('restore_conversation', args),
   // Saves the conversation's columns (targets and parameters) under `name`, replacing a preset of
   // that name; returns every preset.
-  savePreset: (args: { conversationId: number; name: string }) => invoke<Preset[]>('save_preset', args),
+  savePreset: (args: { conversationId: ConversationId; name: string }) => invoke<Preset[]>('save_preset', args),
   // Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of
   // about one frame. Refused (`over_budget`) when it would cross a hard budget, unless
   // `over_budget` says go ahead.
-  sendTurn: (args: { conversationId: number; prompt: string; own: Record<number, string> | null; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<number>('send_turn', args),
+  sendTurn: (args: { conversationId: ConversationId; prompt: string; own: Record<ColumnId, string> | null; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<TurnId>('send_turn', args),
   setBaseUrl: (args: { provider: string; url: string | null }) => invoke<ProviderStatus>('set_base_url', args),
   // A column's system prompt, temperature and max output tokens; `all_columns` applies the same
   // to every column of the conversation.
-  setColumnParams: (args: { columnId: number; system: string | null; temperature: number | null; maxTokens: number | null; allColumns: boolean }) => invoke<ConversationView>('set_column_params', args),
+  setColumnParams: (args: { columnId: ColumnId; system: string | null; temperature: number | null; maxTokens: number | null; allColumns: boolean }) => invoke<ConversationView>('set_column_params', args),
   // Pauses (or resumes) a column: paused columns sit out new turns.
-  setColumnPaused: (args: { columnId: number; paused: boolean }) => invoke<ConversationView>('set_column_paused', args),
+  setColumnPaused: (args: { columnId: ColumnId; paused: boolean }) => invoke<ConversationView>('set_column_paused', args),
   // Adds or updates a user-named OpenAI-compatible endpoint; the key, if given, only goes in.
   setCustomEndpoint: (args: { name: string; baseUrl: string; key: string | null }) => invoke<CustomEndpoint[]>('set_custom_endpoint', args),
   setFee: (args: { route: string; percent: string }) => invoke<Fees>('set_fee', args),
@@ -145,17 +149,17 @@ export const commands = {
   // Saves where direct list prices are refreshed from (null: LiteLLM's own), checked first.
   setPriceMapUrl: (args: { url: string | null }) => invoke<PriceMapUrl>('set_price_map_url', args),
   setPriceOverride: (args: { target: string; perMillion: PriceInput }) => invoke<KnownTarget>('set_price_override', args),
-  setSensitive: (args: { id: number; sensitive: boolean }) => invoke<ConversationView>('set_sensitive', args),
+  setSensitive: (args: { id: ConversationId; sensitive: boolean }) => invoke<ConversationView>('set_sensitive', args),
   setSpikeMultiplier: (args: { value: string }) => invoke<string>('set_spike_multiplier', args),
   // Saves the idle timeout between bytes and the deadline per answer, in seconds (null: the
   // default); the next answer uses them.
   setStreamSettings: (args: { idleTimeoutS: number | null; answerDeadlineS: number | null }) => invoke<StreamSettings>('set_stream_settings', args),
   spikeMultiplier: () => invoke<string>('spike_multiplier'),
-  stopAnswer: (args: { messageId: number }) => invoke<boolean>('stop_answer', args),
-  stopTurn: (args: { turnId: number }) => invoke<boolean>('stop_turn', args),
+  stopAnswer: (args: { messageId: MessageId }) => invoke<boolean>('stop_answer', args),
+  stopTurn: (args: { turnId: TurnId }) => invoke<boolean>('stop_turn', args),
   streamSettings: () => invoke<StreamSettings>('stream_settings'),
   testKey: (args: { provider: string }) => invoke<KeyCheck>('test_key', args),
-  tokenBreakdown: (args: { conversationId: number; columnId: number; text: string }) => invoke<Breakdown>('token_breakdown', args),
+  tokenBreakdown: (args: { conversationId: ConversationId; columnId: ColumnId; text: string }) => invoke<Breakdown>('token_breakdown', args),
   // The page took in a batch of the turn streaming over `channel`: the next one may come.
   turnBatchSeen: (args: { channel: number }) => invoke<null>('turn_batch_seen', args),
   // p50 / p95 time to first token and tokens/s per model × route.

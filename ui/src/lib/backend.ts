@@ -7,13 +7,17 @@ import type { Alert } from '../bindings/Alert';
 import type { AppError } from '../bindings/AppError';
 import type { Bucket } from '../bindings/Bucket';
 import type { BudgetInput } from '../bindings/BudgetInput';
+import type { ColumnId } from '../bindings/ColumnId';
+import type { ConversationId } from '../bindings/ConversationId';
 import type { DayRange } from '../bindings/DayRange';
 import type { ErrorCode } from '../bindings/ErrorCode';
 import type { ErrorKind } from '../bindings/ErrorKind';
 import type { ExportFormat } from '../bindings/ExportFormat';
+import type { MessageId } from '../bindings/MessageId';
 import type { Period } from '../bindings/Period';
 import type { PriceInput } from '../bindings/PriceInput';
 import type { TurnEvent } from '../bindings/TurnEvent';
+import type { TurnId } from '../bindings/TurnId';
 
 /** A Channel that hands each batch of turn events to `onBatch`, and tells the engine once the
  * page has taken it in (in the next animation frame, so the text is drawn first; a timer in
@@ -74,47 +78,47 @@ export const backend = {
   /** Prices per million tokens, as decimal text. */
   setPriceOverride: (target: string, perMillion: PriceInput) => commands.setPriceOverride({ target, perMillion }),
   resetPriceOverride: (target: string) => commands.resetPriceOverride({ target }),
-  setSensitive: (id: number, sensitive: boolean) => commands.setSensitive({ id, sensitive }),
-  addColumn: (conversationId: number, target: string, leaveSensitive: boolean) => commands.addColumn({ conversationId, target, leaveSensitive }),
-  setColumnPaused: (columnId: number, paused: boolean) => commands.setColumnPaused({ columnId, paused }),
-  setColumnParams: (columnId: number, p: { system: string | null; temperature: number | null; maxTokens: number | null }, allColumns: boolean) =>
+  setSensitive: (id: ConversationId, sensitive: boolean) => commands.setSensitive({ id, sensitive }),
+  addColumn: (conversationId: ConversationId, target: string, leaveSensitive: boolean) => commands.addColumn({ conversationId, target, leaveSensitive }),
+  setColumnPaused: (columnId: ColumnId, paused: boolean) => commands.setColumnPaused({ columnId, paused }),
+  setColumnParams: (columnId: ColumnId, p: { system: string | null; temperature: number | null; maxTokens: number | null }, allColumns: boolean) =>
     commands.setColumnParams({ columnId, system: p.system, temperature: p.temperature, maxTokens: p.maxTokens, allColumns }),
-  moveColumn: (columnId: number, step: -1 | 1) => commands.moveColumn({ columnId, step }),
-  removeColumn: (columnId: number) => commands.removeColumn({ columnId }),
+  moveColumn: (columnId: ColumnId, step: -1 | 1) => commands.moveColumn({ columnId, step }),
+  removeColumn: (columnId: ColumnId) => commands.removeColumn({ columnId }),
   listConversations: (query?: string) => commands.listConversations({ query: query ?? null }),
-  renameConversation: (id: number, title: string) => commands.renameConversation({ id, title }),
-  deleteConversation: (id: number) => commands.deleteConversation({ id }),
-  restoreConversation: (id: number) => commands.restoreConversation({ id }),
+  renameConversation: (id: ConversationId, title: string) => commands.renameConversation({ id, title }),
+  deleteConversation: (id: ConversationId) => commands.deleteConversation({ id }),
+  restoreConversation: (id: ConversationId) => commands.restoreConversation({ id }),
   /** Runs one answer again in its place; it streams like a turn. `overBudget`: the user saw the
    * hard budgets this crosses and said go ahead. */
-  regenerateAnswer: (messageId: number, onBatch: (events: TurnEvent[]) => void, overBudget = false) =>
+  regenerateAnswer: (messageId: MessageId, onBatch: (events: TurnEvent[]) => void, overBudget = false) =>
     commands.regenerateAnswer({ messageId, overBudget, onEvent: turnChannel(onBatch) }),
   newConversation: (targets?: string[]) => commands.newConversation({ targets: targets ?? null }),
   listPresets: () => commands.listPresets(),
   /** Saves the conversation's columns under `name` (replacing one of that name); every preset. */
-  savePreset: (conversationId: number, name: string) => commands.savePreset({ conversationId, name }),
+  savePreset: (conversationId: ConversationId, name: string) => commands.savePreset({ conversationId, name }),
   deletePreset: (id: number) => commands.deletePreset({ id }),
   newConversationFromPreset: (id: number) => commands.newConversationFromPreset({ id }),
   /** Opens the system's save dialog; the path written, or null if the user cancelled. */
-  exportConversation: (id: number, format: ExportFormat) => commands.exportConversation({ id, format }),
+  exportConversation: (id: ConversationId, format: ExportFormat) => commands.exportConversation({ id, format }),
   /** Tokens and cost of sending `text` now, per column that takes part (counted off the UI thread). */
-  estimateTurn: (conversationId: number, text: string) => commands.estimateTurn({ conversationId, text }),
-  tokenBreakdown: (conversationId: number, columnId: number, text: string) => commands.tokenBreakdown({ conversationId, columnId, text }),
+  estimateTurn: (conversationId: ConversationId, text: string) => commands.estimateTurn({ conversationId, text }),
+  tokenBreakdown: (conversationId: ConversationId, columnId: ColumnId, text: string) => commands.tokenBreakdown({ conversationId, columnId, text }),
   /** `result[variant][column]`. */
-  compareVariants: (conversationId: number, variants: string[]) => commands.compareVariants({ conversationId, variants }),
+  compareVariants: (conversationId: ConversationId, variants: string[]) => commands.compareVariants({ conversationId, variants }),
   /** Null until the conversation has a measured answer. */
-  projectConversation: (conversationId: number, requests: number, period: Period) => commands.projectConversation({ conversationId, requests, period }),
-  repriceConversation: (conversationId: number) => commands.repriceConversation({ conversationId }),
+  projectConversation: (conversationId: ConversationId, requests: number, period: Period) => commands.projectConversation({ conversationId, requests, period }),
+  repriceConversation: (conversationId: ConversationId) => commands.repriceConversation({ conversationId }),
   estimateAccuracy: () => commands.estimateAccuracy(),
-  loadConversation: (id: number) => commands.loadConversation({ id }),
+  loadConversation: (id: ConversationId) => commands.loadConversation({ id }),
   /** Starts a turn; batches of events arrive on `onBatch` about once a frame. `overBudget`: the
    * user saw the hard budgets this crosses and said send anyway. */
-  sendTurn: (conversationId: number, prompt: string, onBatch: (events: TurnEvent[]) => void, own?: Record<number, string>, overBudget = false) =>
+  sendTurn: (conversationId: ConversationId, prompt: string, onBatch: (events: TurnEvent[]) => void, own?: Record<ColumnId, string>, overBudget = false) =>
     commands.sendTurn({ conversationId, prompt, own: own ?? null, overBudget, onEvent: turnChannel(onBatch) }),
   /** A new comparison with each taking-part column of `conversationId` once per variant. */
-  newVariantsConversation: (conversationId: number, variants: number) => commands.newVariantsConversation({ conversationId, variants }),
-  stopTurn: (turnId: number) => commands.stopTurn({ turnId }),
-  stopAnswer: (messageId: number) => commands.stopAnswer({ messageId }),
+  newVariantsConversation: (conversationId: ConversationId, variants: number) => commands.newVariantsConversation({ conversationId, variants }),
+  stopTurn: (turnId: TurnId) => commands.stopTurn({ turnId }),
+  stopAnswer: (messageId: MessageId) => commands.stopAnswer({ messageId }),
 
   // The usage screen.
   usageOverview: (range: DayRange, bucket: Bucket) => commands.usageOverview({ range, bucket }),
@@ -134,9 +138,9 @@ export const backend = {
   },
   /** The hard budgets sending `text` would cross (each column in `own` with its own text, by
    * each column's estimate); empty: go ahead. */
-  checkTurnBudget: (conversationId: number, text: string, own?: Record<number, string>) => commands.checkTurnBudget({ conversationId, text, own: own ?? null }),
+  checkTurnBudget: (conversationId: ConversationId, text: string, own?: Record<ColumnId, string>) => commands.checkTurnBudget({ conversationId, text, own: own ?? null }),
   /** The hard budgets running an answer again would cross; empty: go ahead. */
-  checkRegenerateBudget: (messageId: number) => commands.checkRegenerateBudget({ messageId }),
+  checkRegenerateBudget: (messageId: MessageId) => commands.checkRegenerateBudget({ messageId }),
   spikeMultiplier: () => commands.spikeMultiplier(),
   setSpikeMultiplier: (value: string) => commands.setSpikeMultiplier({ value }),
   /** Only when the user asks: OpenRouter's view of the saved key. */

@@ -2,7 +2,8 @@
 // the engine's decimal text, only formatted; token counts are compared, money never computed.
 import type { Reconciliation } from '../bindings/Reconciliation';
 import type { ReconcileReport } from '../bindings/ReconcileReport';
-import { formatTokens, formatUsd } from './format';
+import { absUsd, formatTokens, formatUsd } from './format';
+import type { Money } from '../bindings/Money';
 
 /** A reconciliation on request, in words. */
 export function reportText(r: ReconcileReport): string {
@@ -15,7 +16,7 @@ export function reportText(r: ReconcileReport): string {
 }
 
 /** A signed amount of dollars: "+$0.0012", "-$0.50". */
-export function signedUsd(text: string): string {
+export function signedUsd(text: Money): string {
   const f = formatUsd(text);
   return text.startsWith('-') || f === '$0.00' ? f : `+${f}`;
 }
@@ -47,7 +48,7 @@ export function differenceFacts(r: Reconciliation): string[] {
   tokens(r.native_input_tokens, r.recorded_input_tokens, 'in');
   tokens(r.native_output_tokens, r.recorded_output_tokens, 'out');
   if (r.recorded_cost === null) out.push('The stream reported no cost and Tally had no price for the model.');
-  if (r.cache_discount && !/^-?0(\.0*)?$/.test(r.cache_discount)) out.push(`A cache discount of ${formatUsd(r.cache_discount.replace(/^-/, ''))} applied.`);
+  if (r.cache_discount && !/^-?0(\.0*)?$/.test(r.cache_discount)) out.push(`A cache discount of ${formatUsd(absUsd(r.cache_discount))} applied.`);
   if (r.is_byok) out.push(`Billed to your own provider key (BYOK)${r.upstream_inference_cost ? `: the provider charged ${formatUsd(r.upstream_inference_cost)}` : ''}.`);
   if (!out.length) out.push('The record gives no reason (a per-request fee, a plugin or a different provider variant are common ones).');
   return out;

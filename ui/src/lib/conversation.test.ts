@@ -3,29 +3,30 @@ import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
 import type { Live } from '../bindings/Live';
 import { applyEvents, isStreaming, newerLive, standouts } from './conversation';
+import { columnId, conversationId, messageId, turnId, usd } from './test-values';
 
-const totals = (cost: string, revision = 0) => ({ revision, cost, input_tokens: 0, output_tokens: 0, unpriced_answers: 0 });
+const totals = (cost: string, revision = 0) => ({ revision, cost: usd(cost), input_tokens: 0, output_tokens: 0, unpriced_answers: 0 });
 
 function view(): ConversationView {
   const column = (id: number, target: string) => ({
-    id, position: id, target, route: target.split(':')[0]!, model: target.split(':')[1]!,
+    id: columnId(id), position: id, target, route: target.split(':')[0]!, model: target.split(':')[1]!,
     provider_name: 'X', path_label: 'direct to X', totals: totals('0'), paused: false, system: null, temperature: null, max_tokens: null,
   });
-  return { id: 1, title: 't', created_at: '', sensitive: false, totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [] };
+  return { id: conversationId(1), title: 't', created_at: '', sensitive: false, totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [] };
 }
 
 function answer(id: number, column_id: number, status: MessageView['status'] = 'streaming'): MessageView {
-  return { id, column_id, turn_id: 5, content: '', reasoning: '', status, finish_reason: null, error: null, usage: null, own_prompt: null };
+  return { id: messageId(id), column_id: columnId(column_id), turn_id: turnId(5), content: '', reasoning: '', status, finish_reason: null, error: null, usage: null, own_prompt: null };
 }
 
 describe('applyEvents', () => {
   it('streams deltas into the right answers and finishes with totals', () => {
     const v = view();
-    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [answer(100, 10), answer(101, 11)] }]);
+    applyEvents(v, [{ type: 'started', turn_id: turnId(5), prompt: 'hi', answers: [answer(100, 10), answer(101, 11)] }]);
     applyEvents(v, [
-      { type: 'delta', message_id: 100, text: 'Hel', reasoning: '' },
-      { type: 'delta', message_id: 101, text: 'Yo', reasoning: 'hm' },
-      { type: 'delta', message_id: 100, text: 'lo', reasoning: '' },
+      { type: 'delta', message_id: messageId(100), text: 'Hel', reasoning: '' },
+      { type: 'delta', message_id: messageId(101), text: 'Yo', reasoning: 'hm' },
+      { type: 'delta', message_id: messageId(100), text: 'lo', reasoning: '' },
     ]);
     expect(v.turns[0]!.answers[0]!.content).toBe('Hello');
     expect(v.turns[0]!.answers[1]!.reasoning).toBe('hm');
@@ -37,13 +38,13 @@ describe('applyEvents', () => {
     expect(v.columns[0]!.totals.cost).toBe('0.001');
     expect(v.totals.cost).toBe('0.001');
 
-    applyEvents(v, [{ type: 'delta', message_id: 100, text: 'late', reasoning: '' }]);
+    applyEvents(v, [{ type: 'delta', message_id: messageId(100), text: 'late', reasoning: '' }]);
     expect(v.turns[0]!.answers[0]!.content).toBe('Hello');
   });
 
   it('does not duplicate a turn it already has', () => {
     const v = view();
-    const started = { type: 'started' as const, turn_id: 5, prompt: 'hi', answers: [answer(100, 10)] };
+    const started = { type: 'started' as const, turn_id: turnId(5), prompt: 'hi', answers: [answer(100, 10)] };
     applyEvents(v, [started, started]);
     expect(v.turns).toHaveLength(1);
   });
@@ -52,10 +53,10 @@ describe('applyEvents', () => {
 describe('regenerating', () => {
   it('replaces the old answer with the restarted one', () => {
     const v = view();
-    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [answer(100, 10, 'failed'), answer(101, 11, 'done')] }]);
-    applyEvents(v, [{ type: 'restarted', turn_id: 5, replaces: 100, answer: answer(102, 10) }]);
+    applyEvents(v, [{ type: 'started', turn_id: turnId(5), prompt: 'hi', answers: [answer(100, 10, 'failed'), answer(101, 11, 'done')] }]);
+    applyEvents(v, [{ type: 'restarted', turn_id: turnId(5), replaces: messageId(100), answer: answer(102, 10) }]);
     expect(v.turns[0]!.answers.map((a) => a.id)).toEqual([102, 101]);
-    applyEvents(v, [{ type: 'delta', message_id: 102, text: 'again', reasoning: '' }]);
+    applyEvents(v, [{ type: 'delta', message_id: messageId(102), text: 'again', reasoning: '' }]);
     expect(v.turns[0]!.answers[0]!.content).toBe('again');
   });
 });
@@ -64,7 +65,7 @@ describe('standouts', () => {
   const usage = (cost: string, ttft: number) => ({
     tokens: { input_tokens: 1, cached_input_tokens: 0, cache_write_tokens: 0, output_tokens: 1, reasoning_tokens: 0, reported_cost: null, estimated: false },
     served_model: null, price: null, output_tokens_per_s: null,
-    cost: { input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: cost, platform_fee: '0', effective_total: cost, as_reported: false, lines: [], computed_total: cost, reported_total: null, difference: null },
+    cost: { input: usd('0'), cached_input: usd('0'), cache_write: usd('0'), output: usd('0'), reasoning: usd('0'), request: usd('0'), total: usd(cost), platform_fee: usd('0'), effective_total: usd(cost), as_reported: false, lines: [], computed_total: usd(cost), reported_total: null, difference: null },
     timing: { ttfb_ms: null, ttft_ms: ttft, total_ms: 100, attempts: 1, waited_ms: 0 },
   });
 
@@ -72,7 +73,7 @@ describe('standouts', () => {
     const v = view();
     v.columns[0]!.totals = totals('0.002');
     v.columns[1]!.totals = totals('0.001');
-    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [
+    applyEvents(v, [{ type: 'started', turn_id: turnId(5), prompt: 'hi', answers: [
       { ...answer(100, 10, 'done'), usage: usage('0.002', 100) },
       { ...answer(101, 11, 'done'), usage: usage('0.001', 300) },
     ] }]);
@@ -85,7 +86,7 @@ describe('standouts', () => {
 describe('totals that never go back', () => {
   it('keep the newest snapshot when an older finished answer lands last', () => {
     const v = view();
-    applyEvents(v, [{ type: 'started', turn_id: 5, prompt: 'hi', answers: [answer(100, 10), answer(101, 11)] }]);
+    applyEvents(v, [{ type: 'started', turn_id: turnId(5), prompt: 'hi', answers: [answer(100, 10), answer(101, 11)] }]);
     // Answer 101 was saved second (revision 2: both answers in the total), but its event came first.
     const second = { type: 'finished' as const, message: answer(101, 11, 'done'), column_totals: totals('0.0000309', 2), conversation_totals: totals('0.0000618', 2) };
     const first = { type: 'finished' as const, message: answer(100, 10, 'done'), column_totals: totals('0.0000309', 1), conversation_totals: totals('0.0000309', 1) };
@@ -97,7 +98,7 @@ describe('totals that never go back', () => {
   });
 
   it('keep the running figures the engine computed last', () => {
-    const live = (seq: number, cost: string): Live => ({ conversation_id: 1, seq, streaming: 1, totals: totals(cost), columns: [], answers: [] });
+    const live = (seq: number, cost: string): Live => ({ conversation_id: conversationId(1), seq, streaming: 1, totals: totals(cost), columns: [], answers: [] });
     expect(newerLive(undefined, live(3, '0.1')).seq).toBe(3);
     expect(newerLive(live(5, '0.2'), live(4, '0.1')).totals.cost).toBe('0.2');
     expect(newerLive(live(5, '0.2'), live(6, '0.3')).totals.cost).toBe('0.3');

@@ -1,13 +1,15 @@
 // Applying streamed turn events to a conversation view. Pure functions on plain data, so they
 // are tested without a window; the state module calls them on its reactive copy.
+import type { ColumnId } from '../bindings/ColumnId';
 import type { ConversationView } from '../bindings/ConversationView';
+import type { MessageId } from '../bindings/MessageId';
 import type { MessageView } from '../bindings/MessageView';
 import type { Live } from '../bindings/Live';
 import type { Totals } from '../bindings/Totals';
 import type { TurnEvent } from '../bindings/TurnEvent';
 import { compareDecimal } from './format';
 
-function findAnswer(view: ConversationView, messageId: number): { turn: number; index: number } | null {
+function findAnswer(view: ConversationView, messageId: MessageId): { turn: number; index: number } | null {
   for (let t = view.turns.length - 1; t >= 0; t--) {
     const answers = view.turns[t]!.answers;
     const index = answers.findIndex((a) => a.id === messageId);
@@ -68,7 +70,7 @@ export function applyEvents(view: ConversationView, events: TurnEvent[]): void {
 }
 
 /** The answer of a column in a turn, if that column took part. */
-export function answerFor(answers: MessageView[], columnId: number): MessageView | undefined {
+export function answerFor(answers: MessageView[], columnId: ColumnId): MessageView | undefined {
   return answers.find((a) => a.column_id === columnId);
 }
 
@@ -77,20 +79,20 @@ export function isStreaming(view: ConversationView): boolean {
 }
 
 /** The column that cost least so far, and the one whose first tokens came soonest on average. */
-export function standouts(view: ConversationView): { cheapest: number | null; fastest: number | null } {
+export function standouts(view: ConversationView): { cheapest: ColumnId | null; fastest: ColumnId | null } {
   if (view.columns.length < 2) return { cheapest: null, fastest: null };
   const answered = view.columns.filter((c) => view.turns.some((t) => t.answers.some((a) => a.column_id === c.id && a.usage?.cost && a.status === 'done')));
-  let cheapest: number | null = null;
+  let cheapest: ColumnId | null = null;
   if (answered.length >= 2) {
     const sorted = [...answered].sort((a, b) => compareDecimal(a.totals.cost, b.totals.cost));
     if (compareDecimal(sorted[0]!.totals.cost, sorted[1]!.totals.cost) < 0) cheapest = sorted[0]!.id;
   }
-  const meanTtft = (columnId: number) => {
+  const meanTtft = (columnId: ColumnId) => {
     const ttfts = view.turns.flatMap((t) => t.answers.filter((a) => a.column_id === columnId && a.status === 'done').map((a) => a.usage?.timing.ttft_ms ?? null)).filter((v): v is number => v !== null);
     return ttfts.length ? ttfts.reduce((x, y) => x + y, 0) / ttfts.length : null;
   };
-  const timed = view.columns.map((c) => ({ id: c.id, ttft: meanTtft(c.id) })).filter((c): c is { id: number; ttft: number } => c.ttft !== null);
-  let fastest: number | null = null;
+  const timed = view.columns.map((c) => ({ id: c.id, ttft: meanTtft(c.id) })).filter((c): c is { id: ColumnId; ttft: number } => c.ttft !== null);
+  let fastest: ColumnId | null = null;
   if (timed.length >= 2) {
     timed.sort((a, b) => a.ttft - b.ttft);
     if (timed[0]!.ttft < timed[1]!.ttft) fastest = timed[0]!.id;

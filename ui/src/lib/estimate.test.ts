@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ColumnEstimate } from '../bindings/ColumnEstimate';
 import { costText, Debounced, inputText, outputText } from './estimate';
+import { usd } from './test-values';
 
 function est(over: Partial<ColumnEstimate>): ColumnEstimate {
   return {
@@ -11,11 +12,11 @@ function est(over: Partial<ColumnEstimate>): ColumnEstimate {
     output_basis: 'max_tokens',
     output_tokens_low: 0,
     output_tokens_high: 4096,
-    input_cost: '0.0001851',
-    output_cost_low: '0',
-    output_cost_high: '0.0024576',
-    total_low: '0.0001851',
-    total_high: '0.0026427',
+    input_cost: usd('0.0001851'),
+    output_cost_low: usd('0'),
+    output_cost_high: usd('0.0024576'),
+    total_low: usd('0.0001851'),
+    total_high: usd('0.0026427'),
     ...over,
   };
 }
@@ -31,7 +32,7 @@ describe('estimate words', () => {
 
   it('says when there is no price or no output basis', () => {
     expect(costText(est({ input_cost: null, total_low: null, total_high: null }))).toBe('no price known');
-    expect(costText(est({ output_basis: 'unknown', output_tokens_low: null, output_tokens_high: null, total_high: '0.0001851' }))).toBe('$0.00019 for the input');
+    expect(costText(est({ output_basis: 'unknown', output_tokens_low: null, output_tokens_high: null, total_high: usd('0.0001851') }))).toBe('$0.00019 for the input');
   });
 });
 

@@ -1,5 +1,9 @@
 // Formatting at the edge: money arrives as exact decimal strings and is only rounded here, for
 // display, with enough digits to be honest about tiny costs ($0.0000014, never $0.00).
+// Amounts are `Money` and prices per token `UsdPerToken` (branded decimal text from the engine):
+// a plain string, a percentage or a price per token is refused where an amount is expected.
+import type { Money } from '../bindings/Money';
+import type { UsdPerToken } from '../bindings/UsdPerToken';
 
 /** Parses a decimal string into an integer of units and its scale (digits after the point). */
 function parseDecimal(text: string): { units: bigint; scale: number } | null {
@@ -28,6 +32,20 @@ function render(units: bigint, decimals: number): string {
   return `${neg ? '-' : ''}${grouped}${decimals ? `.${frac}` : ''}`;
 }
 
+/** Decimal text as an amount, for one the UI holds itself (a figure in a test, a constant);
+ * null when it is not decimal text. Amounts from the engine are `Money` already. */
+export function money(text: string): Money | null {
+  return parseDecimal(text) ? (text.trim() as Money) : null;
+}
+
+/** Zero dollars, for a total not known yet. */
+export const ZERO_USD = '0' as Money;
+
+/** The amount without its sign (a saving shown as "costs $x more", a discount). */
+export function absUsd(amount: Money): Money {
+  return amount.replace(/^-/, '') as Money;
+}
+
 /** Compares two decimal strings exactly (for sorting prices): negative, zero or positive. */
 export function compareDecimal(a: string | null | undefined, b: string | null | undefined): number {
   const x = a == null ? null : parseDecimal(a);
@@ -43,7 +61,7 @@ export function compareDecimal(a: string | null | undefined, b: string | null | 
  * US dollars for a person: cents from $1 up; below that two significant digits (at least
  * two decimals), so $0.50, $0.012, $0.000042, $0.0000014.
  */
-export function formatUsd(text: string): string {
+export function formatUsd(text: Money): string {
   const d = parseDecimal(text);
   if (!d) return '—';
   if (d.units === 0n) return '$0.00';
@@ -64,7 +82,7 @@ export function formatUsd(text: string): string {
 }
 
 /** The exact amount, every digit, for a tooltip. */
-export function exactUsd(text: string): string {
+export function exactUsd(text: Money): string {
   return `$${text} (exact)`;
 }
 
@@ -83,7 +101,7 @@ export function formatRate(perSecond: number | null | undefined): string {
 }
 
 /** A per-token price as USD per million tokens, the unit price lists use. */
-export function perMillion(perToken: string): string {
+export function perMillion(perToken: UsdPerToken): string {
   const d = parseDecimal(perToken);
   if (!d) return '—';
   // × 10^6 is exact on a decimal: move the point.

@@ -3,6 +3,7 @@
 // never computed here: every amount is decimal text from the engine, only formatted.
 import { Channel, commands } from '../bindings/commands';
 import type { AnswerCheck } from '../bindings/AnswerCheck';
+import type { MessageId } from '../bindings/MessageId';
 import type { Reconciliation } from '../bindings/Reconciliation';
 import type { ReconcileReport } from '../bindings/ReconcileReport';
 import type { Scope } from '../bindings/Scope';
@@ -10,14 +11,14 @@ export { differenceFacts, markOf, reportText, signedUsd } from './bill';
 
 class Ledger {
   /** Checks by message id; a missing id has not been asked for yet. */
-  checks = $state<Record<number, AnswerCheck>>({});
+  checks = $state<Record<MessageId, AnswerCheck>>({});
   /** Bumped by every reconciliation the engine reports (for screens that show summaries). */
   version = $state(0);
-  #asked = new Set<number>();
-  #queue = new Set<number>();
+  #asked = new Set<MessageId>();
+  #queue = new Set<MessageId>();
   /** Ids whose reconciliation the reconciler reported after they were asked for: a reply to
    * the earlier question must not put an older state back. */
-  #heard = new Set<number>();
+  #heard = new Set<MessageId>();
   #watching = false;
 
   /** Starts hearing the reconciler (once). */
@@ -38,7 +39,7 @@ class Ledger {
   }
 
   /** Asks for an answer's check (batched with the others asked for in the same tick). */
-  want(messageId: number) {
+  want(messageId: MessageId) {
     this.watch();
     if (this.#asked.has(messageId)) return;
     this.#asked.add(messageId);

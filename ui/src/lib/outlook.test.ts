@@ -3,10 +3,14 @@ import type { Cost } from '../bindings/Cost';
 import type { Projection } from '../bindings/Projection';
 import type { RepriceRow } from '../bindings/RepriceRow';
 import { filterReprice, projectionLines, savingText } from './outlook';
+import { usd } from './test-values';
 
-const cost = (effective_total: string): Cost => ({
-  input: '0', cached_input: '0', cache_write: '0', output: '0', reasoning: '0', request: '0', total: effective_total, platform_fee: '0', effective_total, as_reported: false, lines: [], computed_total: effective_total, reported_total: null, difference: null,
-});
+const cost = (text: string): Cost => {
+  const effective_total = usd(text);
+  return {
+  input: usd('0'), cached_input: usd('0'), cache_write: usd('0'), output: usd('0'), reasoning: usd('0'), request: usd('0'), total: effective_total, platform_fee: usd('0'), effective_total, as_reported: false, lines: [], computed_total: effective_total, reported_total: null, difference: null,
+  };
+};
 
 describe('projection lines', () => {
   it('show per request, day and month exactly formatted, and mark the cheapest', () => {
@@ -15,8 +19,8 @@ describe('projection lines', () => {
       requests: 40000,
       period: 'month',
       rows: [
-        { target: 'openai:gpt-4o', route: 'openai', model: 'gpt-4o', per_request: cost('0.0045'), per_day: '6', per_month: '180' },
-        { target: 'openrouter:openai/gpt-4o', route: 'openrouter', model: 'openai/gpt-4o', per_request: cost('0.00474750'), per_day: '6.33', per_month: '189.9' },
+        { target: 'openai:gpt-4o', route: 'openai', model: 'gpt-4o', per_request: cost('0.0045'), per_day: usd('6'), per_month: usd('180') },
+        { target: 'openrouter:openai/gpt-4o', route: 'openrouter', model: 'openai/gpt-4o', per_request: cost('0.00474750'), per_day: usd('6.33'), per_month: usd('189.9') },
       ],
       conclusions: ['At 40,000 requests a month, direct saves $9.90 on gpt-4o.'],
     };
@@ -29,7 +33,7 @@ describe('projection lines', () => {
 
 describe('re-price rows', () => {
   const row = (target: string, saving: string): RepriceRow => ({
-    target, route: target.split(':')[0]!, model: target.split(':')[1]!, path_label: 'direct', exact: true, used: false, input_tokens: 1, output_tokens: 1, total: '1', effective_total: '1', saving,
+    target, route: target.split(':')[0]!, model: target.split(':')[1]!, path_label: 'direct', exact: true, used: false, input_tokens: 1, output_tokens: 1, total: usd('1'), effective_total: usd('1'), saving: usd(saving),
   });
 
   it('say the saving against what was paid in words', () => {
@@ -45,7 +49,7 @@ describe('re-price rows', () => {
   });
 
   it('leave out free models unless asked', () => {
-    const free = { ...row('gemini:gemini-exp-1206', '1'), total: '0', effective_total: '0' };
+    const free = { ...row('gemini:gemini-exp-1206', '1'), total: usd('0'), effective_total: usd('0') };
     const rows = [free, row('openai:gpt-4o-mini', '0.5')];
     expect(filterReprice(rows, '', 10).map((r) => r.target)).toEqual(['openai:gpt-4o-mini']);
     expect(filterReprice(rows, '', 10, true)).toHaveLength(2);

@@ -1,7 +1,7 @@
 // Words and rows for the cost outlook: the volume projection and "what would this have cost?".
 import type { Projection } from '../bindings/Projection';
 import type { RepriceRow } from '../bindings/RepriceRow';
-import { compareDecimal, formatUsd } from './format';
+import { absUsd, compareDecimal, formatUsd } from './format';
 
 export type ProjectionLine = { target: string; label: string; perRequest: string; perDay: string; perMonth: string; cheapest: boolean };
 
@@ -23,7 +23,7 @@ export function projectionLines(p: Projection): ProjectionLine[] {
 export function savingText(r: RepriceRow): string {
   const c = compareDecimal(r.saving, '0');
   if (c === 0) return 'same as paid';
-  return c > 0 ? `saves ${formatUsd(r.saving)}` : `costs ${formatUsd(r.saving.replace(/^-/, ''))} more`;
+  return c > 0 ? `saves ${formatUsd(r.saving)}` : `costs ${formatUsd(absUsd(r.saving))} more`;
 }
 
 /**

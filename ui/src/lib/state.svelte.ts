@@ -1,11 +1,15 @@
 // The app's UI state. Components render it and call its methods; it calls the backend.
 import type { AppInfo } from '../bindings/AppInfo';
+import type { ColumnId } from '../bindings/ColumnId';
+import type { ConversationId } from '../bindings/ConversationId';
 import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { TurnEvent } from '../bindings/TurnEvent';
+import type { TurnId } from '../bindings/TurnId';
 import { backend, errorMessage } from './backend';
 import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
+import type { MessageId } from '../bindings/MessageId';
 import type { Preset } from '../bindings/Preset';
 import { applyEvents, isStreaming, newerLive } from './conversation';
 import type { Live } from '../bindings/Live';
@@ -36,14 +40,14 @@ class AppState {
   info = $state<AppInfo | null>(null);
   conversations = $state<ConversationSummary[]>([]);
   current = $state<ConversationView | null>(null);
-  runningTurn = $state<number | null>(null);
+  runningTurn = $state<TurnId | null>(null);
   error = $state<string | null>(null);
   /** Something done that the user should see confirmed (a file saved, …). */
   notice = $state<string | null>(null);
   presets = $state<Preset[]>([]);
   query = $state('');
   /** The conversation just deleted, while its undo is offered. */
-  deleted = $state<{ id: number; title: string } | null>(null);
+  deleted = $state<{ id: ConversationId; title: string } | null>(null);
   /** The layout the user chose (kept on this machine); null: side by side up to 4 columns, else rows. */
   private chosenLayout = $state<Layout | null>(savedLayout());
   get layout(): Layout | null {
@@ -59,7 +63,7 @@ class AppState {
   }
 
   /** The ≈ running figures of conversations with answers streaming, as the engine sent them. */
-  live = $state<Record<number, Live>>({});
+  live = $state<Record<ConversationId, Live>>({});
   /** Known targets by `route:model`: prices for the column picker, twins for Pair. */
   known = $state<Map<string, KnownTarget>>(new Map());
   /** Budget and spike alerts that fired while the app is open, until dismissed. */
@@ -70,20 +74,20 @@ class AppState {
   overBudget = $state<{ breaches: LimitBreach[]; decide: (send: boolean) => void } | null>(null);
 
   /** The running figures of a conversation while some of its answers stream, else null. */
-  liveOf(conversationId: number): Live | null {
+  liveOf(conversationId: ConversationId): Live | null {
     const live = this.live[conversationId];
     return live && live.streaming > 0 ? live : null;
   }
 
   /** Running figures received but not shown yet, by conversation (see `onTurnEvents`). */
-  private liveWaiting = new Map<number, Live>();
+  private liveWaiting = new Map<ConversationId, Live>();
   private liveTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Applies a batch of a turn's events to the conversation it belongs to. The running figures
    * come with every batch and every component that shows one updates when they change, so they
    * are shown at most every LIVE_EVERY_MS (a person reads a changing figure a few times a
    * second), and at once when the turn ends. */
-  private onTurnEvents(conversationId: number, events: TurnEvent[]): void {
+  private onTurnEvents(conversationId: ConversationId, events: TurnEvent[]): void {
     if (this.current?.id === conversationId) applyEvents(this.current, events);
     for (const e of events) {
       if (e.type === 'live') {
@@ -127,7 +131,7 @@ class AppState {
     if (current && summary) current.title = summary.title;
   }
 
-  async open(id: number): Promise<void> {
+  async open(id: ConversationId): Promise<void> {
     await this.guard(async () => {
       this.current = await backend.loadConversation(id);
       this.page = 'chat';
@@ -222,7 +226,7 @@ class AppState {
   }
 
   /** Runs one answer again in its place (after an error, a stop, or to get another). */
-  async regenerate(messageId: number): Promise<void> {
+  async regenerate(messageId: MessageId): Promise<void> {
     const current = this.current;
     if (!current) return;
     await this.guard(async () => {
@@ -250,16 +254,16 @@ class AppState {
     if (current) await this.guard(async () => (this.current = await backend.setSensitive(current.id, sensitive)));
   }
 
-  async setColumnPaused(columnId: number, paused: boolean): Promise<void> {
+  async setColumnPaused(columnId: ColumnId, paused: boolean): Promise<void> {
     await this.guard(async () => (this.current = await backend.setColumnPaused(columnId, paused)));
   }
 
-  async moveColumn(columnId: number, step: -1 | 1): Promise<void> {
+  async moveColumn(columnId: ColumnId, step: -1 | 1): Promise<void> {
     await this.guard(async () => (this.current = await backend.moveColumn(columnId, step)));
   }
 
   /** Saves a column's settings; the error, if any, is returned for the form to show. */
-  async setColumnParams(columnId: number, p: { system: string | null; temperature: number | null; maxTokens: number | null }, all: boolean): Promise<string | null> {
+  async setColumnParams(columnId: ColumnId, p: { system: string | null; temperature: number | null; maxTokens: number | null }, all: boolean): Promise<string | null> {
     try {
       this.current = await backend.setColumnParams(columnId, p, all);
       return null;
@@ -274,7 +278,7 @@ class AppState {
     return turns.length ? turns[turns.length - 1]!.prompt : null;
   }
 
-  async removeColumn(columnId: number): Promise<void> {
+  async removeColumn(columnId: ColumnId): Promise<void> {
     await this.guard(async () => (this.current = await backend.removeColumn(columnId)));
   }
 
@@ -293,13 +297,13 @@ class AppState {
       return false;
     }
     this.current = created;
-    const own: Record<number, string> = {};
+    const own: Record<ColumnId, string> = {};
     created.columns.forEach((c, i) => (own[c.id] = variants[i % variants.length]!));
     const shown = variants.map((v, i) => `Variant ${String.fromCharCode(65 + i)}: ${v}`).join('\n\n');
     return this.send(shown, own);
   }
 
-  async send(prompt: string, own?: Record<number, string>): Promise<boolean> {
+  async send(prompt: string, own?: Record<ColumnId, string>): Promise<boolean> {
     if (!prompt.trim() || this.runningTurn !== null) return false;
     return this.guard(async () => {
       if (!this.current) this.current = await backend.newConversation();
@@ -360,7 +364,7 @@ class AppState {
     if (this.runningTurn !== null) await this.guard(() => backend.stopTurn(this.runningTurn!));
   }
 
-  async stopAnswer(messageId: number): Promise<void> {
+  async stopAnswer(messageId: MessageId): Promise<void> {
     await this.guard(() => backend.stopAnswer(messageId));
   }
 

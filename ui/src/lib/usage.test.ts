@@ -3,10 +3,11 @@ import type { RouteBucket } from '../bindings/RouteBucket';
 import type { UsageTotals } from '../bindings/UsageTotals';
 import { formatPercent } from './format';
 import { barWidth, bucketLabel, rangeFor, spendSeries, tokenSeries } from './usage';
+import { usd } from './test-values';
 
 function totals(effective: string, input = 0, output = 0): UsageTotals {
   return {
-    cost: effective, effective_cost: effective, answers: 1, unpriced_answers: 0, estimated_answers: 0,
+    cost: usd(effective), effective_cost: usd(effective), answers: 1, unpriced_answers: 0, estimated_answers: 0,
     input_tokens: input, cached_input_tokens: 0, cache_write_tokens: 0, output_tokens: output, reasoning_tokens: 0,
   };
 }

@@ -36,7 +36,7 @@ const RECENT_ANSWERS: u32 = 10;
 #[derive(Debug, Serialize, TS)]
 #[ts(export)]
 pub struct ColumnEstimateView {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ColumnId")]
     pub column_id: i64,
     pub estimate: ColumnEstimate,
 }
@@ -48,10 +48,10 @@ pub struct ColumnEstimateView {
 pub struct TurnEstimate {
     pub columns: Vec<ColumnEstimateView>,
     /// The sum of the priced columns' low ends.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub total_low: Decimal,
     /// The sum of the priced columns' high ends.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub total_high: Decimal,
     /// Columns with no known price, left out of the sums.
     #[ts(type = "number")]

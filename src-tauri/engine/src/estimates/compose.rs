@@ -63,16 +63,16 @@ pub struct ColumnEstimate {
     #[ts(type = "number | null")]
     pub output_tokens_high: Option<u64>,
     /// The rest is `null` when the target has no known price.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub input_cost: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub output_cost_low: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub output_cost_high: Option<Decimal>,
     /// Effective totals: every line of the bill plus the route's fee.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub total_low: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub total_high: Option<Decimal>,
 }
 

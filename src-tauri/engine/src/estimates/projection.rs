@@ -76,9 +76,9 @@ pub struct ProjectionRow {
     /// One request at the profile's averages, itemised, with the route's fee.
     pub per_request: Cost,
     /// Effective (fees included).
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub per_day: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub per_month: Decimal,
 }
 

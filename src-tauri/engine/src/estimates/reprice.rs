@@ -61,13 +61,13 @@ pub struct RepriceRow {
     #[ts(type = "number")]
     pub output_tokens: u64,
     /// List cost of every answer.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub total: Decimal,
     /// With the route's fee: what is compared.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub effective_total: Decimal,
     /// `paid` − `effective_total`: positive means this target would have been cheaper.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub saving: Decimal,
 }
 
@@ -77,7 +77,7 @@ pub struct Reprice {
     #[ts(type = "number")]
     pub answers: u64,
     /// What the answers actually cost, fees included (priced answers only).
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub paid: Decimal,
     /// Answers that had no price when they were made (left out of `paid`).
     #[ts(type = "number")]

@@ -41,10 +41,10 @@ pub struct Alert {
     pub period: String,
     /// 50, 80 or 100 for a budget; 0 for a spike.
     pub threshold_percent: u32,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub spent: Decimal,
     /// The budget's limit, or for a spike the trailing daily average it is compared with.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub reference: Decimal,
     pub message: String,
 }
@@ -54,12 +54,12 @@ pub struct Alert {
 #[ts(export)]
 pub struct LimitBreach {
     pub budget: Budget,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub spent: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub estimate: Decimal,
     /// spent + estimate − limit.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub over_by: Decimal,
     pub message: String,
 }

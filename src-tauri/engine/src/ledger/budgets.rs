@@ -65,7 +65,7 @@ pub struct Budget {
     pub id: i64,
     pub period: Period,
     pub provider: Option<String>,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub limit_usd: Decimal,
     pub hard: bool,
 }
@@ -85,13 +85,13 @@ pub struct BudgetStatus {
     pub budget: Budget,
     /// `YYYY-MM-DD` for a daily budget, `YYYY-MM` for a monthly one.
     pub period_key: String,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub spent: Decimal,
     /// spent / limit × 100, exact (not rounded).
     #[ts(type = "string")]
     pub percent: Decimal,
     /// Never below zero.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub remaining: Decimal,
     /// Answers in the period that had no price: not in `spent`, so the UI should say so.
     #[ts(type = "number")]

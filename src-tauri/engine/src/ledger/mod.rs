@@ -67,9 +67,9 @@ impl DayRange {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct UsageTotals {
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub cost: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub effective_cost: Decimal,
     #[ts(type = "number")]
     pub answers: u64,

@@ -45,7 +45,7 @@ pub enum Dimension {
 pub struct BreakdownRow {
     pub key: String,
     pub label: String,
-    #[ts(type = "number | null")]
+    #[ts(as = "Option<crate::brands::ts::ConversationId>")]
     pub conversation_id: Option<i64>,
     pub totals: UsageTotals,
 }

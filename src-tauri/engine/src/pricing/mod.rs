@@ -29,13 +29,13 @@ use crate::target::Target;
 pub struct Tier {
     #[ts(type = "number")]
     pub above_input_tokens: u64,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::UsdPerToken")]
     pub input: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::UsdPerToken")]
     pub output: Decimal,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::UsdPerToken>")]
     pub cached_input: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::UsdPerToken>")]
     pub cache_write: Option<Decimal>,
 }
 
@@ -43,21 +43,21 @@ pub struct Tier {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Price {
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::UsdPerToken")]
     pub input: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::UsdPerToken")]
     pub output: Decimal,
     /// Cached input read; `None` means cached tokens cost the plain input price.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::UsdPerToken>")]
     pub cached_input: Option<Decimal>,
     /// Cache write; `None` means the plain input price.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::UsdPerToken>")]
     pub cache_write: Option<Decimal>,
     /// Reasoning tokens priced apart; `None` means they cost the output price.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::UsdPerToken>")]
     pub reasoning: Option<Decimal>,
     /// A fixed fee per request.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub request: Option<Decimal>,
     /// Long-context rates, lowest threshold first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -132,9 +132,9 @@ pub struct CostLine {
     pub kind: LineKind,
     #[ts(type = "number | null")]
     pub tokens: Option<u64>,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::UsdPerToken")]
     pub unit_price: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub amount: Decimal,
 }
 
@@ -144,7 +144,7 @@ pub struct CostLine {
 #[ts(export)]
 pub struct CostDifference {
     /// reported − computed, in USD (negative when the route charged less).
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub amount: Decimal,
     /// `amount` as a percentage of the computed cost, to two decimal places; `None` when the
     /// computed cost is zero.
@@ -163,28 +163,28 @@ pub const DIFFERENCE_THRESHOLD_PERCENT: Decimal = Decimal::from_parts(5, 0, 0, f
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct Cost {
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub input: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub cached_input: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub cache_write: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub output: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub reasoning: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub request: Decimal,
     /// The recorded list cost: the route's reported charge, else the sum of the lines.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub total: Decimal,
     /// What the route adds on top (OpenRouter's credit fee), as a share of `total`.
     #[serde(default)]
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub platform_fee: Decimal,
     /// `total` + `platform_fee`: what the answer effectively cost.
     #[serde(default)]
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub effective_total: Decimal,
     /// True when `total` is what the route reported charging rather than Tally's computation.
     #[serde(default)]
@@ -194,11 +194,11 @@ pub struct Cost {
     pub lines: Vec<CostLine>,
     /// The sum of `lines`; `None` when the catalog has no price for the model.
     #[serde(default)]
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub computed_total: Option<Decimal>,
     /// What the route reported charging, when it reports it.
     #[serde(default)]
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub reported_total: Option<Decimal>,
     /// Set when the reported charge and the computation differ by more than 0.5 %.
     #[serde(default)]

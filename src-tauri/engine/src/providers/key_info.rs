@@ -20,20 +20,20 @@ use super::{Endpoint, ProviderError};
 #[ts(export)]
 pub struct KeyInfo {
     pub label: Option<String>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub limit: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub limit_remaining: Option<Decimal>,
     /// When the limit resets (`daily`, `weekly`, `monthly`), if it does.
     pub limit_reset: Option<String>,
     /// Credits used by this key, all time.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub usage: Decimal,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub usage_daily: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub usage_weekly: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub usage_monthly: Option<Decimal>,
     pub is_free_tier: bool,
     pub is_provisioning_key: Option<bool>,

@@ -15,7 +15,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct AnswerCheck {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::MessageId")]
     pub message_id: i64,
     pub reconciliation: Option<Reconciliation>,
     /// The date of the price the answer was charged at (`YYYY-MM-DD`), when it names one.

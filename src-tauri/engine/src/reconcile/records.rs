@@ -36,7 +36,7 @@ impl ReconcileState {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct Reconciliation {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::MessageId")]
     pub message_id: i64,
     pub generation_id: String,
     pub state: ReconcileState,
@@ -59,22 +59,22 @@ pub struct Reconciliation {
     pub recorded_input_tokens: u64,
     #[ts(type = "number")]
     pub recorded_output_tokens: u64,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub total_cost: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub upstream_inference_cost: Option<Decimal>,
     pub is_byok: Option<bool>,
     /// What the user paid, by OpenRouter's record.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub billed_cost: Option<Decimal>,
     /// What the ledger had for the answer when it was checked (the charge the stream reported;
     /// Tally's own figure when the stream reported none). `None`: the ledger had no cost.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub recorded_cost: Option<Decimal>,
     /// `billed_cost − recorded_cost` (the whole bill when the ledger had none).
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub difference: Option<Decimal>,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub cache_discount: Option<Decimal>,
     #[ts(type = "number | null")]
     pub generation_time_ms: Option<u64>,
@@ -91,7 +91,7 @@ pub struct Reconciliation {
 #[ts(export)]
 pub enum Scope {
     Conversation {
-        #[ts(type = "number")]
+        #[ts(as = "crate::brands::ts::ConversationId")]
         conversation_id: i64,
     },
     /// Answers whose usage was recorded in these UTC days.

@@ -17,21 +17,21 @@ use crate::ledger::DayRange;
 pub struct RouteReconciliation {
     pub route: String,
     /// The ledger's cost of every priced answer of the route.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub spend: Decimal,
     #[ts(type = "number")]
     pub answers: u64,
     /// The ledger's cost of the answers whose bill was read.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub reconciled_spend: Decimal,
     #[ts(type = "number")]
     pub reconciled_answers: u64,
     /// `reconciled_spend / spend × 100`, to one decimal place; `None` when nothing was spent.
     pub reconciled_percent: Option<String>,
     /// What those answers were billed, by OpenRouter's records, and the sum of the differences.
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub billed: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub difference: Decimal,
     /// Reconciled answers whose bill differs from the ledger.
     #[ts(type = "number")]
@@ -50,20 +50,20 @@ pub struct RouteReconciliation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct ReconcileDifference {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::MessageId")]
     pub message_id: i64,
-    #[ts(type = "number | null")]
+    #[ts(as = "Option<crate::brands::ts::ConversationId>")]
     pub conversation_id: Option<i64>,
     pub conversation_title: Option<String>,
     pub route: String,
     pub model: String,
     pub provider_name: Option<String>,
     pub created_at: String,
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub recorded_cost: Option<Decimal>,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub billed_cost: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub difference: Decimal,
 }
 

@@ -18,7 +18,7 @@ use crate::target::Target;
 pub struct Totals {
     #[ts(type = "number")]
     pub revision: i64,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub cost: Decimal,
     #[ts(type = "number")]
     pub input_tokens: u64,
@@ -31,7 +31,7 @@ pub struct Totals {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ConversationSummary {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ConversationId")]
     pub id: i64,
     pub title: String,
     pub updated_at: String,

@@ -73,11 +73,11 @@ pub struct UsageView {
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct MessageView {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::MessageId")]
     pub id: i64,
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ColumnId")]
     pub column_id: i64,
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::TurnId")]
     pub turn_id: i64,
     pub content: String,
     pub reasoning: String,

@@ -13,7 +13,7 @@ use crate::target::Target;
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ColumnView {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ColumnId")]
     pub id: i64,
     #[ts(type = "number")]
     pub position: i64,
@@ -35,7 +35,7 @@ pub struct ColumnView {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct TurnView {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::TurnId")]
     pub id: i64,
     pub prompt: String,
     pub created_at: String,
@@ -46,7 +46,7 @@ pub struct TurnView {
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ConversationView {
-    #[ts(type = "number")]
+    #[ts(as = "crate::brands::ts::ConversationId")]
     pub id: i64,
     pub title: String,
     pub created_at: String,

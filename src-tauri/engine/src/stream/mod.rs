@@ -33,7 +33,7 @@ pub struct Usage {
     #[ts(type = "number")]
     pub reasoning_tokens: u64,
     /// The charge the route itself reported (OpenRouter's `usage.cost`), in USD.
-    #[ts(type = "string | null")]
+    #[ts(as = "Option<crate::brands::ts::Money>")]
     pub reported_cost: Option<Decimal>,
     /// True when the provider sent no usage (dropped or stopped stream) and these counts are ours.
     pub estimated: bool,

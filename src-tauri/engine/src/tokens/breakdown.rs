@@ -26,7 +26,7 @@ pub struct BreakdownRequest {
     pub history: Vec<ChatItem>,
     pub new_text: String,
     /// USD per input token, as in [`crate::pricing::Price::input`].
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::UsdPerToken")]
     pub input_price: Decimal,
 }
 
@@ -43,9 +43,9 @@ pub enum PartKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct Saving {
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub per_request: Decimal,
-    #[ts(type = "string")]
+    #[ts(as = "crate::brands::ts::Money")]
     pub per_1000_requests: Decimal,
 }
 
