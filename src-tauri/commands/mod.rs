@@ -18,7 +18,7 @@ use tally_engine::providers::KeyCheck;
 use tally_engine::ledger::DayRange;
 use tally_engine::reconcile::{AnswerCheck, ReconcileReport, ReconcileSummary, Reconciliation, Scope};
 use tally_engine::store::conversations::ConversationSummary;
-use tally_engine::store::view::ConversationView;
+use tally_engine::store::view::{ConversationEdit, ConversationView};
 use tally_engine::store::presets::Preset;
 use tally_engine::turn::TurnEvent;
 use tauri::ipc::Channel;
@@ -201,23 +201,23 @@ pub async fn reset_price_override(engine: State<'_, Engine>, target: String) -> 
 }
 
 #[tauri::command]
-pub async fn set_sensitive(engine: State<'_, Engine>, id: ConversationId, sensitive: bool) -> Result<ConversationView> {
+pub async fn set_sensitive(engine: State<'_, Engine>, id: ConversationId, sensitive: bool) -> Result<ConversationEdit> {
     engine.set_sensitive(id, sensitive).await
 }
 
 #[tauri::command]
-pub async fn add_column(engine: State<'_, Engine>, conversation_id: ConversationId, target: String, leave_sensitive: bool) -> Result<ConversationView> {
+pub async fn add_column(engine: State<'_, Engine>, conversation_id: ConversationId, target: String, leave_sensitive: bool) -> Result<ConversationEdit> {
     engine.add_column(conversation_id, &target, leave_sensitive).await
 }
 
 #[tauri::command]
-pub async fn remove_column(engine: State<'_, Engine>, column_id: ColumnId) -> Result<ConversationView> {
+pub async fn remove_column(engine: State<'_, Engine>, column_id: ColumnId) -> Result<ConversationEdit> {
     engine.remove_column(column_id).await
 }
 
 /// Pauses (or resumes) a column: paused columns sit out new turns.
 #[tauri::command]
-pub async fn set_column_paused(engine: State<'_, Engine>, column_id: ColumnId, paused: bool) -> Result<ConversationView> {
+pub async fn set_column_paused(engine: State<'_, Engine>, column_id: ColumnId, paused: bool) -> Result<ConversationEdit> {
     engine.set_column_paused(column_id, paused).await
 }
 
@@ -231,12 +231,12 @@ pub async fn set_column_params(
     temperature: Option<f64>,
     max_tokens: Option<u32>,
     all_columns: bool,
-) -> Result<ConversationView> {
+) -> Result<ConversationEdit> {
     engine.set_column_params(column_id, system, temperature, max_tokens, all_columns).await
 }
 
 #[tauri::command]
-pub async fn move_column(engine: State<'_, Engine>, column_id: ColumnId, step: i64) -> Result<ConversationView> {
+pub async fn move_column(engine: State<'_, Engine>, column_id: ColumnId, step: i64) -> Result<ConversationEdit> {
     engine.move_column(column_id, step).await
 }
 
@@ -247,7 +247,7 @@ pub async fn list_conversations(engine: State<'_, Engine>, query: Option<String>
 }
 
 #[tauri::command]
-pub async fn rename_conversation(engine: State<'_, Engine>, id: ConversationId, title: String) -> Result<ConversationView> {
+pub async fn rename_conversation(engine: State<'_, Engine>, id: ConversationId, title: String) -> Result<ConversationEdit> {
     engine.rename_conversation(id, title).await
 }
 

@@ -11,6 +11,7 @@ import type { BudgetStatus } from './BudgetStatus';
 import type { CatalogInfo } from './CatalogInfo';
 import type { ColumnEstimateView } from './ColumnEstimateView';
 import type { ColumnId } from './ColumnId';
+import type { ConversationEdit } from './ConversationEdit';
 import type { ConversationId } from './ConversationId';
 import type { ConversationSummary } from './ConversationSummary';
 import type { ConversationView } from './ConversationView';
@@ -52,7 +53,7 @@ export { Channel };
 /** Every IPC command, typed as the Rust side declares it. */
 export const commands = {
   addBudget: (args: { input: BudgetInput }) => invoke<BudgetStatus[]>('add_budget', args),
-  addColumn: (args: { conversationId: ConversationId; target: string; leaveSensitive: boolean }) => invoke<ConversationView>('add_column', args),
+  addColumn: (args: { conversationId: ConversationId; target: string; leaveSensitive: boolean }) => invoke<ConversationEdit>('add_column', args),
   // What each of these answers shows about its bill: reconciled with OpenRouter (or pending, or
   // the difference), and the date of the price it was charged at, with a warning when it was old.
   answerChecks: (args: { messageIds: MessageId[] }) => invoke<AnswerCheck[]>('answer_checks', args),
@@ -95,7 +96,7 @@ export const commands = {
   listPresets: () => invoke<Preset[]>('list_presets'),
   listProviders: () => invoke<ProvidersView>('list_providers'),
   loadConversation: (args: { id: ConversationId }) => invoke<ConversationView>('load_conversation', args),
-  moveColumn: (args: { columnId: ColumnId; step: number }) => invoke<ConversationView>('move_column', args),
+  moveColumn: (args: { columnId: ColumnId; step: number }) => invoke<ConversationEdit>('move_column', args),
   newConversation: (args: { targets: string[] | null }) => invoke<ConversationView>('new_conversation', args),
   newConversationFromPreset: (args: { id: number }) => invoke<ConversationView>('new_conversation_from_preset', args),
   // A new comparison with each column of `conversation_id` once per variant (to send with `own`).
@@ -122,8 +123,8 @@ export const commands = {
   // Runs one answer again in place of `message_id`; it streams over `on_event` like a turn.
   // Refused (`over_budget`) when it would cross a hard budget, unless `over_budget` says go ahead.
   regenerateAnswer: (args: { messageId: MessageId; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<TurnId>('regenerate_answer', args),
-  removeColumn: (args: { columnId: ColumnId }) => invoke<ConversationView>('remove_column', args),
-  renameConversation: (args: { id: ConversationId; title: string }) => invoke<ConversationView>('rename_conversation', args),
+  removeColumn: (args: { columnId: ColumnId }) => invoke<ConversationEdit>('remove_column', args),
+  renameConversation: (args: { id: ConversationId; title: string }) => invoke<ConversationEdit>('rename_conversation', args),
   repriceConversation: (args: { conversationId: ConversationId }) => invoke<Reprice>('reprice_conversation', args),
   resetPriceOverride: (args: { target: string }) => invoke<KnownTarget | null>('reset_price_override', args),
   // Goes back to the OpenRouter price list the last refresh replaced.
@@ -139,9 +140,9 @@ export const commands = {
   setBaseUrl: (args: { provider: string; url: string | null }) => invoke<ProviderStatus>('set_base_url', args),
   // A column's system prompt, temperature and max output tokens; `all_columns` applies the same
   // to every column of the conversation.
-  setColumnParams: (args: { columnId: ColumnId; system: string | null; temperature: number | null; maxTokens: number | null; allColumns: boolean }) => invoke<ConversationView>('set_column_params', args),
+  setColumnParams: (args: { columnId: ColumnId; system: string | null; temperature: number | null; maxTokens: number | null; allColumns: boolean }) => invoke<ConversationEdit>('set_column_params', args),
   // Pauses (or resumes) a column: paused columns sit out new turns.
-  setColumnPaused: (args: { columnId: ColumnId; paused: boolean }) => invoke<ConversationView>('set_column_paused', args),
+  setColumnPaused: (args: { columnId: ColumnId; paused: boolean }) => invoke<ConversationEdit>('set_column_paused', args),
   // Adds or updates a user-named OpenAI-compatible endpoint; the key, if given, only goes in.
   setCustomEndpoint: (args: { name: string; baseUrl: string; key: string | null }) => invoke<CustomEndpoint[]>('set_custom_endpoint', args),
   setFee: (args: { route: string; percent: string }) => invoke<Fees>('set_fee', args),
@@ -149,7 +150,7 @@ export const commands = {
   // Saves where direct list prices are refreshed from (null: LiteLLM's own), checked first.
   setPriceMapUrl: (args: { url: string | null }) => invoke<PriceMapUrl>('set_price_map_url', args),
   setPriceOverride: (args: { target: string; perMillion: PriceInput }) => invoke<KnownTarget>('set_price_override', args),
-  setSensitive: (args: { id: ConversationId; sensitive: boolean }) => invoke<ConversationView>('set_sensitive', args),
+  setSensitive: (args: { id: ConversationId; sensitive: boolean }) => invoke<ConversationEdit>('set_sensitive', args),
   setSpikeMultiplier: (args: { value: string }) => invoke<string>('set_spike_multiplier', args),
   // Saves the idle timeout between bytes and the deadline per answer, in seconds (null: the
   // default); the next answer uses them.

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
 import type { Live } from '../bindings/Live';
-import { applyEvents, isStreaming, newerLive, standouts } from './conversation';
+import { applyEdit, applyEvents, isStreaming, newerLive, standouts } from './conversation';
+import type { ConversationEdit } from '../bindings/ConversationEdit';
 import { columnId, conversationId, messageId, turnId, usd } from './test-values';
 
 const totals = (cost: string, revision = 0) => ({ revision, cost: usd(cost), input_tokens: 0, output_tokens: 0, unpriced_answers: 0 });
@@ -102,5 +103,41 @@ describe('totals that never go back', () => {
     expect(newerLive(undefined, live(3, '0.1')).seq).toBe(3);
     expect(newerLive(live(5, '0.2'), live(4, '0.1')).totals.cost).toBe('0.2');
     expect(newerLive(live(5, '0.2'), live(6, '0.3')).totals.cost).toBe('0.3');
+  });
+});
+
+describe('applyEdit', () => {
+  const edit = (over: Partial<ConversationEdit>): ConversationEdit => ({
+    conversation_id: conversationId(1), title: null, sensitive: null, totals: null, columns: [], removed_columns: [], order: null, ...over,
+  });
+
+  it('changes only what the edit carries and keeps the turns', () => {
+    const v = view();
+    applyEvents(v, [{ type: 'started', turn_id: turnId(5), prompt: 'hi', answers: [answer(100, 10), answer(101, 11)] }]);
+    applyEdit(v, edit({ title: 'Renamed', sensitive: true }));
+    expect([v.title, v.sensitive, v.turns.length, v.columns.length]).toEqual(['Renamed', true, 1, 2]);
+
+    const paused = { ...v.columns[1]!, paused: true };
+    applyEdit(v, edit({ columns: [paused] }));
+    expect(v.columns.map((c) => [c.id, c.paused])).toEqual([[10, false], [11, true]]);
+  });
+
+  it('adds, removes and reorders columns as the engine says', () => {
+    const v = view();
+    const added = { ...v.columns[0]!, id: columnId(12), target: 'anthropic:c' };
+    applyEdit(v, edit({ columns: [added], order: [columnId(12), columnId(10), columnId(11)] }));
+    expect(v.columns.map((c) => c.id)).toEqual([12, 10, 11]);
+    applyEdit(v, edit({ removed_columns: [columnId(10)], order: [columnId(12), columnId(11)] }));
+    expect(v.columns.map((c) => c.id)).toEqual([12, 11]);
+  });
+
+  it('never takes a column or conversation back to older totals, nor another conversation edit', () => {
+    const v = view();
+    v.columns[0]!.totals = totals('0.002', 3);
+    v.totals = totals('0.004', 3);
+    applyEdit(v, edit({ columns: [{ ...v.columns[0]!, paused: true, totals: totals('0.001', 2) }], totals: totals('0.001', 2) }));
+    expect([v.columns[0]!.paused, v.columns[0]!.totals.cost, v.totals.cost]).toEqual([true, '0.002', '0.004']);
+    applyEdit(v, edit({ conversation_id: conversationId(2), title: 'Other' }));
+    expect(v.title).toBe('t');
   });
 });

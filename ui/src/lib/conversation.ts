@@ -1,6 +1,7 @@
 // Applying streamed turn events to a conversation view. Pure functions on plain data, so they
 // are tested without a window; the state module calls them on its reactive copy.
 import type { ColumnId } from '../bindings/ColumnId';
+import type { ConversationEdit } from '../bindings/ConversationEdit';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageId } from '../bindings/MessageId';
 import type { MessageView } from '../bindings/MessageView';
@@ -67,6 +68,27 @@ export function applyEvents(view: ConversationView, events: TurnEvent[]): void {
         break;
     }
   }
+}
+
+/** Applies what an edit changed (engine: `ConversationEdit`) to the conversation shown; an edit
+ * of another conversation is ignored. Columns keep the newer of their totals, as with events. */
+export function applyEdit(view: ConversationView, edit: ConversationEdit): void {
+  if (edit.conversation_id !== view.id) return;
+  if (edit.title !== null) view.title = edit.title;
+  if (edit.sensitive !== null) view.sensitive = edit.sensitive;
+  if (edit.totals) view.totals = newer(view.totals, edit.totals);
+  const removed = new Set(edit.removed_columns);
+  const columns = view.columns.filter((c) => !removed.has(c.id));
+  for (const changed of edit.columns) {
+    const at = columns.findIndex((c) => c.id === changed.id);
+    if (at < 0) columns.push(changed);
+    else columns[at] = { ...changed, totals: newer(columns[at]!.totals, changed.totals) };
+  }
+  if (edit.order) {
+    const place = new Map(edit.order.map((id, i) => [id, i]));
+    columns.sort((a, b) => (place.get(a.id) ?? columns.length) - (place.get(b.id) ?? columns.length));
+  }
+  view.columns = columns;
 }
 
 /** The answer of a column in a turn, if that column took part. */

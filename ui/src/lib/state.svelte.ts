@@ -1,6 +1,7 @@
 // The app's UI state. Components render it and call its methods; it calls the backend.
 import type { AppInfo } from '../bindings/AppInfo';
 import type { ColumnId } from '../bindings/ColumnId';
+import type { ConversationEdit } from '../bindings/ConversationEdit';
 import type { ConversationId } from '../bindings/ConversationId';
 import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
@@ -11,7 +12,7 @@ import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { MessageId } from '../bindings/MessageId';
 import type { Preset } from '../bindings/Preset';
-import { applyEvents, isStreaming, newerLive } from './conversation';
+import { applyEdit, applyEvents, isStreaming, newerLive } from './conversation';
 import type { Live } from '../bindings/Live';
 import type { Alert } from '../bindings/Alert';
 import type { LimitBreach } from '../bindings/LimitBreach';
@@ -195,7 +196,7 @@ class AppState {
     const current = this.current;
     if (!current || !title.trim() || title.trim() === current.title) return;
     await this.guard(async () => {
-      this.current = await backend.renameConversation(current.id, title.trim());
+      this.applyEdit(await backend.renameConversation(current.id, title.trim()));
       await this.refreshList();
     });
   }
@@ -245,27 +246,27 @@ class AppState {
     const twin = this.known.get(target)?.twin;
     if (!current || !twin) return;
     await this.guard(async () => {
-      this.current = await backend.addColumn(current.id, twin, false);
+      this.applyEdit(await backend.addColumn(current.id, twin, false));
     });
   }
 
   async setSensitive(sensitive: boolean): Promise<void> {
     const current = this.current;
-    if (current) await this.guard(async () => (this.current = await backend.setSensitive(current.id, sensitive)));
+    if (current) await this.guard(async () => this.applyEdit(await backend.setSensitive(current.id, sensitive)));
   }
 
   async setColumnPaused(columnId: ColumnId, paused: boolean): Promise<void> {
-    await this.guard(async () => (this.current = await backend.setColumnPaused(columnId, paused)));
+    await this.guard(async () => this.applyEdit(await backend.setColumnPaused(columnId, paused)));
   }
 
   async moveColumn(columnId: ColumnId, step: -1 | 1): Promise<void> {
-    await this.guard(async () => (this.current = await backend.moveColumn(columnId, step)));
+    await this.guard(async () => this.applyEdit(await backend.moveColumn(columnId, step)));
   }
 
   /** Saves a column's settings; the error, if any, is returned for the form to show. */
   async setColumnParams(columnId: ColumnId, p: { system: string | null; temperature: number | null; maxTokens: number | null }, all: boolean): Promise<string | null> {
     try {
-      this.current = await backend.setColumnParams(columnId, p, all);
+      this.applyEdit(await backend.setColumnParams(columnId, p, all));
       return null;
     } catch (e) {
       return errorMessage(e);
@@ -279,7 +280,7 @@ class AppState {
   }
 
   async removeColumn(columnId: ColumnId): Promise<void> {
-    await this.guard(async () => (this.current = await backend.removeColumn(columnId)));
+    await this.guard(async () => this.applyEdit(await backend.removeColumn(columnId)));
   }
 
   /**
@@ -366,6 +367,11 @@ class AppState {
 
   async stopAnswer(messageId: MessageId): Promise<void> {
     await this.guard(() => backend.stopAnswer(messageId));
+  }
+
+  /** Applies what an edit changed to the open conversation (the engine sends only that). */
+  applyEdit(edit: ConversationEdit): void {
+    if (this.current) applyEdit(this.current, edit);
   }
 
   /** Runs an action; a failure becomes a message on screen, never a silent console line. */

@@ -10,7 +10,8 @@ use super::{AppError, Engine, Result, LIMITS};
 use crate::export::{file_stem, ExportFormat};
 use crate::pricing::catalog_store::today;
 use crate::store::conversations::{self, ColumnParams, ConversationSummary};
-use crate::store::view::{self, ConversationView};
+use crate::brands::{ColumnId, ConversationId};
+use crate::store::view::{self, ConversationEdit, ConversationView, Shape};
 use crate::store::presets::{self, Preset};
 use crate::store::StoreError;
 use crate::target::Target;
@@ -37,6 +38,13 @@ impl OverBudget {
     pub fn from_go_ahead(go_ahead: bool) -> Self {
         if go_ahead { OverBudget::GoAhead } else { OverBudget::Refuse }
     }
+}
+
+/// What an edit works on: a conversation, or a column of one.
+#[derive(Debug, Clone, Copy)]
+enum Of {
+    Conversation(ConversationId),
+    Column(ColumnId),
 }
 
 impl Engine {
@@ -73,6 +81,24 @@ impl Engine {
             .await?)
     }
 
+    /// Runs `edit` on conversation `of` (or the one column `of` belongs to) and returns only what
+    /// it changed there: the window applies it to the conversation it shows.
+    async fn change(&self, of: Of, edit: impl FnOnce(&mut rusqlite::Connection) -> std::result::Result<i64, StoreError> + Send + 'static) -> Result<ConversationEdit> {
+        Ok(self
+            .store()
+            .run(move |c| {
+                let id = match of {
+                    Of::Conversation(id) => id,
+                    Of::Column(column) => conversations::of_column(c, column)?.ok_or_else(|| StoreError::NotFound(format!("Column {column}")))?,
+                };
+                let before = Shape::read(c, id)?;
+                let id = edit(c)?;
+                let after = Shape::read(c, id)?;
+                Ok(before.changes(after))
+            })
+            .await?)
+    }
+
     pub async fn load_conversation(&self, id: i64) -> Result<ConversationView> {
         Ok(self.store().run(move |c| view::load(c, id)).await?)
     }
@@ -83,15 +109,15 @@ impl Engine {
         Ok(self.store().run(move |c| conversations::search(c, &query)).await?)
     }
 
-    pub async fn set_sensitive(&self, id: i64, sensitive: bool) -> Result<ConversationView> {
-        self.edit(move |c| conversations::set_sensitive(c, id, sensitive).map(|_| id)).await
+    pub async fn set_sensitive(&self, id: ConversationId, sensitive: bool) -> Result<ConversationEdit> {
+        self.change(Of::Conversation(id), move |c| conversations::set_sensitive(c, id, sensitive).map(|_| id)).await
     }
 
     /// Adds a column. On a sensitive conversation a route via OpenRouter is refused, unless the
     /// user confirmed that the conversation stops being sensitive (`leave_sensitive`).
-    pub async fn add_column(&self, conversation_id: i64, target: &str, leave_sensitive: bool) -> Result<ConversationView> {
+    pub async fn add_column(&self, conversation_id: ConversationId, target: &str, leave_sensitive: bool) -> Result<ConversationEdit> {
         let target = Target::parse(target)?;
-        self.edit(move |c| {
+        self.change(Of::Conversation(conversation_id), move |c| {
             if leave_sensitive && conversations::sensitive_refusal(&target).is_some() {
                 conversations::set_sensitive(c, conversation_id, false)?;
             }
@@ -101,19 +127,19 @@ impl Engine {
         .await
     }
 
-    pub async fn remove_column(&self, column_id: i64) -> Result<ConversationView> {
-        self.edit(move |c| conversations::remove_column(c, column_id)).await
+    pub async fn remove_column(&self, column_id: ColumnId) -> Result<ConversationEdit> {
+        self.change(Of::Column(column_id), move |c| conversations::remove_column(c, column_id)).await
     }
 
     /// Pauses (or resumes) a column: paused columns sit out new turns.
-    pub async fn set_column_paused(&self, column_id: i64, paused: bool) -> Result<ConversationView> {
-        self.edit(move |c| conversations::set_paused(c, column_id, paused)).await
+    pub async fn set_column_paused(&self, column_id: ColumnId, paused: bool) -> Result<ConversationEdit> {
+        self.change(Of::Column(column_id), move |c| conversations::set_paused(c, column_id, paused)).await
     }
 
     /// A column's system prompt, temperature and max output tokens; `all_columns` applies the
     /// same to every column of the conversation.
-    pub async fn set_column_params(&self, column_id: i64, system: Option<String>, temperature: Option<f64>, max_tokens: Option<u32>, all_columns: bool) -> Result<ConversationView> {
-        self.edit(move |c| {
+    pub async fn set_column_params(&self, column_id: ColumnId, system: Option<String>, temperature: Option<f64>, max_tokens: Option<u32>, all_columns: bool) -> Result<ConversationEdit> {
+        self.change(Of::Column(column_id), move |c| {
             let id = conversations::set_params(c, column_id, system.clone(), temperature, max_tokens)?;
             if all_columns {
                 for (other, ..) in conversations::columns(c, id)? {
@@ -126,12 +152,12 @@ impl Engine {
     }
 
     /// Moves a column one place left (`step` < 0) or right.
-    pub async fn move_column(&self, column_id: i64, step: i64) -> Result<ConversationView> {
-        self.edit(move |c| conversations::move_column(c, column_id, step.signum())).await
+    pub async fn move_column(&self, column_id: ColumnId, step: i64) -> Result<ConversationEdit> {
+        self.change(Of::Column(column_id), move |c| conversations::move_column(c, column_id, step.signum())).await
     }
 
-    pub async fn rename_conversation(&self, id: i64, title: String) -> Result<ConversationView> {
-        self.edit(move |c| conversations::rename(c, id, &title).map(|_| id)).await
+    pub async fn rename_conversation(&self, id: ConversationId, title: String) -> Result<ConversationEdit> {
+        self.change(Of::Conversation(id), move |c| conversations::rename(c, id, &title).map(|_| id)).await
     }
 
     /// Hides a conversation; [`Engine::restore_conversation`] undoes it. Its spend stays in the
@@ -351,6 +377,73 @@ mod tests {
         let (_, running) = engine.send_turn(conv, "Hi".into(), own, OverBudget::Refuse, sink()).await.expect("only the direct column sends the long text");
         running.await.unwrap();
         assert_eq!(messages(&engine), 4, "two prompts and two answers");
+    }
+
+    /// Only the part an edit changed comes back; what it did not change is not sent again.
+    #[tokio::test]
+    async fn edits_return_only_what_they_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let conv = engine.new_conversation_with(&["openai:gpt-4o-mini".into(), "openai:gpt-4o".into(), "anthropic:claude-haiku-4-5".into()], ColumnParams::default()).await.unwrap();
+        let view = engine.load_conversation(conv).await.unwrap();
+        let [a, b, c] = [view.columns[0].id, view.columns[1].id, view.columns[2].id];
+
+        let renamed = engine.rename_conversation(conv, "  Pricing check ".into()).await.unwrap();
+        assert_eq!(renamed.conversation_id, conv);
+        assert_eq!(renamed.title.as_deref(), Some("Pricing check"));
+        assert_eq!((renamed.sensitive, &renamed.totals, renamed.columns.len(), renamed.removed_columns.len(), &renamed.order), (None, &None, 0, 0, &None), "{renamed:?}");
+
+        let paused = engine.set_column_paused(b, true).await.unwrap();
+        assert_eq!(paused.columns.iter().map(|c| (c.id, c.paused)).collect::<Vec<_>>(), vec![(b, true)], "only the paused column");
+        assert_eq!((&paused.title, &paused.order), (&None, &None));
+
+        let params = engine.set_column_params(a, Some("Be brief.".into()), Some(0.5), Some(300), false).await.unwrap();
+        assert_eq!(params.columns.len(), 1);
+        assert_eq!((params.columns[0].id, params.columns[0].system.as_deref(), params.columns[0].max_tokens), (a, Some("Be brief."), Some(300)));
+        let everywhere = engine.set_column_params(a, Some("Be brief.".into()), Some(0.5), Some(300), true).await.unwrap();
+        assert_eq!(everywhere.columns.iter().map(|c| c.id).collect::<Vec<_>>(), vec![b, c], "column a had these settings already");
+
+        let moved = engine.move_column(c, -1).await.unwrap();
+        assert_eq!(moved.order, Some(vec![a, c, b]));
+        let mut swapped: Vec<_> = moved.columns.iter().map(|c| c.id).collect();
+        swapped.sort();
+        assert_eq!(swapped, { let mut v = vec![b, c]; v.sort(); v }, "the two columns whose places changed");
+
+        let removed = engine.remove_column(a).await.unwrap();
+        assert_eq!((removed.removed_columns.clone(), removed.order.clone(), removed.columns.len()), (vec![a], Some(vec![c, b]), 0));
+
+        let sensitive = engine.set_sensitive(conv, true).await.unwrap();
+        assert_eq!((sensitive.sensitive, sensitive.columns.len()), (Some(true), 0));
+        let added = engine.add_column(conv, "openrouter:openai/gpt-4o", true).await.unwrap();
+        assert_eq!(added.sensitive, Some(false), "left sensitive to add a column via OpenRouter");
+        assert_eq!(added.columns.len(), 1);
+        assert_eq!(added.columns[0].target, "openrouter:openai/gpt-4o");
+        assert_eq!(added.order, Some(vec![c, b, added.columns[0].id]));
+
+        // Applied in order, the edits give what loading the conversation gives.
+        let now = engine.load_conversation(conv).await.unwrap();
+        assert_eq!(now.title, "Pricing check");
+        assert!(!now.sensitive);
+        assert_eq!(now.columns.iter().map(|c| c.id).collect::<Vec<_>>(), vec![c, b, added.columns[0].id]);
+
+        // The JSON carries no turns.
+        let json = serde_json::to_value(&paused).unwrap();
+        assert!(json.get("turns").is_none(), "{json}");
+    }
+
+    #[tokio::test]
+    async fn an_edit_of_what_does_not_exist_says_so_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        let err = engine.set_column_paused(4242, true).await.expect_err("no such column");
+        assert!(err.message.contains("Column 4242"), "{err:?}");
+        let err = engine.rename_conversation(4242, "x".into()).await.expect_err("no such conversation");
+        assert!(err.message.contains("Conversation 4242"), "{err:?}");
+        let conv = engine.new_conversation_with(&["openai:gpt-4o-mini".into()], ColumnParams::default()).await.unwrap();
+        let only = engine.load_conversation(conv).await.unwrap().columns[0].id;
+        let err = engine.remove_column(only).await.expect_err("the last column stays");
+        assert!(err.is(AppCode::Invalid), "{err:?}");
+        assert_eq!(engine.load_conversation(conv).await.unwrap().columns.len(), 1);
     }
 
     #[test]

@@ -256,6 +256,11 @@ pub fn remove_column(conn: &Connection, column_id: i64) -> Result<i64, StoreErro
     Ok(conversation_id)
 }
 
+/// The conversation a column shown belongs to; `None` when there is no such column.
+pub fn of_column(conn: &Connection, column_id: i64) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT conversation_id FROM columns WHERE id = ?1 AND removed = 0", [column_id], |r| r.get(0)).optional()?)
+}
+
 /// Pauses or resumes a column. Returns its conversation.
 pub fn set_paused(conn: &Connection, column_id: i64, paused: bool) -> Result<i64, StoreError> {
     conn.query_row("UPDATE columns SET paused = ?1 WHERE id = ?2 AND removed = 0 RETURNING conversation_id", params![paused, column_id], |r| r.get(0))
