@@ -5,6 +5,9 @@ fn main() {
     // `generate_handler![…]` in `commands/mod.rs`; `commands/bindings.rs`'s test checks that the
     // capability allows the same set, no more and no less.
     println!("cargo:rerun-if-changed=src-tauri/commands/mod.rs");
+    // tauri-build watches only its default `capabilities/` folder: without this, an edited
+    // capability file left the app built with the old permissions until something else changed.
+    println!("cargo:rerun-if-changed=src-tauri/capabilities");
     let source = std::fs::read_to_string("src-tauri/commands/mod.rs").expect("src-tauri/commands/mod.rs");
     let start = source.find("generate_handler![").expect("commands/mod.rs lists the commands in generate_handler!") + "generate_handler![".len();
     let end = start + source[start..].find(']').expect("generate_handler![ is closed");
