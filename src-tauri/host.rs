@@ -1,6 +1,6 @@
 //! What only the window can do, around the engine's use cases: settings written through
-//! tauri-plugin-store (which keeps its own copy of the file), the system's file dialogs and
-//! desktop notifications.
+//! tauri-plugin-store (which keeps its own copy of the file), the system's file dialogs, the
+//! native confirmation dialog and desktop notifications.
 
 use std::path::PathBuf;
 
@@ -8,7 +8,8 @@ use tally_engine::app::{AppCode, AppError, SettingsFile};
 use tally_engine::settings::{self, Settings};
 use tally_engine::ledger::alerts::{Alert, AlertKind};
 use tauri::{AppHandle, Manager};
-use tauri_plugin_dialog::DialogExt;
+use tally_engine::destination::Question;
+use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 use tauri_plugin_notification::NotificationExt;
 use tauri_plugin_store::StoreExt;
 
@@ -66,6 +67,22 @@ pub async fn open_path(app: &AppHandle, title: &str, filter: (&str, &str)) -> Re
     let dialog = file_dialog(app, title).add_filter(filter.0, &[filter.1]);
     let chosen = tokio::task::spawn_blocking(move || dialog.blocking_pick_file()).await?;
     Ok(chosen.and_then(|p| p.into_path().ok()))
+}
+
+/// Asks a yes-or-no question in a native dialog opened from here, not by the page: script in
+/// the web view can neither answer it nor make it look like something else. `false` when the
+/// user cancels or closes it.
+pub async fn confirm(app: &AppHandle, q: Question) -> bool {
+    let mut dialog = app
+        .dialog()
+        .message(q.message)
+        .title(q.title)
+        .kind(MessageDialogKind::Warning)
+        .buttons(MessageDialogButtons::OkCancelCustom(q.confirm, "Cancel".into()));
+    if let Some(window) = app.get_webview_window("main") {
+        dialog = dialog.parent(&window);
+    }
+    tokio::task::spawn_blocking(move || dialog.blocking_show()).await.unwrap_or(false)
 }
 
 /// Desktop notifications, one per alert. A desktop without a notification service is fine:

@@ -128,9 +128,12 @@ pub async fn delete_key(engine: State<'_, Engine>, provider: String) -> Result<P
     Ok(engine.delete_key(&provider).await?.0)
 }
 
+/// Sets (null: resets) a provider's base URL. When that would send a stored key to another host,
+/// or go over plain http to a host that is not this machine or a private network, the shell
+/// asks the user in a native dialog first; there is no argument to skip it. No: `not_confirmed`.
 #[tauri::command]
-pub async fn set_base_url(engine: State<'_, Engine>, provider: String, url: Option<String>) -> Result<ProviderStatus> {
-    engine.set_base_url(&provider, url).await
+pub async fn set_base_url(app: AppHandle, engine: State<'_, Engine>, provider: String, url: Option<String>) -> Result<ProviderStatus> {
+    engine.set_base_url(&provider, url, |q| host::confirm(&app, q)).await
 }
 
 #[tauri::command]
@@ -155,9 +158,10 @@ pub async fn custom_endpoints(engine: State<'_, Engine>) -> Result<Vec<CustomEnd
 }
 
 /// Adds or updates a user-named OpenAI-compatible endpoint; the key, if given, only goes in.
+/// Asked about in a native dialog first, as for `set_base_url`.
 #[tauri::command]
-pub async fn set_custom_endpoint(engine: State<'_, Engine>, name: String, base_url: String, key: Option<String>) -> Result<Vec<CustomEndpoint>> {
-    engine.set_custom_endpoint(&name, &base_url, key).await
+pub async fn set_custom_endpoint(app: AppHandle, engine: State<'_, Engine>, name: String, base_url: String, key: Option<String>) -> Result<Vec<CustomEndpoint>> {
+    engine.set_custom_endpoint(&name, &base_url, key, |q| host::confirm(&app, q)).await
 }
 
 #[tauri::command]

@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod brands;
+pub mod destination;
 pub mod endpoints;
 pub mod estimates;
 pub mod export;

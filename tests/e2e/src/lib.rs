@@ -174,20 +174,87 @@ pub fn clear_keyring() {
     keyring.delete(&tally_engine::target::custom_key_account("lab")).expect("the test keyring answers");
 }
 
-/// Saves a key and a base URL for a provider on the Settings page (which must be open).
+/// Saves a base URL and a key for a provider on the Settings page (which must be open). The base
+/// URL first: with no key stored yet, pointing it at the fake on 127.0.0.1 asks nothing (a stored
+/// key moved to another host would be confirmed in a native dialog first).
 pub async fn set_provider(c: &fantoccini::Client, id: &str, key: &str, base_url: &str) {
-    type_into(c, &format!("[data-testid=key-input-{id}]"), key).await;
-    click(c, &format!("[data-testid=save-key-{id}]")).await;
-    until(&format!("{id} key set"), || async { (text(c, &format!("[data-testid=key-status-{id}]")).await == "Key set").then_some(()) }).await;
-    let input = find(c, &format!("[data-testid=key-input-{id}]")).await;
-    assert_eq!(input.prop("value").await.unwrap().unwrap_or_default(), "", "the key field is emptied once saved");
-
     type_into(c, &format!("[data-testid=base-url-{id}]"), base_url).await;
     click(c, &format!("[data-testid=save-base-url-{id}]")).await;
     until(&format!("{id} base URL saved"), || async {
         (text(c, &format!("[data-testid=provider-message-{id}]")).await == "Base URL saved.").then_some(())
     })
     .await;
+
+    type_into(c, &format!("[data-testid=key-input-{id}]"), key).await;
+    click(c, &format!("[data-testid=save-key-{id}]")).await;
+    until(&format!("{id} key set"), || async { (text(c, &format!("[data-testid=key-status-{id}]")).await == "Key set").then_some(()) }).await;
+    let input = find(c, &format!("[data-testid=key-input-{id}]")).await;
+    assert_eq!(input.prop("value").await.unwrap().unwrap_or_default(), "", "the key field is emptied once saved");
+}
+
+/// A native dialog the app opened from Rust (GTK, a window of its own on the test's X display,
+/// outside the web view WebDriver sees), found and answered with xdotool as a person would with
+/// the keyboard.
+pub struct NativeDialog {
+    pub window: String,
+    pub title: String,
+}
+
+/// xdotool, with a deadline of [`STEP`], off the async workers.
+async fn xdotool(args: Vec<String>) -> String {
+    let what = args.join(" ");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("timeout").arg(STEP.as_secs().to_string()).arg("xdotool").args(&args).output()
+    })
+    .await
+    .expect("xdotool ran")
+    .unwrap_or_else(|e| panic!("xdotool could not start ({e}): apt-get install xdotool"));
+    assert!(out.status.success(), "xdotool {what} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The text as an extended regular expression that matches it literally (xdotool's --name).
+fn literal(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, ch| {
+        if "\\^$.|?*+()[]{}".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+        out
+    })
+}
+
+/// Waits for the visible window whose title contains `title` (a native dialog) and returns it.
+pub async fn native_dialog(title: &str) -> NativeDialog {
+    let found = xdotool(vec!["search".into(), "--sync".into(), "--onlyvisible".into(), "--name".into(), literal(title)]).await;
+    let window = found.lines().next().unwrap_or_else(|| panic!("no window titled {title:?}")).trim().to_string();
+    let title = xdotool(vec!["getwindowname".into(), window.clone()]).await.trim().to_string();
+    NativeDialog { window, title }
+}
+
+/// Titles of the visible windows whose title contains `text` right now.
+pub fn windows_titled(text: &str) -> Vec<String> {
+    let out = Command::new("xdotool").args(["search", "--onlyvisible", "--name", &literal(text)]).output().expect("xdotool runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|w| Command::new("xdotool").args(["getwindowname", w.trim()]).output().ok())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .collect()
+}
+
+impl NativeDialog {
+    /// Gives the dialog the keyboard focus and presses `key` ("Return", "Escape", "Tab" …).
+    pub async fn press(&self, key: &str) {
+        xdotool(vec!["windowfocus".into(), "--sync".into(), self.window.clone()]).await;
+        xdotool(vec!["key".into(), "--clearmodifiers".into(), key.into()]).await;
+    }
+
+    /// Saves a picture of the whole screen, the dialog over the window (ImageMagick's `import`).
+    pub fn screenshot(&self, name: &str) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = Command::new("import").args(["-window", "root"]).arg(dir.join(name)).status();
+    }
 }
 
 /// Asserts that no file under `dir` holds any of `secrets` or a 12-character slice of one.

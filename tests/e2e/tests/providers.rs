@@ -40,8 +40,10 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     until("openrouter key imported", || async { texts(&c, ".import-env [role=status]").await.iter().any(|t| t.contains("Saved 1 key")).then_some(()) }).await;
     assert_eq!(text(&c, "[data-testid=key-status-openrouter]").await, "Key set");
     assert_eq!(Keyring::default().get("openrouter").unwrap().unwrap().expose(), ENV_OPENROUTER_KEY);
+    // The imported key now goes to another host: Tally asks in a native dialog first; yes.
     type_into(&c, "[data-testid=base-url-openrouter]", &fake.base_url(Flavour::OpenRouter)).await;
     click(&c, "[data-testid=save-base-url-openrouter]").await;
+    native_dialog("Send your OpenRouter key to 127.0.0.1:").await.press("Return").await;
     until("base URL saved", || async { (text(&c, "[data-testid=provider-message-openrouter]").await == "Base URL saved.").then_some(()) }).await;
 
     // A sensitive conversation sends nothing while it has a column via OpenRouter.

@@ -137,6 +137,9 @@ export const commands = {
   // about one frame. Refused (`over_budget`) when it would cross a hard budget, unless
   // `over_budget` says go ahead.
   sendTurn: (args: { conversationId: ConversationId; prompt: string; own: Record<ColumnId, string> | null; overBudget: boolean | null; onEvent: Channel<TurnEvent[]> }) => invoke<TurnId>('send_turn', args),
+  // Sets (null: resets) a provider's base URL. When that would send a stored key to another host,
+  // or go over plain http to a host that is not this machine or a private network, the shell
+  // asks the user in a native dialog first; there is no argument to skip it. No: `not_confirmed`.
   setBaseUrl: (args: { provider: string; url: string | null }) => invoke<ProviderStatus>('set_base_url', args),
   // A column's system prompt, temperature and max output tokens; `all_columns` applies the same
   // to every column of the conversation.
@@ -144,6 +147,7 @@ export const commands = {
   // Pauses (or resumes) a column: paused columns sit out new turns.
   setColumnPaused: (args: { columnId: ColumnId; paused: boolean }) => invoke<ConversationEdit>('set_column_paused', args),
   // Adds or updates a user-named OpenAI-compatible endpoint; the key, if given, only goes in.
+  // Asked about in a native dialog first, as for `set_base_url`.
   setCustomEndpoint: (args: { name: string; baseUrl: string; key: string | null }) => invoke<CustomEndpoint[]>('set_custom_endpoint', args),
   setFee: (args: { route: string; percent: string }) => invoke<Fees>('set_fee', args),
   setKey: (args: { provider: string; key: string }) => invoke<ProviderStatus>('set_key', args),

@@ -57,12 +57,15 @@ pub enum AppCode {
     CatalogRefresh,
     /// A newer request of the same kind replaced this one (an estimate while typing).
     Superseded,
+    /// The user said no to a change that needed their yes (a key sent to another host); nothing
+    /// was changed.
+    NotConfirmed,
     /// A bug or a background task that stopped: nothing the user did.
     Internal,
 }
 
 impl AppCode {
-    pub const ALL: [AppCode; 17] = [
+    pub const ALL: [AppCode; 18] = [
         AppCode::NotFound,
         AppCode::Invalid,
         AppCode::Refused,
@@ -79,6 +82,7 @@ impl AppCode {
         AppCode::Csv,
         AppCode::CatalogRefresh,
         AppCode::Superseded,
+        AppCode::NotConfirmed,
         AppCode::Internal,
     ];
 }
@@ -221,6 +225,7 @@ mod tests {
             (AppCode::Csv, "csv"),
             (AppCode::CatalogRefresh, "catalog_refresh"),
             (AppCode::Superseded, "superseded"),
+            (AppCode::NotConfirmed, "not_confirmed"),
             (AppCode::Internal, "internal"),
         ];
         assert_eq!(pinned.len(), AppCode::ALL.len(), "a new code needs its pinned string here");

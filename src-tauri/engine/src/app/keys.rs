@@ -2,10 +2,13 @@
 //! and the user's own OpenAI-compatible endpoints. Keys go through the session's key cache, so a
 //! key set or deleted here is what the next turn uses.
 
+use std::future::Future;
+
 use serde::Serialize;
 use ts_rs::TS;
 
 use super::{blocking, known, AppCode, AppError, Engine, Result};
+use crate::destination::{self, Confirmation, KeyState, Question};
 use crate::providers::{check_key, Endpoint, KeyCheck, ProviderInfo, PROVIDERS};
 use crate::secrets::{self, ApiKey, KeySource};
 use crate::settings::{self, Settings};
@@ -161,27 +164,49 @@ impl Engine {
         Ok((status(p, KeySource::None, &self.settings()), removed))
     }
 
-    /// Sets (or with `None`, resets) a provider's base URL, and saves it.
-    pub async fn set_base_url(&self, provider_id: &str, url: Option<String>) -> Result<ProviderStatus> {
+    /// Sets (or with `None`, resets) a provider's base URL, and saves it — once `confirm` said
+    /// yes, when the change would send a stored key to another host or go over plain http to a
+    /// host that is not this machine or a private network ([`destination::confirmation`]). A
+    /// no leaves everything as it was: [`AppCode::NotConfirmed`], in words.
+    pub async fn set_base_url<F, Fut>(&self, provider_id: &str, url: Option<String>, confirm: F) -> Result<ProviderStatus>
+    where
+        F: FnOnce(Question) -> Fut,
+        Fut: Future<Output = bool>,
+    {
         let p = known(provider_id)?;
+        let new = match url.filter(|u| !u.trim().is_empty()) {
+            Some(u) => settings::normalise_base_url(p.id, &u)?,
+            None => p.default_base_url.to_string(),
+        };
+        let old = self.settings().base_url(p);
+        let key = self.key_state(p.id.to_string(), p).await?;
+        agreed(destination::confirmation(Some(&old), &new, key), p.name, confirm).await?;
+        // Read again: other settings may have changed while the question was open.
         let mut settings = self.settings();
-        match url.filter(|u| !u.trim().is_empty()) {
-            Some(u) => {
-                let u = settings::normalise_base_url(p.id, &u)?;
-                if u == p.default_base_url {
-                    settings.base_urls.remove(p.id);
-                } else {
-                    settings.base_urls.insert(p.id.to_string(), u);
-                }
-            }
-            None => {
-                settings.base_urls.remove(p.id);
-            }
+        if new == p.default_base_url {
+            settings.base_urls.remove(p.id);
+        } else {
+            settings.base_urls.insert(p.id.to_string(), new);
         }
         self.save_settings(settings.clone())?;
         let endpoints = self.endpoints.clone();
         let key_source = blocking(move || endpoints.keys.get(p.id).ok().flatten().map_or(KeySource::None, |_| KeySource::Keyring)).await?;
         Ok(status(p, key_source, &settings))
+    }
+
+    /// Whether a key would go with requests of this keyring account: one in the keyring, one the
+    /// provider's environment variable holds (a click imports it), or — the keyring unreachable —
+    /// maybe one, so a change is asked about rather than let through.
+    async fn key_state(&self, account: String, p: &'static ProviderInfo) -> Result<KeyState> {
+        let endpoints = self.endpoints.clone();
+        blocking(move || {
+            let stored = match endpoints.keys.resolve(&account, p, endpoints.env) {
+                Ok((key, _)) => key.is_some() || secrets::env_key(p.env_var).is_some(),
+                Err(_) => true,
+            };
+            if stored { KeyState::Stored } else { KeyState::None }
+        })
+        .await
     }
 
     pub async fn custom_endpoints(&self) -> Result<Vec<CustomEndpoint>> {
@@ -201,17 +226,29 @@ impl Engine {
         .await
     }
 
-    /// Adds or updates a custom endpoint; a key, when given, goes to the keyring.
-    pub async fn set_custom_endpoint(&self, name: &str, base_url: &str, key: Option<String>) -> Result<Vec<CustomEndpoint>> {
+    /// Adds or updates a custom endpoint; a key, when given, goes to the keyring. Asks `confirm`
+    /// first, as [`Engine::set_base_url`] does, when the key stored for this endpoint would go to
+    /// another host or requests would go over plain http to a public host.
+    pub async fn set_custom_endpoint<F, Fut>(&self, name: &str, base_url: &str, key: Option<String>, confirm: F) -> Result<Vec<CustomEndpoint>>
+    where
+        F: FnOnce(Question) -> Fut,
+        Fut: Future<Output = bool>,
+    {
         let name = name.trim().to_string();
         if name.is_empty() || name.len() > CUSTOM_NAME_MAX || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(AppError::invalid(format!("A name is 1 to {CUSTOM_NAME_MAX} letters, digits, - or _ (it becomes part of targets like custom:NAME:model).")));
         }
         let url = settings::normalise_base_url(CUSTOM, base_url)?;
-        if let Some(key) = key.filter(|k| !k.trim().is_empty()) {
-            let key = ApiKey::new(key)?;
+        let key = key.filter(|k| !k.trim().is_empty()).map(ApiKey::new).transpose()?;
+        let account = custom_key_account(&name);
+        let key_state = match key {
+            Some(_) => KeyState::New,
+            None => self.key_state(account.clone(), known(CUSTOM)?).await?,
+        };
+        let old = self.settings().custom_endpoints.get(&name).cloned();
+        agreed(destination::confirmation(old.as_deref(), &url, key_state), &name, confirm).await?;
+        if let Some(key) = key {
             let endpoints = self.endpoints.clone();
-            let account = custom_key_account(&name);
             blocking(move || endpoints.keys.set(&account, &key)).await??;
         }
         let mut s = self.settings();
@@ -228,6 +265,18 @@ impl Engine {
         s.custom_endpoints.remove(name);
         self.save_settings(s)?;
         self.custom_endpoints().await
+    }
+}
+
+/// Goes on when nothing needs confirming or `confirm` said yes; otherwise the refusal in words.
+async fn agreed<F, Fut>(needed: Option<Confirmation>, whose: &str, confirm: F) -> Result<()>
+where
+    F: FnOnce(Question) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    match needed {
+        Some(c) if !confirm(c.question(whose)).await => Err(AppError::new(AppCode::NotConfirmed, c.refusal(whose))),
+        _ => Ok(()),
     }
 }
 
