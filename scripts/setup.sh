@@ -12,7 +12,7 @@ fail() { printf '[setup] %s\n' "$*" >&2; exit 1; }
 packages=(
   build-essential pkg-config libssl-dev libdbus-1-dev            # crates that build C or link D-Bus
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev   # the Tauri window
-  xvfb xauth webkit2gtk-driver                                   # a window with no display, WebDriver
+  xvfb xauth webkit2gtk-driver xdotool                           # a window with no display, WebDriver, native dialogs
   gnome-keyring dbus-x11 dbus-bin libsecret-tools                         # the OS keyring, headless
 )
 if ! command -v node >/dev/null 2>&1; then
