@@ -99,6 +99,21 @@ async fn http_ok(addr: &str) -> bool {
     buf.starts_with(b"HTTP/1.1 200")
 }
 
+/// A PNG of the window, through WebDriver. Where there is no GPU (Xvfb here) the app paints
+/// without WebKit's compositing (src-tauri/rendering.rs), and WebKitGTK then answers a screenshot
+/// only after the page paints again: an idle page never does, and the call waited for ever. So a
+/// 1-pixel mark in the bottom-right corner changes shade every 50 ms until the screenshot is back.
+pub async fn page_screenshot(c: &Client) -> Result<Vec<u8>, fantoccini::error::CmdError> {
+    let nudge = "const m = document.createElement('div'); \
+        m.style.cssText = 'position:fixed;right:0;bottom:0;width:1px;height:1px;pointer-events:none;z-index:2147483647'; \
+        document.body.append(m); let n = 0; \
+        window.__tallyShotNudge = { m, t: setInterval(() => { m.style.background = n++ % 2 ? '#fdfdfd' : '#fefefe'; }, 50) };";
+    c.execute(nudge, vec![]).await?;
+    let shot = c.screenshot().await;
+    c.execute("const k = window.__tallyShotNudge; if (k) { clearInterval(k.t); k.m.remove(); }", vec![]).await?;
+    shot
+}
+
 /// Waits for an element (by CSS) to appear.
 pub async fn find(c: &Client, css: &str) -> Element {
     tokio::time::timeout(STEP, c.wait().at_most(STEP).for_element(Locator::Css(css)))

@@ -69,7 +69,7 @@ async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversat
         texts(&c, "[data-testid=column-header] .column-path").await.last().filter(|p| p.as_str() == "via OpenRouter → Anthropic").map(|_| ())
     })
     .await;
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/chat-4-columns.png"), shot).ok();
 
     // A column's own system prompt reaches its provider; a paused column sits out; order changes.

@@ -84,7 +84,7 @@ async fn stop_keeps_partial_and_cost_follow_up_sends_own_history_restart_restore
         (items == 2 && columns == ["gpt-4o-mini", "openai/gpt-4o-mini"] && texts(&c, "[data-testid=answer]").await.is_empty()).then_some(())
     })
     .await;
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/chat-preset.png"), shot).ok();
     c.close().await.unwrap();
 
@@ -99,7 +99,7 @@ async fn stop_keeps_partial_and_cost_follow_up_sends_own_history_restart_restore
     assert!(restored[0].contains("println!"));
     assert_eq!(props(&c, "[data-testid=conversation-total-cost]", "textContent").await, total_before);
     find(&c, "[data-testid=answer-text] pre code .hljs-keyword").await;
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/chat-restored.png"), shot).ok();
     c.close().await.unwrap();
 }

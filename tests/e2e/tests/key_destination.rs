@@ -52,7 +52,7 @@ async fn a_key_moves_to_another_host_or_goes_over_plain_http_only_once_the_user_
     assert!(refusal.contains("api.example.com") && refusal.contains("Nothing was changed"), "{refusal}");
     assert_eq!(find(&c, "[data-testid=base-url-openai]").await.prop("value").await.unwrap().as_deref(), Some(elsewhere), "the typed address stays in its field");
     assert_eq!(settings(home.path())["base_urls"]["openai"], local.as_str(), "the saved address is unchanged");
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/key-refused.png"), shot).ok();
     // The key still goes where it went: checking it reaches the fake provider on 127.0.0.1 (the
     // only server that can answer here) and works.

@@ -33,7 +33,7 @@ async fn prices_are_dated_compared_across_routes_overridden_and_refreshed() {
     until("the override", || async { row_text(&c, "openai:gpt-4o-mini").await.contains("your price").then_some(()) }).await;
     let row = row_text(&c, "openai:gpt-4o-mini").await;
     assert!(row.contains("$0.1/M") && row.contains("-33.3%"), "{row}");
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/pricing.png"), shot).ok();
     c.close().await.unwrap();
 

@@ -75,7 +75,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     click(&c, "[data-testid=sensitive-confirm-yes]").await;
     until("two columns", || async { (texts(&c, "[data-testid=column-header] .column-path").await == ["direct to OpenAI", "via OpenRouter → OpenAI"]).then_some(()) }).await;
     assert_eq!(find(&c, "[data-testid=sensitive-toggle]").await.prop("checked").await.unwrap().as_deref(), Some("false"));
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/providers.png"), shot).ok();
 
     // A custom OpenAI-compatible endpoint, named by the user, answers in its own column.
@@ -86,7 +86,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     click(&c, "[data-testid=custom-add]").await;
     until("custom endpoint saved", || async { text(&c, "[data-testid=custom-message]").await.contains("custom:lab:MODEL").then_some(()) }).await;
     assert!(text(&c, "[data-testid=custom-endpoint-lab]").await.contains("Key set"));
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/settings.png"), shot).ok();
     click(&c, "[data-testid=new-conversation]").await;
     click(&c, "[data-testid=add-column]").await;

@@ -69,7 +69,7 @@ async fn two_columns_stream_cost_and_survive_a_restart_with_keys_only_in_the_key
     let metas = texts(&c, "[data-testid=answer-meta]").await;
     assert!(metas.iter().all(|m| m.contains("60 tok out") && m.contains("TTFT")), "{metas:?}");
 
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("skeleton.png"), shot).unwrap();

@@ -38,7 +38,7 @@ async fn estimate_while_typing_breakdown_outlook_and_variants() {
     until("the breakdown", || async { (props(&c, "[data-testid=breakdown-total]", "textContent").await == [want_total.clone()]).then_some(()) }).await;
     assert_eq!(texts(&c, "[data-testid=breakdown-part]").await.len(), 1, "only the new text on a fresh conversation");
     assert_eq!(texts(&c, "[data-testid=breakdown-paragraph]").await.len(), 2);
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/tokens-breakdown.png"), shot).ok();
     click(&c, "[data-testid=drawer-close]").await;
 
@@ -60,7 +60,7 @@ async fn estimate_while_typing_breakdown_outlook_and_variants() {
     let num = |s: &str| s.trim_start_matches('$').parse::<f64>().unwrap();
     assert!(num(&paid_with_fees) >= num(&paid) && num(&paid) > 0.0, "{paid_with_fees} vs {paid}");
     until("estimate accuracy", || async { (!texts(&c, "[data-testid=accuracy-row]").await.is_empty()).then_some(()) }).await;
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/tokens-outlook.png"), shot).ok();
     click(&c, "[data-testid=drawer-close]").await;
 
@@ -75,7 +75,7 @@ async fn estimate_while_typing_breakdown_outlook_and_variants() {
     })
     .await;
     find(&c, "[data-testid=variant-diff] ins").await;
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/tokens-variants.png"), shot).ok();
     let before = answer_requests(&fake).len();
     click(&c, "[data-testid=variants-send]").await;

@@ -56,12 +56,12 @@ async fn dashboard_shows_a_conversations_spend_and_a_crossed_budget_alerts_once_
     assert_eq!(props(&c, "[data-testid=alert-banner]", "textContent").await.len(), 1);
 
     // Assertions done: the screen as a person sees it.
-    let shot = c.screenshot().await.unwrap();
+    let shot = page_screenshot(&c).await.unwrap();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
     std::fs::create_dir_all(&dir).ok();
     std::fs::write(dir.join("usage.png"), shot).ok();
     c.execute("document.querySelector('[data-testid=budgets]').scrollIntoView()", vec![]).await.unwrap();
-    std::fs::write(dir.join("usage-budgets.png"), c.screenshot().await.unwrap()).ok();
+    std::fs::write(dir.join("usage-budgets.png"), page_screenshot(&c).await.unwrap()).ok();
 
     // The hard budget holds the next turn back until the user decides: "Don't send" sends nothing.
     click(&c, "[data-testid=conversation-item]").await;
@@ -70,7 +70,7 @@ async fn dashboard_shows_a_conversations_spend_and_a_crossed_budget_alerts_once_
     click(&c, "[data-testid=send]").await;
     let message = text(&c, "[data-testid=over-budget-message]").await;
     assert!(message.contains("daily budget") && message.contains("Send anyway?"), "{message}");
-    std::fs::write(dir.join("usage-hard-limit.png"), c.screenshot().await.unwrap()).ok();
+    std::fs::write(dir.join("usage-hard-limit.png"), page_screenshot(&c).await.unwrap()).ok();
     click(&c, "[data-testid=over-budget-cancel]").await;
     until("the dialog closed", || async { texts(&c, "[data-testid=over-budget-message]").await.is_empty().then_some(()) }).await;
     assert_eq!(answer_requests(&fake).len(), before, "nothing was sent");
