@@ -7,17 +7,24 @@
 
 mod commands;
 mod host;
+#[cfg(target_os = "linux")]
+mod rendering;
 
 use tally_engine::app::{Engine, Options};
 use tauri::Manager;
 
 pub fn run() {
+    // How WebKit draws, decided before any thread starts (it is passed on in the environment).
+    #[cfg(target_os = "linux")]
+    let rendering = rendering::choose();
     // The log file first, so start-up itself is logged (and timed: see the `startup` spans).
     if let Some(data_dir) = tally_engine::paths::data_dir() {
         if let Err(e) = tally_engine::logs::init(&data_dir, "tally") {
             eprintln!("Tally will not write a log file: {e}");
         }
     }
+    #[cfg(target_os = "linux")]
+    tracing::info!(facts = ?rendering.0, compositing_off = rendering.1, "how the window is drawn");
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())

@@ -1,0 +1,65 @@
+//! How WebKitGTK draws the window on Linux, chosen before it starts.
+//!
+//! WebKitGTK composites the page through OpenGL. With no GPU (a virtual machine, a remote
+//! desktop, Xvfb) that OpenGL is Mesa's software rasteriser, llvmpipe, and compositing cost more
+//! than the page itself: with 8 answers streaming at 62 tokens/s, llvmpipe's threads used 24–29 s
+//! of CPU in a 45 s run, frames came 180 ms apart and the window finished a second after the
+//! provider. Painting without compositing, on the same machine: frames 36 ms apart, done 0.25 s
+//! after the provider (BENCHMARKS.md, "Drawing without a GPU"). With a GPU, compositing is
+//! WebKit's well-trodden path and costs little, so it is left alone.
+
+/// What the machine offers, as far as the choice goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// `/dev/dri/renderD*` exists: a GPU that OpenGL can render on.
+    pub gpu_render_node: bool,
+    /// `LIBGL_ALWAYS_SOFTWARE` is set to something other than `0`/`false`: Mesa renders in software.
+    pub software_gl_forced: bool,
+    /// The user set `WEBKIT_DISABLE_COMPOSITING_MODE` themselves (any value): theirs to decide.
+    pub user_chose: bool,
+}
+
+/// Whether to turn WebKit's compositing off: only when OpenGL can only be software, and the
+/// user has not chosen.
+pub fn disable_compositing(facts: Facts) -> bool {
+    !facts.user_chose && (!facts.gpu_render_node || facts.software_gl_forced)
+}
+
+/// Reads the facts from this machine.
+#[cfg(target_os = "linux")]
+fn facts() -> Facts {
+    let gpu_render_node = std::fs::read_dir("/dev/dri")
+        .map(|dir| dir.flatten().any(|e| e.file_name().to_string_lossy().starts_with("renderD")))
+        .unwrap_or(false);
+    let software_gl_forced = std::env::var("LIBGL_ALWAYS_SOFTWARE").is_ok_and(|v| !matches!(v.trim(), "" | "0" | "false"));
+    let user_chose = std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_some();
+    Facts { gpu_render_node, software_gl_forced, user_chose }
+}
+
+/// Chooses before anything starts a thread (the environment is read by WebKit's processes,
+/// which inherit it); returns the facts and the choice, to be logged once logging is up.
+#[cfg(target_os = "linux")]
+pub fn choose() -> (Facts, bool) {
+    let facts = facts();
+    let off = disable_compositing(facts);
+    if off {
+        // Before any thread exists: `run()` calls this first.
+        std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+    (facts, off)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compositing_is_turned_off_only_where_opengl_can_only_be_software() {
+        let gpu = Facts { gpu_render_node: true, software_gl_forced: false, user_chose: false };
+        assert!(!disable_compositing(gpu), "a GPU keeps WebKit's default");
+        assert!(disable_compositing(Facts { gpu_render_node: false, ..gpu }), "no render node: llvmpipe");
+        assert!(disable_compositing(Facts { software_gl_forced: true, ..gpu }), "software GL forced");
+        let chosen = Facts { gpu_render_node: false, software_gl_forced: true, user_chose: true };
+        assert!(!disable_compositing(chosen), "the user's own setting wins");
+    }
+}
