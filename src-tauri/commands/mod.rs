@@ -18,7 +18,7 @@ use tally_engine::providers::KeyCheck;
 use tally_engine::ledger::DayRange;
 use tally_engine::reconcile::{AnswerCheck, ReconcileReport, ReconcileSummary, Reconciliation, Scope};
 use tally_engine::store::conversations::ConversationSummary;
-use tally_engine::store::view::{ConversationEdit, ConversationView};
+use tally_engine::store::view::{ConversationEdit, ConversationView, TurnPage};
 use tally_engine::store::presets::Preset;
 use tally_engine::turn::TurnEvent;
 use tauri::ipc::Channel;
@@ -73,6 +73,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         tokens::reprice_conversation,
         tokens::estimate_accuracy,
         load_conversation,
+        load_turns,
         send_turn,
         new_variants_conversation,
         stop_turn,
@@ -332,9 +333,16 @@ pub async fn new_conversation(engine: State<'_, Engine>, targets: Option<Vec<Str
     engine.new_conversation(targets).await
 }
 
+/// The conversation with its latest turns; `earlier_cursor` asks [`load_turns`] for the rest.
 #[tauri::command]
 pub async fn load_conversation(engine: State<'_, Engine>, id: ConversationId) -> Result<ConversationView> {
     engine.load_conversation(id).await
+}
+
+/// The page of turns before turn `before`, oldest first, and where the page before it ends.
+#[tauri::command]
+pub async fn load_turns(engine: State<'_, Engine>, conversation_id: ConversationId, before: TurnId) -> Result<TurnPage> {
+    engine.load_turns(conversation_id, before).await
 }
 
 /// Starts a turn and returns its id at once; the answers stream over `on_event`, in batches of

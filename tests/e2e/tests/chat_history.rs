@@ -2,7 +2,7 @@
 //! what it cost; a follow-up turn sends each column its own thread (checked on what the fake
 //! provider received); a restart restores everything, partial answers included; code is
 //! highlighted and its Copy button really copies; the columns save as a preset that starts a new
-//! conversation.
+//! conversation. A long conversation opens on its latest turns and loads earlier ones on request.
 
 use tally_e2e::*;
 use tally_fake_provider::{Flavour, Script};
@@ -101,5 +101,66 @@ async fn stop_keeps_partial_and_cost_follow_up_sends_own_history_restart_restore
     find(&c, "[data-testid=answer-text] pre code .hljs-keyword").await;
     let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/chat-restored.png"), shot).ok();
+    c.close().await.unwrap();
+}
+
+/// A conversation longer than a page opens on its latest turns, with the whole conversation's
+/// total; "Show earlier turns" loads the turns before them from the engine, in order, until the
+/// first one is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_conversation_opens_on_its_latest_turns_and_loads_earlier_ones_on_request() {
+    use tally_engine::pricing::Price;
+    use tally_engine::store::{conversations, messages, Store};
+    use tally_engine::stream::{Timing, Usage};
+    use tally_engine::target::Target;
+    use tally_engine::Decimal;
+
+    assert!(std::env::var_os("TALLY_E2E_ISOLATED").is_some(), "run end-to-end tests through scripts/test.sh");
+    // 65 turns on one column, written the way the turn runner writes them, before the app starts.
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("share").join(tally_engine::paths::APP_ID);
+    std::fs::create_dir_all(&data).unwrap();
+    let store = Store::open(&tally_engine::paths::database(&data)).unwrap();
+    let price = Price { input: Decimal::new(15, 8), output: Decimal::new(6, 7), cached_input: None, cache_write: None, reasoning: None, request: None, tiers: Vec::new(), source: "test".into() };
+    let total: Decimal = store
+        .blocking(|c| {
+            let id = conversations::create(c, "A long one", &[Target::parse("openai:gpt-4o-mini").unwrap()])?;
+            for t in 0..65u64 {
+                let turn = messages::start_turn(c, id, &format!("Prompt number {t}"))?;
+                let col = &turn.columns[0];
+                let usage = Usage { input_tokens: 100 + t, output_tokens: 20, ..Usage::default() };
+                let timing = Timing { ttfb_ms: Some(90), ttft_ms: Some(120), total_ms: 400, ..Default::default() };
+                messages::finish(c, &messages::Finished::done(id, col, format!("Answer number {t}"), usage, &price, timing))?;
+            }
+            Ok(c.query_row("SELECT total_cost FROM conversations WHERE id = ?1", [id], |r| r.get::<_, String>(0))?.parse().unwrap())
+        })
+        .unwrap();
+    drop(store);
+
+    let driver = Driver::start(home.path()).await;
+    let c = driver.session().await;
+    let prompts = || async { props(&c, "[data-testid=prompt-text]", "textContent").await.into_iter().map(|p| p.trim().to_string()).collect::<Vec<_>>() };
+    let numbered = |from: u64, to: u64| (from..to).map(|t| format!("Prompt number {t}")).collect::<Vec<_>>();
+
+    // The latest 30 turns, in order, and the total of all 65 answers (the stored total).
+    until("the latest page", || async { (prompts().await == numbered(35, 65)).then_some(()) }).await;
+    let answers = props(&c, "[data-testid=answer-text]", "textContent").await;
+    assert_eq!(answers.first().map(|a| a.trim()), Some("Answer number 35"));
+    assert_eq!(find(&c, "[data-testid=conversation-total]").await.attr("title").await.unwrap().as_deref(), Some(format!("${total} (exact)").as_str()));
+    assert_eq!(text(&c, "[data-testid=show-earlier-turns]").await, "Show 30 earlier turns (35 not loaded)");
+
+    // The reader scrolls up to the top of the conversation, where the button is.
+    let to_top = || async { c.execute("document.querySelector('.columns-scroll').scrollTop = 0", vec![]).await.unwrap() };
+    to_top().await;
+    click(&c, "[data-testid=show-earlier-turns]").await;
+    until("the page before", || async { (prompts().await == numbered(5, 65)).then_some(()) }).await;
+    until("the button counts what is left", || async { (text(&c, "[data-testid=show-earlier-turns]").await == "Show 5 earlier turns (5 not loaded)").then_some(()) }).await;
+
+    to_top().await;
+    click(&c, "[data-testid=show-earlier-turns]").await;
+    until("every turn", || async { (prompts().await == numbered(0, 65)).then_some(()) }).await;
+    assert!(c.find_all(fantoccini::Locator::Css("[data-testid=show-earlier-turns]")).await.unwrap().is_empty(), "nothing earlier to load");
+    let answers = props(&c, "[data-testid=answer-text]", "textContent").await;
+    assert_eq!(answers.iter().map(|a| a.trim().to_string()).collect::<Vec<_>>(), (0..65).map(|t| format!("Answer number {t}")).collect::<Vec<_>>());
     c.close().await.unwrap();
 }

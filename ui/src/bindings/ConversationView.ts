@@ -2,10 +2,24 @@
 import type { ColumnView } from "./ColumnView";
 import type { ConversationId } from "./ConversationId";
 import type { Totals } from "./Totals";
+import type { TurnId } from "./TurnId";
 import type { TurnView } from "./TurnView";
 
 export type ConversationView = { id: ConversationId, title: string, created_at: string, 
 /**
  * Direct routes only: no column via OpenRouter may be added or sent to.
  */
-sensitive: boolean, totals: Totals, columns: Array<ColumnView>, turns: Array<TurnView>, };
+sensitive: boolean, totals: Totals, columns: Array<ColumnView>, 
+/**
+ * The latest turns (all of them, unless the conversation is long: see [`load_latest`]).
+ */
+turns: Array<TurnView>, 
+/**
+ * How many turns come before `turns` and were not loaded (0: `turns` starts at the first).
+ */
+earlier_turns: number, 
+/**
+ * Where the page before `turns` ends, to ask for it ([`load_turns`]); null when
+ * `earlier_turns` is 0.
+ */
+earlier_cursor: TurnId | null, };

@@ -11,4 +11,8 @@ max_columns: number,
 /**
  * Prompt variants compared at once.
  */
-min_variants: number, max_variants: number, };
+min_variants: number, max_variants: number, 
+/**
+ * Turns a conversation opens with, and loaded each time the reader asks for earlier ones.
+ */
+turns_per_page: number, };

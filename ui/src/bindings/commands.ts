@@ -46,6 +46,7 @@ import type { StreamSettings } from './StreamSettings';
 import type { TurnEstimate } from './TurnEstimate';
 import type { TurnEvent } from './TurnEvent';
 import type { TurnId } from './TurnId';
+import type { TurnPage } from './TurnPage';
 import type { UsageOverview } from './UsageOverview';
 
 export { Channel };
@@ -95,7 +96,10 @@ export const commands = {
   listConversations: (args: { query: string | null }) => invoke<ConversationSummary[]>('list_conversations', args),
   listPresets: () => invoke<Preset[]>('list_presets'),
   listProviders: () => invoke<ProvidersView>('list_providers'),
+  // The conversation with its latest turns; `earlier_cursor` asks [`load_turns`] for the rest.
   loadConversation: (args: { id: ConversationId }) => invoke<ConversationView>('load_conversation', args),
+  // The page of turns before turn `before`, oldest first, and where the page before it ends.
+  loadTurns: (args: { conversationId: ConversationId; before: TurnId }) => invoke<TurnPage>('load_turns', args),
   moveColumn: (args: { columnId: ColumnId; step: number }) => invoke<ConversationEdit>('move_column', args),
   newConversation: (args: { targets: string[] | null }) => invoke<ConversationView>('new_conversation', args),
   newConversationFromPreset: (args: { id: number }) => invoke<ConversationView>('new_conversation_from_preset', args),

@@ -110,7 +110,10 @@ export const backend = {
   projectConversation: (conversationId: ConversationId, requests: number, period: Period) => commands.projectConversation({ conversationId, requests, period }),
   repriceConversation: (conversationId: ConversationId) => commands.repriceConversation({ conversationId }),
   estimateAccuracy: () => commands.estimateAccuracy(),
+  /** The conversation with its latest turns; `earlier_cursor` asks for the ones before. */
   loadConversation: (id: ConversationId) => commands.loadConversation({ id }),
+  /** The page of turns before `before` (a conversation's `earlier_cursor`). */
+  loadTurns: (conversationId: ConversationId, before: TurnId) => commands.loadTurns({ conversationId, before }),
   /** Starts a turn; batches of events arrive on `onBatch` about once a frame. `overBudget`: the
    * user saw the hard budgets this crosses and said send anyway. */
   sendTurn: (conversationId: ConversationId, prompt: string, onBatch: (events: TurnEvent[]) => void, own?: Record<ColumnId, string>, overBudget = false) =>

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { MessageView } from '../bindings/MessageView';
 import type { Live } from '../bindings/Live';
-import { applyEdit, applyEvents, isStreaming, newerLive, standouts } from './conversation';
+import { applyEdit, applyEvents, isStreaming, newerLive, prependTurns, standouts } from './conversation';
 import type { ConversationEdit } from '../bindings/ConversationEdit';
 import { columnId, conversationId, messageId, turnId, usd } from './test-values';
 
@@ -13,7 +13,7 @@ function view(): ConversationView {
     id: columnId(id), position: id, target, route: target.split(':')[0]!, model: target.split(':')[1]!,
     provider_name: 'X', path_label: 'direct to X', totals: totals('0'), paused: false, system: null, temperature: null, max_tokens: null,
   });
-  return { id: conversationId(1), title: 't', created_at: '', sensitive: false, totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [] };
+  return { id: conversationId(1), title: 't', created_at: '', sensitive: false, totals: totals('0'), columns: [column(10, 'openai:a'), column(11, 'openrouter:b')], turns: [], earlier_turns: 0, earlier_cursor: null };
 }
 
 function answer(id: number, column_id: number, status: MessageView['status'] = 'streaming'): MessageView {
@@ -139,5 +139,32 @@ describe('applyEdit', () => {
     expect([v.columns[0]!.paused, v.columns[0]!.totals.cost, v.totals.cost]).toEqual([true, '0.002', '0.004']);
     applyEdit(v, edit({ conversation_id: conversationId(2), title: 'Other' }));
     expect(v.title).toBe('t');
+  });
+});
+
+describe('prependTurns', () => {
+  const turn = (id: number) => ({ id: turnId(id), prompt: `p${id}`, created_at: '', answers: [answer(1000 + id, 10, 'done')] });
+
+  it('puts earlier pages before the turns shown, once, and follows the cursor', () => {
+    const v = view();
+    v.turns = [turn(7), turn(8)];
+    v.earlier_turns = 4;
+    v.earlier_cursor = turnId(7);
+    prependTurns(v, { conversation_id: conversationId(1), turns: [turn(5), turn(6)], earlier_turns: 2, earlier_cursor: turnId(5) });
+    expect(v.turns.map((t) => t.id)).toEqual([5, 6, 7, 8]);
+    expect([v.earlier_turns, v.earlier_cursor]).toEqual([2, 5]);
+    // The same page again (a double click) adds nothing twice.
+    prependTurns(v, { conversation_id: conversationId(1), turns: [turn(5), turn(6)], earlier_turns: 2, earlier_cursor: turnId(5) });
+    expect(v.turns.map((t) => t.id)).toEqual([5, 6, 7, 8]);
+    prependTurns(v, { conversation_id: conversationId(1), turns: [turn(2), turn(3)], earlier_turns: 0, earlier_cursor: null });
+    expect(v.turns.map((t) => t.id)).toEqual([2, 3, 5, 6, 7, 8]);
+    expect([v.earlier_turns, v.earlier_cursor]).toEqual([0, null]);
+  });
+
+  it('ignores a page of another conversation', () => {
+    const v = view();
+    v.turns = [turn(7)];
+    prependTurns(v, { conversation_id: conversationId(2), turns: [turn(5)], earlier_turns: 0, earlier_cursor: null });
+    expect(v.turns.map((t) => t.id)).toEqual([7]);
   });
 });

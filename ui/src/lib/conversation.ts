@@ -8,6 +8,7 @@ import type { MessageView } from '../bindings/MessageView';
 import type { Live } from '../bindings/Live';
 import type { Totals } from '../bindings/Totals';
 import type { TurnEvent } from '../bindings/TurnEvent';
+import type { TurnPage } from '../bindings/TurnPage';
 import { compareDecimal } from './format';
 
 function findAnswer(view: ConversationView, messageId: MessageId): { turn: number; index: number } | null {
@@ -89,6 +90,18 @@ export function applyEdit(view: ConversationView, edit: ConversationEdit): void 
     columns.sort((a, b) => (place.get(a.id) ?? columns.length) - (place.get(b.id) ?? columns.length));
   }
   view.columns = columns;
+}
+
+/** Puts a page of earlier turns (engine: `TurnPage`) before the turns shown: a long
+ * conversation opens with its latest turns, and the reader asks for earlier ones. Turns already
+ * shown are not added twice; a page of another conversation is ignored. */
+export function prependTurns(view: ConversationView, page: TurnPage): void {
+  if (page.conversation_id !== view.id) return;
+  const first = view.turns[0]?.id;
+  const earlier = first === undefined ? page.turns : page.turns.filter((t) => t.id < first);
+  view.turns.unshift(...earlier);
+  view.earlier_turns = page.earlier_turns;
+  view.earlier_cursor = page.earlier_cursor;
 }
 
 /** The answer of a column in a turn, if that column took part. */

@@ -12,7 +12,7 @@ import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { MessageId } from '../bindings/MessageId';
 import type { Preset } from '../bindings/Preset';
-import { applyEdit, applyEvents, isStreaming, newerLive } from './conversation';
+import { applyEdit, applyEvents, isStreaming, newerLive, prependTurns } from './conversation';
 import type { Live } from '../bindings/Live';
 import type { Alert } from '../bindings/Alert';
 import type { LimitBreach } from '../bindings/LimitBreach';
@@ -367,6 +367,14 @@ class AppState {
 
   async stopAnswer(messageId: MessageId): Promise<void> {
     await this.guard(() => backend.stopAnswer(messageId));
+  }
+
+  /** Loads the turns before the first one shown (a long conversation opens with its latest). */
+  async loadEarlier(): Promise<void> {
+    const current = this.current;
+    const before = current?.earlier_cursor ?? null;
+    if (!current || before === null) return;
+    await this.guard(async () => prependTurns(current, await backend.loadTurns(current.id, before)));
   }
 
   /** Applies what an edit changed to the open conversation (the engine sends only that). */

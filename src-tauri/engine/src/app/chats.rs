@@ -10,8 +10,8 @@ use super::{AppError, Engine, Result, LIMITS};
 use crate::export::{file_stem, ExportFormat};
 use crate::pricing::catalog_store::today;
 use crate::store::conversations::{self, ColumnParams, ConversationSummary};
-use crate::brands::{ColumnId, ConversationId};
-use crate::store::view::{self, ConversationEdit, ConversationView, Shape};
+use crate::brands::{ColumnId, ConversationId, TurnId};
+use crate::store::view::{self, ConversationEdit, ConversationView, Shape, TurnPage};
 use crate::store::presets::{self, Preset};
 use crate::store::StoreError;
 use crate::target::Target;
@@ -70,13 +70,13 @@ impl Engine {
         Ok(self.store().run(move |c| conversations::create_for_turn(c, conversations::NEW_TITLE, &targets, &params)).await?)
     }
 
-    /// Runs `edit` on the database, then loads the conversation whose id it returns.
+    /// Runs `edit` on the database, then opens the conversation whose id it returns.
     async fn edit(&self, edit: impl FnOnce(&mut rusqlite::Connection) -> std::result::Result<i64, StoreError> + Send + 'static) -> Result<ConversationView> {
         Ok(self
             .store()
             .run(move |c| {
                 let id = edit(c)?;
-                view::load(c, id)
+                view::load_latest(c, id, LIMITS.turns_per_page as usize)
             })
             .await?)
     }
@@ -99,8 +99,21 @@ impl Engine {
             .await?)
     }
 
-    pub async fn load_conversation(&self, id: i64) -> Result<ConversationView> {
-        Ok(self.store().run(move |c| view::load(c, id)).await?)
+    /// A conversation as the window opens it: header, columns, totals (the stored ones) and its
+    /// latest [`Limits::turns_per_page`](super::Limits) turns; `earlier_cursor` asks for the rest
+    /// ([`Engine::load_turns`]).
+    pub async fn load_conversation(&self, id: ConversationId) -> Result<ConversationView> {
+        Ok(self.store().run_read(move |c| view::load_latest(c, id, LIMITS.turns_per_page as usize)).await?)
+    }
+
+    /// The page of turns before turn `before` (a conversation's `earlier_cursor`), oldest first.
+    pub async fn load_turns(&self, conversation_id: ConversationId, before: TurnId) -> Result<TurnPage> {
+        Ok(self.store().run_read(move |c| view::load_turns(c, conversation_id, Some(before), Some(LIMITS.turns_per_page as usize))).await?)
+    }
+
+    /// A whole conversation, every turn (an export).
+    pub async fn load_whole_conversation(&self, id: ConversationId) -> Result<ConversationView> {
+        Ok(self.store().run_read(move |c| view::load(c, id)).await?)
     }
 
     /// Conversations, most recent first; with a query, those whose title, prompts or answers hold it.
@@ -293,7 +306,7 @@ impl Engine {
 
     /// The conversation as a Markdown or JSON file: a suggested name and the text.
     pub async fn export_conversation(&self, id: i64, format: ExportFormat) -> Result<ExportFile> {
-        let view = self.load_conversation(id).await?;
+        let view = self.load_whole_conversation(id).await?;
         Ok(ExportFile { file_name: format!("{}.{}", file_stem(&view.title), format.extension()), text: format.render(&view, &today()) })
     }
 

@@ -52,9 +52,11 @@ pub struct Limits {
     /// Prompt variants compared at once.
     pub min_variants: u32,
     pub max_variants: u32,
+    /// Turns a conversation opens with, and loaded each time the reader asks for earlier ones.
+    pub turns_per_page: u32,
 }
 
-pub const LIMITS: Limits = Limits { max_columns: crate::store::conversations::MAX_COLUMNS as u32, min_variants: 2, max_variants: 6 };
+pub const LIMITS: Limits = Limits { max_columns: crate::store::conversations::MAX_COLUMNS as u32, min_variants: 2, max_variants: 6, turns_per_page: 30 };
 
 #[derive(Debug, Serialize, TS)]
 #[ts(export)]

@@ -399,6 +399,31 @@ pub struct Finished {
     pub origin: &'static str,
 }
 
+impl Finished {
+    /// An answer of `column` that ended well (`stop`) with `content`, priced at `price` with no
+    /// route fee, as the turn runner saves one: what tests, benchmarks and seeded end-to-end runs
+    /// write.
+    pub fn done(conversation_id: i64, column: &ColumnTurn, content: String, usage: Usage, price: &Price, timing: Timing) -> Finished {
+        Finished {
+            conversation_id,
+            column_id: column.column_id,
+            message_id: column.message_id,
+            target: column.target.clone(),
+            content,
+            reasoning: String::new(),
+            status: Status::Done,
+            finish_reason: Some("stop".into()),
+            error: None,
+            cost: crate::pricing::cost(&usage, price, rust_decimal::Decimal::ZERO).ok(),
+            price: Some(price.clone()),
+            usage,
+            served_model: None,
+            timing,
+            origin: "app",
+        }
+    }
+}
+
 /// Writes the final answer, its usage row (with the price used), the day's usage roll-ups and
 /// the running totals of its column and conversation, all in one transaction. Returns the stored answer and the totals.
 pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Totals, Totals), StoreError> {
@@ -574,13 +599,16 @@ pub fn message(conn: &Connection, id: i64) -> Result<MessageView, StoreError> {
         .ok_or_else(|| StoreError::NotFound(format!("Message {id}")))
 }
 
-pub(crate) fn assistant_messages_of_conversation(conn: &Connection, conversation_id: i64) -> Result<Vec<MessageView>, StoreError> {
+/// The answers shown for the turns of `conversation_id` from turn `first` to turn `last`
+/// (ids, both included): by turn, then column position.
+pub(crate) fn assistant_messages_of_turns(conn: &Connection, conversation_id: i64, first: i64, last: i64) -> Result<Vec<MessageView>, StoreError> {
     let sql = format!(
         "{MESSAGE_SELECT} JOIN columns c ON c.id = m.column_id
-         WHERE c.conversation_id = ?1 AND m.role = 'assistant' AND m.superseded = 0 ORDER BY m.turn_id, c.position, m.id"
+         WHERE m.turn_id IN (SELECT id FROM turns WHERE conversation_id = ?1 AND id BETWEEN ?2 AND ?3)
+           AND m.role = 'assistant' AND m.superseded = 0 ORDER BY m.turn_id, c.position, m.id"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map([conversation_id], message_row)?;
+    let rows = stmt.query_map(rusqlite::params![conversation_id, first, last], message_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
