@@ -32,6 +32,10 @@ if [ "${1:-}" != "--inside" ]; then
   TAURI_APP_PATH=$root/src-tauri/bare-window TAURI_FRONTEND_PATH=$root/src-tauri/bare-window \
     nice -n 10 npx --no-install tauri bundle --ci --bundles deb,rpm >&2
   rm -rf "$out" && mkdir -p "$out"
+  # Tally turns WebKit's compositing off where OpenGL can only be software (src-tauri/rendering.rs);
+  # the bare window has no such code, so it gets the same choice here, or the two would be drawn
+  # two different ways. (Tally sees the variable set and leaves it as it is.)
+  if ! ls /dev/dri/renderD* >/dev/null 2>&1; then export WEBKIT_DISABLE_COMPOSITING_MODE=1; fi
   exec scripts/with-desktop.sh "$root/scripts/bench/footprint.sh" --inside
 fi
 
