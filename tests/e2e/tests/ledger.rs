@@ -15,7 +15,7 @@ fn shot_path(name: &str) -> std::path::PathBuf {
 }
 
 async fn screenshot(c: &fantoccini::Client, name: &str) {
-    let shot = page_screenshot(&c).await.unwrap();
+    let shot = page_screenshot(c).await.unwrap();
     std::fs::write(shot_path(name), shot).ok();
 }
 

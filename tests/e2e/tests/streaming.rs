@@ -16,7 +16,7 @@ const TARGETS: [&str; 3] = ["openai:gpt-4o-mini", "openrouter:openai/gpt-4o-mini
 
 async fn shot(c: &fantoccini::Client, name: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../target/e2e/{name}.png"));
-    if let Ok(png) = page_screenshot(&c).await {
+    if let Ok(png) = page_screenshot(c).await {
         let _ = std::fs::create_dir_all(path.parent().unwrap());
         std::fs::write(path, png).ok();
     }
