@@ -175,8 +175,7 @@ mod tests {
     /// A conversation with one finished and one stopped answer, written the way the turn runner
     /// writes them.
     fn conversation() -> (tempfile::TempDir, ConversationView) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let (dir, store) = Store::throwaway();
         let view = store
             .blocking(|c| {
                 let targets = [Target::parse("openai:gpt-4o-mini").unwrap(), Target::parse("openrouter:openai/gpt-4o-mini").unwrap()];

@@ -217,6 +217,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// A new, migrated database in a temporary folder, for unit tests; the folder lives as long
+    /// as the returned guard.
+    #[cfg(test)]
+    pub(crate) fn throwaway() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        (dir, store)
+    }
+
     /// Opens (creating if needed) the database file and brings its schema up to date. Never
     /// moves, deletes or rewrites the file because something failed: see [`StoreError`] for
     /// what each failure says.
@@ -415,8 +424,7 @@ mod tests {
 
     #[test]
     fn migrations_apply_in_order_on_a_new_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+        let (_dir, store) = Store::throwaway();
         let v: i64 = store.blocking(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?)).unwrap();
         assert_eq!(v, SCHEMA_VERSION);
     }

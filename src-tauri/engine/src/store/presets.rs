@@ -88,15 +88,9 @@ mod tests {
     use super::*;
     use crate::store::{view, Store};
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
-        (dir, store)
-    }
-
     #[test]
     fn a_preset_keeps_targets_order_and_each_columns_parameters() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::throwaway();
         store
             .blocking(|c| {
                 let targets = [Target::parse("openai:gpt-4o").unwrap(), Target::parse("anthropic:claude-sonnet-4-5").unwrap(), Target::parse("openrouter:openai/gpt-4o").unwrap()];
@@ -120,7 +114,7 @@ mod tests {
 
     #[test]
     fn saving_under_an_existing_name_replaces_it_and_delete_removes_it() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::throwaway();
         store
             .blocking(|c| {
                 let a = conversations::create(c, "a", &[Target::parse("openai:gpt-4o").unwrap()])?;

@@ -260,12 +260,6 @@ mod tests {
     use crate::stream::{Timing, Usage};
     use rust_decimal::Decimal;
 
-    fn store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
-        (dir, store)
-    }
-
     /// A conversation on two columns; `turns` turns sent, each answer finished with a cost.
     fn conversation(c: &mut Connection, turns: usize) -> Result<i64, StoreError> {
         let id = conversations::create(c, "Paged", &[Target::parse("openai:gpt-4o-mini").unwrap(), Target::parse("openai:gpt-4o").unwrap()])?;
@@ -295,7 +289,7 @@ mod tests {
 
     #[test]
     fn an_empty_conversation_has_no_page_and_no_cursor() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::throwaway();
         store
             .blocking(|c| {
                 let id = conversation(c, 0)?;
@@ -311,7 +305,7 @@ mod tests {
 
     #[test]
     fn exactly_a_page_opens_whole_and_one_more_leaves_one_earlier_turn() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::throwaway();
         store
             .blocking(|c| {
                 let id = conversation(c, 3)?;
@@ -336,7 +330,7 @@ mod tests {
 
     #[test]
     fn pages_walk_back_over_every_turn_once_in_order_with_their_answers_and_exact_totals() {
-        let (_dir, store) = store();
+        let (_dir, store) = Store::throwaway();
         store
             .blocking(|c| {
                 // Two conversations written in turn, so their turn ids interleave.
