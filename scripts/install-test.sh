@@ -18,7 +18,7 @@ say() { printf '\033[1m[install-test]\033[0m %s\n' "$*"; }
 fail() { printf '[install-test] FAILED: %s\n' "$*" >&2; exit 1; }
 
 if [ "${1:-}" != "--inside" ]; then
-  deb=${1:-$(ls -t target/release/bundle/deb/*.deb 2>/dev/null | head -1)}
+  deb=${1:-$(ls -t target/release/bundle/deb/Tally_*.deb 2>/dev/null | head -1)}
   [ -n "$deb" ] && [ -f "$deb" ] || fail "no .deb: run scripts/package.sh first, or give its path"
   [ "$(id -u)" -eq 0 ] || fail "run as root: apt-get installs the package"
   if dpkg-query -W -f='${Status}' tally 2>/dev/null | grep -q "ok installed"; then

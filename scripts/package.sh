@@ -35,6 +35,12 @@ nice -n 10 cargo build --release --locked -p tally -p tally-cli --features tauri
 say "bundles: $bundles"
 TAURI_APP_PATH=$root TAURI_FRONTEND_PATH=$root nice -n 10 npx --no-install tauri bundle --ci --bundles "$bundles"
 
+# Tauri writes the .deb with gzip; xz -9 (dpkg's default format) halves it (scripts/deb-xz.sh).
+if [[ ,$bundles, == *,deb,* ]]; then
+  say "recompressing the .deb with xz -9"
+  scripts/deb-xz.sh target/release/bundle/deb/*.deb
+fi
+
 say "done"
 for f in target/release/bundle/*/*.{deb,rpm,AppImage}; do
   [ -e "$f" ] && printf '  %s  %s\n' "$(du -h "$f" | cut -f1)" "$f"

@@ -31,6 +31,8 @@ if [ "${1:-}" != "--inside" ]; then
   say "the bare window's bundles"
   TAURI_APP_PATH=$root/src-tauri/bare-window TAURI_FRONTEND_PATH=$root/src-tauri/bare-window \
     nice -n 10 npx --no-install tauri bundle --ci --bundles deb,rpm >&2
+  # Compressed as Tally's is (scripts/package.sh).
+  scripts/deb-xz.sh target/release/bundle/deb/Tally\ Bare\ Window_*.deb
   rm -rf "$out" && mkdir -p "$out"
   # Tally turns WebKit's compositing off where OpenGL can only be software (src-tauri/rendering.rs);
   # the bare window has no such code, so it gets the same choice here, or the two would be drawn
