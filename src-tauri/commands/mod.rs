@@ -79,7 +79,7 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         stop_turn,
         stop_answer,
         turn_batch_seen,
-        window_painted,
+        prompt_started,
         usage::usage_overview,
         usage::usage_latency,
         usage::budgets,
@@ -367,10 +367,11 @@ pub async fn new_variants_conversation(engine: State<'_, Engine>, conversation_i
     engine.new_variants_conversation(conversation_id, variants).await
 }
 
-/// The window has painted: load the token table the compose box's estimate needs, in the
-/// background (never before the first paint, so start-up does not wait for it).
+/// The user has started typing a prompt: load the token table the compose box's estimate needs,
+/// in the background. Not at start-up: the table is about 45 MiB of memory, which an app left
+/// open without typing should not hold (BENCHMARKS.md, "Footprint").
 #[tauri::command]
-pub fn window_painted(engine: State<'_, Engine>) {
+pub fn prompt_started(engine: State<'_, Engine>) {
     engine.warm_tokenizer();
 }
 

@@ -113,6 +113,10 @@ export const commands = {
   openrouterKeyInfo: () => invoke<KeyInfo>('openrouter_key_info'),
   priceMapUrl: () => invoke<PriceMapUrl>('price_map_url'),
   projectConversation: (args: { conversationId: ConversationId; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),
+  // The user has started typing a prompt: load the token table the compose box's estimate needs,
+  // in the background. Not at start-up: the table is about 45 MiB of memory, which an app left
+  // open without typing should not hold (BENCHMARKS.md, "Footprint").
+  promptStarted: () => invoke<null>('prompt_started'),
   // Alerts that fired before, newest first.
   recentAlerts: () => invoke<FiredAlert[]>('recent_alerts'),
   // Checks a conversation's answers, or a range of days', against OpenRouter's records again;
@@ -182,7 +186,4 @@ export const commands = {
   // Every change of an answer's reconciliation arrives over `on_change` from now on (the
   // background check after each OpenRouter answer, and reconciliations on request).
   watchReconciliations: (args: { onChange: Channel<Reconciliation> }) => invoke<null>('watch_reconciliations', args),
-  // The window has painted: load the token table the compose box's estimate needs, in the
-  // background (never before the first paint, so start-up does not wait for it).
-  windowPainted: () => invoke<null>('window_painted'),
 };

@@ -52,8 +52,8 @@ function turnChannel(onBatch: (events: TurnEvent[]) => void): Channel<TurnEvent[
 // signatures): an argument renamed or retyped in Rust fails svelte-check here.
 export const backend = {
   appInfo: () => commands.appInfo(),
-  /** The window has painted: the engine may load its token table now. */
-  windowPainted: () => commands.windowPainted(),
+  /** The user started typing a prompt: the engine may load its token table now. */
+  promptStarted: () => commands.promptStarted(),
   listProviders: () => commands.listProviders(),
   /** The key goes to the OS keyring; nothing ever sends it back. */
   setKey: (provider: string, key: string) => commands.setKey({ provider, key }),

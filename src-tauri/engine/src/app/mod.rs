@@ -95,8 +95,8 @@ pub struct Options {
     /// (and the user told where) so a new one can start. The CLI may run beside a running app,
     /// so it refuses such a file in words instead.
     pub owns_database: bool,
-    /// Load the token table the estimate needs first in the background, once the window has
-    /// painted ([`Engine::warm_tokenizer`]; the app), rather than at first use.
+    /// Load the token table the estimate needs first in the background, once the user starts
+    /// typing a prompt ([`Engine::warm_tokenizer`]; the app), rather than at first count.
     pub warm_tokenizer: bool,
     /// Where settings changes go; `None`: the JSON file in the data dir.
     pub settings_file: Option<Box<dyn SettingsFile>>,
@@ -253,8 +253,10 @@ impl Engine {
 
     /// Loads the o200k_base token table (the one the compose box's estimate needs first: OpenAI's
     /// current models, and the estimate for every other family) on a thread of its own, once.
-    /// The app calls it after the window's first paint, so building the table never competes
-    /// with start-up; cl100k_base loads at its first use. Does nothing in the CLI.
+    /// The app calls it at the first character typed into the compose box: the estimate, which
+    /// follows a pause in typing, then rarely waits for it, start-up never does, and an app left
+    /// open without typing does not hold the table's ~45 MiB (BENCHMARKS.md, "Footprint").
+    /// cl100k_base loads at its first use. Does nothing in the CLI.
     pub fn warm_tokenizer(&self) {
         if self.warm_tokenizer && !self.warmed.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::thread::spawn(|| crate::tokens::count_content(crate::tokens::Encoding::O200kBase, "warm up"));
@@ -460,7 +462,7 @@ mod tests {
         assert!(!cli.warmed.load(std::sync::atomic::Ordering::SeqCst));
         drop(cli);
         let app = Engine::open(dir.path(), options(true)).unwrap();
-        assert!(!app.warmed.load(std::sync::atomic::Ordering::SeqCst), "not at open: after the first paint");
+        assert!(!app.warmed.load(std::sync::atomic::Ordering::SeqCst), "not at open: once the user types");
         app.warm_tokenizer();
         assert!(app.warmed.load(std::sync::atomic::Ordering::SeqCst));
     }
