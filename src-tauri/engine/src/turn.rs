@@ -272,12 +272,16 @@ impl Turns {
 
     /// Stops every answer of a turn. `false` when the turn is not running.
     pub fn stop_turn(&self, turn_id: i64) -> bool {
-        self.lock().get(&turn_id).map(|r| r.turn.cancel()).is_some()
+        let running = self.lock().get(&turn_id).map(|r| r.turn.cancel()).is_some();
+        tracing::info!(turn_id, running, "Stop asked for a turn");
+        running
     }
 
     /// Stops one answer. `false` when it is not streaming.
     pub fn stop_answer(&self, message_id: i64) -> bool {
-        self.lock().values().find_map(|r| r.by_message.get(&message_id)).map(|t| t.cancel()).is_some()
+        let running = self.lock().values().find_map(|r| r.by_message.get(&message_id)).map(|t| t.cancel()).is_some();
+        tracing::info!(message_id, running, "Stop asked for an answer");
+        running
     }
 
     /// Stops everything (the app is closing).
@@ -472,6 +476,10 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         Some(e) if e.kind == ErrorKind::Cancelled => Status::Stopped,
         Some(_) => Status::Failed,
     };
+    if status == Status::Stopped {
+        // Its request is cancelled by now (the response was dropped); the log times each Stop.
+        tracing::info!(message_id = col.message_id, "answer stopped");
+    }
     let usage = settle_usage(answer.usage.take(), &request, &answer, status);
     let generation_id = answer.request_id.take().filter(|_| col.target.route == "openrouter" && answer.accepted);
     let facts = AnswerFacts {

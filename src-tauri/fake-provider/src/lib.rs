@@ -104,6 +104,10 @@ pub struct Recorded {
     pub key: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Value,
+    /// When the request had arrived whole (Unix time, ms), for benchmarks of how soon a send
+    /// reaches the provider.
+    #[serde(default)]
+    pub received_ms: u64,
     /// When the response's last byte was handed to the connection (Unix time, ms), for
     /// benchmarks that measure what happens after it. `None` while it streams.
     #[serde(default)]
@@ -223,6 +227,7 @@ impl State {
             key,
             headers: kept.iter().filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))).collect(),
             body: body.clone(),
+            received_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
             last_byte_ms: None,
             client_left_ms: None,
         };

@@ -28,7 +28,8 @@ if (cost) for (const k of Object.keys(cost)) cost[k] = Array.isArray(cost[k]) ? 
 const loop = (t) => { if (!p.running) return; p.frames.push(t); requestAnimationFrame(loop); };
 p.perfStart = performance.now();
 // When the Stop click happened, by the input event's own time (before any wait for the page).
-document.addEventListener('click', (e) => { if (e.target.closest?.('[data-testid=stop]')) p.stopEvent = Math.round(performance.timeOrigin + e.timeStamp); }, true);
+// And when the page got to handle it (its main thread may be busy rendering).
+document.addEventListener('click', (e) => { if (e.target.closest?.('[data-testid=stop]')) { p.stopEvent = Math.round(performance.timeOrigin + e.timeStamp); p.stopHandled = Date.now(); } }, true);
 requestAnimationFrame(loop);
 const check = () => {
   if (p.endedAt !== null) return;
@@ -57,7 +58,7 @@ for (let i = 1; i < p.frames.length; i++) {
   const inside = (cost?.long ?? []).filter((t) => t.at >= p.frames[i - 1] && t.at < p.frames[i]).map((t) => `${t.kind} ${t.ms}`);
   long.push(`${Math.round(p.frames[i - 1] - p.perfStart)}+${Math.round(p.frames[i] - p.frames[i - 1])}: ${inside.join(', ')}`);
 }
-return { gaps, long, endedAt: p.endedAt, startedAt: p.startedAt, stopEvent: p.stopEvent ?? null, cost };
+return { gaps, long, endedAt: p.endedAt, startedAt: p.startedAt, stopEvent: p.stopEvent ?? null, stopHandled: p.stopHandled ?? null, cost };
 "#;
 
 /// Prints what the page spent on streaming and, with PROBE_VERBOSE, each long gap between frames.
@@ -145,7 +146,7 @@ async fn main() {
         Scenario { name: "1 column × 2,000 tokens at 2,000 tok/s, prose", columns: 1, tokens: 2000, rate: 2000, prose: true },
         Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, one paragraph", columns: 8, tokens: 2000, rate: 1000, prose: false },
     ];
-    let FakeSetup { fake, c, driver: _driver, home: _home } = FakeSetup::start(&[
+    let FakeSetup { fake, c, driver: _driver, home } = FakeSetup::start(&[
         ("openai", "test-key-probe-openai-000000", Flavour::OpenAi),
         ("openrouter", "test-key-probe-openrouter-00", Flavour::OpenRouter),
         ("anthropic", "test-key-probe-anthropic-000", Flavour::Anthropic),
@@ -195,7 +196,18 @@ async fn main() {
         // WebDriver's click waits for the page several times before the event is dispatched;
         // a person's click is one input event. Both are printed; the table has the event's.
         let event = after_stop["stopEvent"].as_u64().unwrap_or(clicked);
-        eprintln!("{}: Stop: WebDriver click call → input event {} ms; event → requests cancelled {} ms, → shown stopped {} ms", s.name, event as i64 - clicked as i64, cancelled as i64 - event as i64, stopped as i64 - event as i64);
+        let handled = after_stop["stopHandled"].as_u64().unwrap_or(event);
+        eprintln!("{}: Stop: WebDriver click call → input event {} ms; event → page handler {} ms, → requests cancelled {} ms, → shown stopped {} ms", s.name, event as i64 - clicked as i64, handled as i64 - event as i64, cancelled as i64 - event as i64, stopped as i64 - event as i64);
+        let logs = home.path().join("share/dev.tally.desktop/logs");
+        let asked = engine_logged(&logs, "Stop asked", event).first().copied();
+        let answers_stopped = engine_logged(&logs, "answer stopped", event);
+        eprintln!(
+            "{}: Stop: event → the engine asked {:?} ms, → every answer's request dropped {:?} ms ({} answers)",
+            s.name,
+            asked.map(|t| t - event as i64),
+            answers_stopped.last().map(|t| t - event as i64),
+            answers_stopped.len()
+        );
 
         println!(
             "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} |",
@@ -210,5 +222,64 @@ async fn main() {
             stopped as i64 - event as i64,
         );
     }
+    if only.as_deref().is_none_or(|o| o.contains("send")) {
+        send_long_prompts(&c, &fake).await;
+    }
     c.close().await.unwrap();
+}
+
+/// Records when the Send button's click happened (its input event's own time), in the page.
+const SEND_CLICK: &str = r#"
+window.__sendEvent = null;
+document.addEventListener('click', (e) => { if (e.target.closest?.('[data-testid=send]')) window.__sendEvent = Math.round(performance.timeOrigin + e.timeStamp); }, { capture: true, once: true });
+const t = document.querySelector('[data-testid=prompt-input]');
+t.value = arguments[0];
+t.dispatchEvent(new Event('input', { bubbles: true }));
+"#;
+
+/// Sending into long threads (issue 12: "sending does not wait for counting"): 6 turns of one
+/// 8-column conversation whose prompts are ~117k tokens each, timed from the Send click's input
+/// event to the first and to the last of the 8 requests arriving whole at the provider. Answers
+/// are short, so the threads grow by the prompts.
+async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider) {
+    open_comparison(c, 8).await;
+    let sentences: Vec<String> = (0..10_000).map(|i| format!("Sentence {i}: the model weighed option {} against plan {} and wrote {} careful words.", i * 7 % 1000, i % 97, i % 13 + 2)).collect();
+    let filler = sentences.join(" ");
+    let tokens = tally_engine::tokens::count_content(tally_engine::tokens::Encoding::O200kBase, &filler);
+    println!("\n| turn | prompt tokens (o200k) | thread per column, tokens | Send click → first request ms | → all 8 requests ms |");
+    println!("|---:|---:|---:|---:|---:|");
+    for turn in 1..=6u64 {
+        let expect = answers(c).await + 8;
+        let first = fake.requests().len();
+        c.execute(PROBE, vec![serde_json::json!(expect)]).await.unwrap();
+        c.execute(SEND_CLICK, vec![serde_json::json!(format!("Turn {turn}. {filler} [[fake tokens=20 pace_ms=0]]"))]).await.unwrap();
+        click(c, "[data-testid=send]").await;
+        until("8 requests", || async { (fake.requests().len() >= first + 8).then_some(()) }).await;
+        wait_page(c, "the answers to end", "return window.__probe.endedAt !== null").await;
+        let event = c.execute("return window.__sendEvent", vec![]).await.unwrap().as_u64().expect("the Send click was seen");
+        let arrived: Vec<u64> = fake.requests()[first..].iter().map(|r| r.received_ms).collect();
+        let (earliest, latest) = (arrived.iter().min().copied().unwrap_or(0), arrived.iter().max().copied().unwrap_or(0));
+        println!("| {turn} | {tokens} | ≈{} | {} | {} |", tokens * turn, earliest as i64 - event as i64, latest as i64 - event as i64);
+    }
+}
+
+/// When the app's log file has `what` at or after `since` (Unix ms), as Unix ms, oldest first.
+/// The log's lines start with an RFC 3339 UTC time (tracing's default); only the time of day is
+/// read, against `since`'s day, which is enough for a run that does not cross midnight.
+fn engine_logged(dir: &std::path::Path, what: &str, since: u64) -> Vec<i64> {
+    let day = since as i64 - since as i64 % 86_400_000;
+    let mut times: Vec<i64> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .flat_map(|text| text.lines().filter(|l| l.contains(what)).filter_map(|l| l.split_once('T')?.1.get(..12).map(str::to_string)).collect::<Vec<_>>())
+        .filter_map(|hms| {
+            let (h, m, s) = (hms.get(..2)?.parse::<i64>().ok()?, hms.get(3..5)?.parse::<i64>().ok()?, hms.get(6..12)?.parse::<f64>().ok()?);
+            Some(day + (h * 3600 + m * 60) * 1000 + (s * 1000.0) as i64)
+        })
+        .filter(|t| *t >= since as i64 - 1000)
+        .collect();
+    times.sort();
+    times
 }
