@@ -104,8 +104,8 @@ pub struct Recorded {
     pub key: Option<String>,
     pub headers: Vec<(String, String)>,
     pub body: Value,
-    /// When the request had arrived whole (Unix time, ms), for benchmarks of how soon a send
-    /// reaches the provider.
+    /// When the request's headers arrived, before its body was read (Unix time, ms), for
+    /// benchmarks of how soon a send reaches the provider.
     #[serde(default)]
     pub received_ms: u64,
     /// When the response's last byte was handed to the connection (Unix time, ms), for
@@ -175,6 +175,10 @@ impl FakeProvider {
             .route(LITELLM_PATH, get(litellm_prices))
             .route("/_fake/script", post(push_script))
             .route("/_fake/requests", get(list_requests))
+            // Long threads make requests of many MB (axum refuses bodies over 2 MB by default);
+            // the providers take a model's whole context window.
+            .layer(axum::extract::DefaultBodyLimit::max(256 << 20))
+            .layer(axum::middleware::from_fn(stamp_arrival))
             .with_state(Arc::clone(&state));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -227,7 +231,7 @@ impl State {
             key,
             headers: kept.iter().filter_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()).map(|v| (h.to_string(), v.to_string()))).collect(),
             body: body.clone(),
-            received_ms: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            received_ms: headers.get(ARRIVED).and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or_else(unix_ms),
             last_byte_ms: None,
             client_left_ms: None,
         };
@@ -299,6 +303,22 @@ pub fn directive(text: &str) -> Script {
         }
     }
     s
+}
+
+/// The request header [`stamp_arrival`] adds (never sent by a client; not recorded as one).
+const ARRIVED: &str = "x-fake-arrived-ms";
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Notes when a request's headers arrived, before axum reads (and the handler parses) a body
+/// that can be many MB: the moment the client's request reached the provider.
+async fn stamp_arrival(mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(&unix_ms().to_string()) {
+        req.headers_mut().insert(ARRIVED, v);
+    }
+    next.run(req).await
 }
 
 async fn openai(st: AxState<Arc<State>>, headers: HeaderMap, body: Json<Value>) -> Response {

@@ -6,7 +6,10 @@
 //! Recorded in the page: the gaps between animation frames while the answers stream (p50, p95,
 //! max, how many over 50 ms); the time from the provider's last byte (noted by the fake) to the
 //! frame after the last answer's final render; then, on a second prompt, the time from the
-//! Stop click to the frame after every answer shows it stopped.
+//! press on Stop to the fake seeing every request cancelled, and to the frame after every answer
+//! shows it stopped (on stderr, each hop: the page's handler, the engine's "Stop asked" and each
+//! answer's dropped request, from the app's log). Last, 6 turns of ~117k-token prompts into 8
+//! columns, from the Send click to the requests arriving at the fake ("send" alone runs only it).
 //!
 //! Prints one Markdown table row per scenario. Run through `scripts/bench/frame_probe.sh`.
 
@@ -27,9 +30,10 @@ const cost = window.__tallyStreamCost;
 if (cost) for (const k of Object.keys(cost)) cost[k] = Array.isArray(cost[k]) ? [] : 0;
 const loop = (t) => { if (!p.running) return; p.frames.push(t); requestAnimationFrame(loop); };
 p.perfStart = performance.now();
-// When the Stop click happened, by the input event's own time (before any wait for the page).
-// And when the page got to handle it (its main thread may be busy rendering).
-document.addEventListener('click', (e) => { if (e.target.closest?.('[data-testid=stop]')) { p.stopEvent = Math.round(performance.timeOrigin + e.timeStamp); p.stopHandled = Date.now(); } }, true);
+// When the Stop button was pressed, by the input event's own time (before any wait for the page;
+// Tally acts on the press, lib/press.ts), and when the page got to handle it (its main thread
+// may be busy rendering).
+document.addEventListener('pointerdown', (e) => { if (e.target.closest?.('[data-testid=stop]')) { p.stopEvent = Math.round(performance.timeOrigin + e.timeStamp); p.stopHandled = Date.now(); } }, true);
 requestAnimationFrame(loop);
 const check = () => {
   if (p.endedAt !== null) return;
@@ -152,7 +156,7 @@ async fn main() {
         ("anthropic", "test-key-probe-anthropic-000", Flavour::Anthropic),
     ])
     .await;
-    println!("| scenario | frames | gap p50 ms | gap p95 ms | gap max ms | gaps > 50 ms | provider's last byte → UI done ms | Stop click event → requests cancelled ms | Stop click event → all shown stopped ms |");
+    println!("| scenario | frames | gap p50 ms | gap p95 ms | gap max ms | gaps > 50 ms | provider's last byte → UI done ms | Stop press → requests cancelled ms | Stop press → all shown stopped ms |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let chosen = |s: &&Scenario| match &only {
         Some(o) => s.name.contains(o.as_str()),
@@ -193,11 +197,11 @@ async fn main() {
         let stopped = after_stop["endedAt"].as_u64().unwrap();
         // When the fake saw the last of the stopped requests cancelled by the engine.
         let cancelled = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).max().expect("the fake saw the requests cancelled");
-        // WebDriver's click waits for the page several times before the event is dispatched;
-        // a person's click is one input event. Both are printed; the table has the event's.
+        // WebDriver's click waits for the page several times before the press is dispatched;
+        // a person's press is one input event. Both are printed; the table has the event's.
         let event = after_stop["stopEvent"].as_u64().unwrap_or(clicked);
         let handled = after_stop["stopHandled"].as_u64().unwrap_or(event);
-        eprintln!("{}: Stop: WebDriver click call → input event {} ms; event → page handler {} ms, → requests cancelled {} ms, → shown stopped {} ms", s.name, event as i64 - clicked as i64, handled as i64 - event as i64, cancelled as i64 - event as i64, stopped as i64 - event as i64);
+        eprintln!("{}: Stop: WebDriver click call → press event {} ms; event → page handler {} ms, → requests cancelled {} ms, → shown stopped {} ms", s.name, event as i64 - clicked as i64, handled as i64 - event as i64, cancelled as i64 - event as i64, stopped as i64 - event as i64);
         let logs = home.path().join("share/dev.tally.desktop/logs");
         let asked = engine_logged(&logs, "Stop asked", event).first().copied();
         let answers_stopped = engine_logged(&logs, "answer stopped", event);
@@ -223,7 +227,7 @@ async fn main() {
         );
     }
     if only.as_deref().is_none_or(|o| o.contains("send")) {
-        send_long_prompts(&c, &fake).await;
+        send_long_prompts(&c, &fake, home.path()).await;
     }
     c.close().await.unwrap();
 }
@@ -241,9 +245,9 @@ t.dispatchEvent(new Event('input', { bubbles: true }));
 /// 8-column conversation whose prompts are ~117k tokens each, timed from the Send click's input
 /// event to the first and to the last of the 8 requests arriving whole at the provider. Answers
 /// are short, so the threads grow by the prompts.
-async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider) {
+async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider, home: &std::path::Path) {
     open_comparison(c, 8).await;
-    let sentences: Vec<String> = (0..10_000).map(|i| format!("Sentence {i}: the model weighed option {} against plan {} and wrote {} careful words.", i * 7 % 1000, i % 97, i % 13 + 2)).collect();
+    let sentences: Vec<String> = (0..5_350).map(|i| format!("Sentence {i}: the model weighed option {} against plan {} and wrote {} careful words.", i * 7 % 1000, i % 97, i % 13 + 2)).collect();
     let filler = sentences.join(" ");
     let tokens = tally_engine::tokens::count_content(tally_engine::tokens::Encoding::O200kBase, &filler);
     println!("\n| turn | prompt tokens (o200k) | thread per column, tokens | Send click → first request ms | → all 8 requests ms |");
@@ -254,12 +258,23 @@ async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider)
         c.execute(PROBE, vec![serde_json::json!(expect)]).await.unwrap();
         c.execute(SEND_CLICK, vec![serde_json::json!(format!("Turn {turn}. {filler} [[fake tokens=20 pace_ms=0]]"))]).await.unwrap();
         click(c, "[data-testid=send]").await;
-        until("8 requests", || async { (fake.requests().len() >= first + 8).then_some(()) }).await;
+        let sent_at = now_ms();
+        while fake.requests().len() < first + 8 {
+            if now_ms() - sent_at > 120_000 {
+                let said = c.execute("return [...document.querySelectorAll('[role=alert], [role=status], [role=dialog]')].map(e => e.textContent.trim()).join(' | ')", vec![]).await.unwrap();
+                std::fs::write("target/frame-probe-send.png", page_screenshot(c).await.unwrap()).unwrap();
+                panic!("turn {turn}: {} of 8 requests after 2 minutes; the page says: {said} (target/frame-probe-send.png)", fake.requests().len() - first);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         wait_page(c, "the answers to end", "return window.__probe.endedAt !== null").await;
         let event = c.execute("return window.__sendEvent", vec![]).await.unwrap().as_u64().expect("the Send click was seen");
         let arrived: Vec<u64> = fake.requests()[first..].iter().map(|r| r.received_ms).collect();
         let (earliest, latest) = (arrived.iter().min().copied().unwrap_or(0), arrived.iter().max().copied().unwrap_or(0));
         println!("| {turn} | {tokens} | ≈{} | {} | {} |", tokens * turn, earliest as i64 - event as i64, latest as i64 - event as i64);
+        let logs = home.join("share/dev.tally.desktop/logs");
+        let steps: Vec<String> = ["turn.plan", "turn.budget", "turn.start"].iter().map(|s| format!("{s} ended {:?}", engine_logged(&logs, s, event).first().map(|t| t - event as i64))).collect();
+        eprintln!("turn {turn}: from the Send click: {}", steps.join(", "));
     }
 }
 

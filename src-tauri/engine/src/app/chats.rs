@@ -227,13 +227,16 @@ impl Engine {
         if prompt.trim().is_empty() {
             return Err(AppError::invalid("The prompt is empty: write one first."));
         }
-        let plan = self.store().run(move |c| crate::store::messages::plan_turn(c, conversation_id, &prompt, &own)).await?;
+        // Spans, so the log times each step from the click to the requests (closed with their time).
+        use tracing::Instrument;
+        let plan = self.store().run(move |c| crate::store::messages::plan_turn(c, conversation_id, &prompt, &own)).instrument(tracing::info_span!("turn.plan", conversation_id)).await?;
         let (plan, counted) = self
             .counted_within_budget(over, plan, Turns::count_plan, |plan, counts| {
                 plan.columns.iter().zip(counts).map(|(c, n)| Sized::new(c.column_id, &c.target, &c.params, *n)).collect()
             })
+            .instrument(tracing::info_span!("turn.budget"))
             .await?;
-        self.started(self.turns.start(plan, counted, sink).await?)
+        self.started(self.turns.start(plan, counted, sink).instrument(tracing::info_span!("turn.start", conversation_id)).await?)
     }
 
     /// Runs one answer again in place of `message_id`; it streams like a turn. The hard budget
