@@ -29,13 +29,18 @@ describe('onPress', () => {
     expect(send.clicks()).toBe(1);
   });
 
-  it('forgets the swallowing at the next press when the click never came', () => {
+  it('forgets the swallowing at the next press or key when the click never came', () => {
     const p = onPress(() => {});
     p.onpointerdown(press);
     window.dispatchEvent(new Event('pointerdown'));
     const other = button();
     other.el.dispatchEvent(new MouseEvent('click', { bubbles: true, detail: 1 }));
     expect(other.clicks()).toBe(1);
+    // Or at the next key: Enter on a focused button is a click of its own.
+    p.onpointerdown(press);
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    other.el.dispatchEvent(new MouseEvent('click', { bubbles: true, detail: 0 }));
+    expect(other.clicks()).toBe(2);
   });
 
   it('acts on a click from the keyboard, and ignores presses of other buttons', () => {

@@ -23,7 +23,8 @@ export function onPress(action: () => void): { onpointerdown: (e: PointerEvent) 
 }
 
 /** Stops the next click anywhere in the window (the end of the press that just acted) from
- * doing anything; forgotten at the next press, if that click never came (released elsewhere). */
+ * doing anything; forgotten at the next press or key, if that click never came (the button was
+ * released outside the window). */
 function swallowNextClick(): void {
   const swallow = (e: Event) => {
     e.preventDefault();
@@ -33,7 +34,9 @@ function swallowNextClick(): void {
   const forget = () => {
     window.removeEventListener('click', swallow, true);
     window.removeEventListener('pointerdown', forget, true);
+    window.removeEventListener('keydown', forget, true);
   };
   window.addEventListener('click', swallow, true);
   window.addEventListener('pointerdown', forget, true);
+  window.addEventListener('keydown', forget, true);
 }
