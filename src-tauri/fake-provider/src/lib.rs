@@ -113,7 +113,7 @@ pub struct Recorded {
     #[serde(default)]
     pub last_byte_ms: Option<u64>,
     /// When the client was found gone while the response still streamed (it cancelled the
-    /// request: Stop), Unix time in ms, within a token's interval.
+    /// request: Stop), Unix time in ms: as soon as the server dropped the response.
     #[serde(default)]
     pub client_left_ms: Option<u64>,
 }

@@ -226,10 +226,20 @@ fn stream_response(steps: Vec<Step>, ended: impl FnOnce(bool) + Send + 'static) 
     tokio::spawn(async move {
         let start = tokio::time::Instant::now();
         for step in steps {
-            if let Some(us) = step.due_us {
-                tokio::time::sleep_until(start + Duration::from_micros(us)).await;
-            } else if step.delay_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(step.delay_ms)).await;
+            let due = match step.due_us {
+                Some(us) => Some(start + Duration::from_micros(us)),
+                None => (step.delay_ms > 0).then(|| tokio::time::Instant::now() + Duration::from_millis(step.delay_ms)),
+            };
+            if let Some(due) = due {
+                // A client that hangs up is noted when the server drops the response, not at the
+                // next token: benchmarks time Stop by it.
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    _ = tx.closed() => {
+                        ended(false);
+                        return;
+                    }
+                }
             }
             let item = match step.what {
                 Emit::Bytes(b) => Ok(b),

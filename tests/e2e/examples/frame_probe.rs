@@ -201,12 +201,14 @@ async fn main() {
         // a person's press is one input event. Both are printed; the table has the event's.
         let event = after_stop["stopEvent"].as_u64().unwrap_or(clicked);
         let handled = after_stop["stopHandled"].as_u64().unwrap_or(event);
+        let each: Vec<i64> = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).map(|t| t as i64 - event as i64).collect();
+        eprintln!("{}: Stop: the fake saw each request cancelled at {each:?} ms after the press", s.name);
         eprintln!("{}: Stop: WebDriver click call → press event {} ms; event → page handler {} ms, → requests cancelled {} ms, → shown stopped {} ms", s.name, event as i64 - clicked as i64, handled as i64 - event as i64, cancelled as i64 - event as i64, stopped as i64 - event as i64);
         let logs = home.path().join("share/dev.tally.desktop/logs");
         let asked = engine_logged(&logs, "Stop asked", event).first().copied();
         let answers_stopped = engine_logged(&logs, "answer stopped", event);
         eprintln!(
-            "{}: Stop: event → the engine asked {:?} ms, → every answer's request dropped {:?} ms ({} answers)",
+            "{}: Stop: event (at {event} ms Unix time) → the engine asked {:?} ms, → every answer's request dropped {:?} ms ({} answers)",
             s.name,
             asked.map(|t| t - event as i64),
             answers_stopped.last().map(|t| t - event as i64),
