@@ -243,7 +243,7 @@ impl State {
     /// Notes that the response to the `index`-th request sent its last byte (`completed`), or
     /// found its client gone before that.
     pub(crate) fn stream_ended(&self, index: usize, completed: bool) {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        let now = unix_ms();
         if let Some(r) = self.requests.lock().unwrap_or_else(|p| p.into_inner()).get_mut(index) {
             if completed {
                 r.last_byte_ms = Some(now);

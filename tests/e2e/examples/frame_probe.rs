@@ -195,13 +195,14 @@ async fn main() {
         let after_stop = c.execute(COLLECT, vec![]).await.unwrap();
         report_work(s.name, "until stopped", &after_stop);
         let stopped = after_stop["endedAt"].as_u64().unwrap();
-        // When the fake saw the last of the stopped requests cancelled by the engine.
-        let cancelled = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).max().expect("the fake saw the requests cancelled");
+        // When the fake saw each stopped request cancelled by the engine, and the last of them.
+        let left: Vec<u64> = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).collect();
+        let cancelled = left.iter().copied().max().expect("the fake saw the requests cancelled");
         // WebDriver's click waits for the page several times before the press is dispatched;
         // a person's press is one input event. Both are printed; the table has the event's.
         let event = after_stop["stopEvent"].as_u64().unwrap_or(clicked);
         let handled = after_stop["stopHandled"].as_u64().unwrap_or(event);
-        let each: Vec<i64> = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).map(|t| t as i64 - event as i64).collect();
+        let each: Vec<i64> = left.iter().map(|&t| t as i64 - event as i64).collect();
         eprintln!("{}: Stop: the fake saw each request cancelled at {each:?} ms after the press", s.name);
         eprintln!("{}: Stop: WebDriver click call → press event {} ms; event → page handler {} ms, → requests cancelled {} ms, → shown stopped {} ms", s.name, event as i64 - clicked as i64, handled as i64 - event as i64, cancelled as i64 - event as i64, stopped as i64 - event as i64);
         let logs = home.path().join("share/dev.tally.desktop/logs");
