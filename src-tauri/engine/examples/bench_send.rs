@@ -1,6 +1,7 @@
 //! How long `send()` keeps the requests waiting: from the call to the first request reaching a
-//! local server, at 8 columns, with a ~110,000-token prompt each turn for 6 turns of one
-//! conversation (so the 6th turn's threads hold ~660,000 tokens per column).
+//! local server, at 8 columns, with a ~117,000-token prompt each turn for 6 turns of one
+//! conversation (so the 6th turn's threads hold ~700,000 tokens per column), then 3 turns of a
+//! one-line prompt on those long threads (the usual follow-up).
 //!
 //! `cargo run --release -p tally-engine --example bench_send`
 //!
@@ -34,6 +35,8 @@ const TARGETS: [&str; 8] = [
     "xai:grok-3",
 ];
 const TURNS: usize = 6;
+/// The follow-ups sent after the long turns.
+const SHORT: [&str; 3] = ["Summarise the above in one line.", "Which of these words came most often?", "Thanks, that is all."];
 
 const ANSWER: &str = "data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Noted.\"},\"finish_reason\":null}]}\n\n\
 data: {\"id\":\"b\",\"object\":\"chat.completion.chunk\",\"model\":\"bench\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n\
@@ -83,6 +86,7 @@ fn prompt(seed: u64) -> String {
 
 struct Row {
     turn: usize,
+    prompt_tokens: u64,
     to_first_request_ms: f64,
     send_returned_ms: f64,
 }
@@ -124,7 +128,8 @@ async fn run(hard_budget: bool, prompts: &[String]) -> Vec<Row> {
         let returned = t0.elapsed();
         handle.await.unwrap();
         let first = *arrivals.lock().unwrap().iter().min().expect("a request arrived");
-        rows.push(Row { turn: turn + 1, to_first_request_ms: ms(first - t0), send_returned_ms: ms(returned) });
+        let prompt_tokens = tally_engine::tokens::count_text("gpt-4o", text).tokens;
+        rows.push(Row { turn: turn + 1, prompt_tokens, to_first_request_ms: ms(first - t0), send_returned_ms: ms(returned) });
         // Let the counts stored after the requests settle before the next turn is timed.
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -140,14 +145,15 @@ async fn main() {
     for (var, key) in [("OPENAI_API_KEY", "sk-bench"), ("OPENROUTER_API_KEY", "sk-or-bench"), ("DEEPSEEK_API_KEY", "sk-ds"), ("MISTRAL_API_KEY", "m-bench"), ("GROQ_API_KEY", "gsk-bench"), ("XAI_API_KEY", "xai-bench")] {
         std::env::set_var(var, key);
     }
-    let prompts: Vec<String> = (1..=TURNS as u64).map(prompt).collect();
+    let mut prompts: Vec<String> = (1..=TURNS as u64).map(prompt).collect();
     let tokens = tally_engine::tokens::count_text("gpt-4o", &prompts[0]).tokens;
-    println!("8 columns, {TURNS} turns, each prompt {tokens} tokens (o200k_base), {} KiB\n", prompts[0].len() / 1024);
+    println!("8 columns, {TURNS} turns, each prompt {tokens} tokens (o200k_base), {} KiB, then {} one-line follow-ups\n", prompts[0].len() / 1024, SHORT.len());
+    prompts.extend(SHORT.iter().map(|s| s.to_string()));
     for hard in [false, true] {
         println!("## {}\n", if hard { "with a hard budget (checked before sending; the compose estimate ran first)" } else { "no hard budget" });
-        println!("| turn | send() → first request ms | send() returned ms |\n|---|---|---|");
+        println!("| turn | prompt tokens | send() → first request ms | send() returned ms |\n|---:|---:|---:|---:|");
         for r in run(hard, &prompts).await {
-            println!("| {} | {:.2} | {:.2} |", r.turn, r.to_first_request_ms, r.send_returned_ms);
+            println!("| {} | {} | {:.2} | {:.2} |", r.turn, r.prompt_tokens, r.to_first_request_ms, r.send_returned_ms);
         }
         println!();
     }

@@ -5,13 +5,18 @@
 //! the answer ends — however it ends: a stopped or dropped answer keeps its text and its tokens
 //! (estimated, and marked so, when the provider sent no usage). Retries happen only before the
 //! first token, bounded in count and total wait.
+//!
+//! The requests leave before the turn is written: their bodies are written one after another off
+//! the async workers from threads kept in memory ([`crate::store::texts`]), and the turn is
+//! recorded while they travel. What streams in before the record is written is held by its
+//! column and shown once it is; a turn that cannot be recorded has its requests stopped at once.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use ts_rs::TS;
@@ -19,12 +24,13 @@ use ts_rs::TS;
 use crate::endpoints::Endpoints;
 use crate::live::{self, Live, LiveBook, Streaming};
 use crate::pricing::{uses_web_search, AnswerFacts, Pricing};
-use crate::providers::{self, ChatRequest, ErrorKind, ProviderError, StreamLimits};
+use crate::providers::{self, ChatMessage, ChatRequest, ErrorKind, ProviderError, Role, StreamLimits};
 use crate::reconcile::Reconciler;
-use crate::store::conversations::{self, AllTotals, Totals};
-use crate::store::messages::{self, ColumnTurn, Finished, MessageView, RegeneratePlan, Status, TurnPlan};
+use crate::store::conversations::{self, AllTotals, ColumnParams, Totals};
+use crate::store::messages::{self, ColumnTurn, Finished, MessageView, PlannedColumn, RegeneratePlan, Status, TurnPlan};
 use crate::store::{Store, StoreError};
 use crate::stream::{StreamEvent, Timing, Usage};
+use crate::target::Target;
 use crate::tokens::counts::TokenCounts;
 
 /// The longest a streamed token waits before it is sent to the UI: less than one 60 Hz frame
@@ -102,6 +108,73 @@ struct Running {
     by_message: HashMap<i64, CancellationToken>,
 }
 
+/// Where a turn's record stands, as its columns see it: the requests leave before it is written.
+#[derive(Debug, Clone)]
+enum Record {
+    /// Being written; what streams in meanwhile is held by its column.
+    Pending,
+    /// Written: each column's answer id, in the order the columns were opened.
+    Written(Arc<[i64]>),
+    /// Not written: the requests were stopped, and nothing of them is kept.
+    Abandoned,
+}
+
+/// One column's request, as it leaves.
+struct Outgoing {
+    /// The column's place in its turn (its answer id is `Record::Written(ids)[index]`).
+    index: usize,
+    column_id: i64,
+    target: Target,
+    request: Arc<ChatRequest>,
+}
+
+impl Outgoing {
+    /// A planned column's request: its thread (the texts shared, not copied) and its prompt.
+    fn planned(index: usize, c: &PlannedColumn) -> Outgoing {
+        let messages = c.thread.iter().map(|(_, m)| m.clone()).chain(std::iter::once(ChatMessage { role: Role::User, content: Arc::clone(&c.prompt) })).collect();
+        Outgoing { index, column_id: c.column_id, target: c.target.clone(), request: Arc::new(request(&c.target, &c.params, messages)) }
+    }
+
+    /// A column whose answer is written already (a regeneration).
+    fn recorded(c: &ColumnTurn) -> Outgoing {
+        Outgoing { index: 0, column_id: c.column_id, target: c.target.clone(), request: Arc::new(request(&c.target, &c.params, c.history.clone())) }
+    }
+}
+
+fn request(target: &Target, params: &ColumnParams, messages: Vec<ChatMessage>) -> ChatRequest {
+    ChatRequest {
+        model: target.wire_model().to_string(),
+        system: params.system.clone(),
+        messages,
+        max_tokens: params.max_tokens,
+        temperature: params.temperature,
+        extra: params.extra.clone(),
+    }
+}
+
+/// A turn whose requests have left, before it is written.
+struct Launch {
+    conversation_id: i64,
+    turn: CancellationToken,
+    /// Each column's own stop, in order.
+    tokens: Vec<CancellationToken>,
+    tasks: Vec<JoinHandle<()>>,
+    record: watch::Sender<Record>,
+    tx: mpsc::UnboundedSender<Coalesce>,
+    rx: mpsc::UnboundedReceiver<Coalesce>,
+}
+
+impl Launch {
+    /// The turn could not be written: its requests are stopped at once and its columns end
+    /// without keeping anything. Returns `error`, to say why.
+    fn abandon(self, error: StoreError) -> StoreError {
+        let _ = self.record.send(Record::Abandoned);
+        self.turn.cancel();
+        tracing::warn!(conversation_id = self.conversation_id, %error, "a turn's requests were stopped: it could not be recorded");
+        error
+    }
+}
+
 /// Runs turns and lets them be stopped, whole or one answer at a time.
 pub struct Turns {
     deps: Arc<TurnDeps>,
@@ -129,7 +202,7 @@ impl Turns {
         &self.deps.store
     }
 
-    /// Records the turn and starts every column streaming. Returns the turn id and a handle that
+    /// Starts every column streaming and records the turn. Returns the turn id and a handle that
     /// completes when every column has finished and `Done` was sent.
     pub async fn send(self: &Arc<Self>, conversation_id: i64, prompt: String, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
         self.send_with(conversation_id, prompt, HashMap::new(), sink).await
@@ -138,7 +211,8 @@ impl Turns {
     /// Like [`Turns::send`], with some columns sending their own prompt (prompt variants). The
     /// requests leave without waiting for them to be counted: the counts are stored after.
     pub async fn send_with(self: &Arc<Self>, conversation_id: i64, prompt: String, own: HashMap<i64, String>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
-        let plan = self.deps.store.run(move |c| messages::plan_turn(c, conversation_id, &prompt, &own)).await?;
+        let texts = self.deps.store.texts();
+        let plan = self.deps.store.run(move |c| messages::plan_turn(c, &texts, conversation_id, &prompt, &own)).await?;
         self.start(plan, None, sink).await
     }
 
@@ -147,23 +221,47 @@ impl Turns {
         plan.columns.iter().map(|c| self.deps.counts.request(&c.target.to_string(), c.params.system.as_deref(), c.parts()).0).collect()
     }
 
-    /// Records a planned turn (with its columns' counts, when counted already) and starts every
-    /// column streaming; columns recorded without a count are counted afterwards, off the path
-    /// of the requests.
+    /// Starts every column of a planned turn streaming, then records the turn (with its columns'
+    /// counts, when counted already) while the requests are on their way: the requests wait
+    /// neither for the database nor for counting. What streams in before the turn is written is
+    /// held by its column and shown once it is. If the turn cannot be written (a database error,
+    /// or the conversation changed since it was planned), the requests are stopped at once and
+    /// the error is returned. Columns recorded without a count are counted afterwards.
     pub async fn start(self: &Arc<Self>, plan: TurnPlan, counted: Option<Vec<u64>>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
-        let (conversation_id, prompt) = (plan.conversation_id, plan.prompt.clone());
-        let start = self.deps.store.run(move |c| messages::start_planned(c, plan, counted.as_deref())).await?;
-        let turn_id = start.turn_id;
-        let (answers, totals) = self.answers(conversation_id, &start.columns).await?;
+        let conversation_id = plan.conversation_id;
+        let outgoing = plan.columns.iter().enumerate().map(|(index, c)| Outgoing::planned(index, c)).collect();
+        let launch = self.open(conversation_id, CancellationToken::new(), outgoing);
+        let texts = self.deps.store.texts();
+        let written = self
+            .deps
+            .store
+            .run(move |c| {
+                let recorded = messages::record_planned(c, &texts, &plan, counted.as_deref());
+                Ok((plan, counted, recorded))
+            })
+            .await;
+        let (plan, counted, recorded) = match written {
+            Ok((plan, counted, Ok(Some(recorded)))) => (plan, counted, recorded),
+            Ok((_, _, Ok(None))) => return Err(launch.abandon(messages::changed_while_sending())),
+            Ok((_, _, Err(e))) | Err(e) => return Err(launch.abandon(e)),
+        };
+        let prompt = plan.prompt.clone();
+        let start = recorded.start(plan, counted.as_deref());
+        let (answers, totals) = match self.answers(conversation_id, &start.columns).await {
+            Ok(found) => found,
+            Err(e) => return Err(launch.abandon(e)),
+        };
         self.count_afterwards(&start.columns);
-        let handle = self.launch(conversation_id, turn_id, start.columns, totals, sink, TurnEvent::Started { turn_id, prompt, answers });
+        let turn_id = start.turn_id;
+        let handle = self.written(launch, turn_id, &start.columns, totals, sink, TurnEvent::Started { turn_id, prompt, answers });
         Ok((turn_id, handle))
     }
 
     /// Runs one column's answer again (after an error, a stop, or because the user wants another):
     /// the old answer is superseded, and the new one streams in its place with the same thread.
     pub async fn regenerate(self: &Arc<Self>, message_id: i64, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
-        let plan = self.deps.store.run(move |c| messages::plan_regenerate(c, message_id)).await?;
+        let texts = self.deps.store.texts();
+        let plan = self.deps.store.run(move |c| messages::plan_regenerate(c, &texts, message_id)).await?;
         self.start_regenerate(plan, None, sink).await
     }
 
@@ -175,11 +273,23 @@ impl Turns {
     /// Records a planned regeneration and starts it streaming.
     pub async fn start_regenerate(self: &Arc<Self>, plan: RegeneratePlan, counted: Option<u64>, sink: Sink) -> Result<(i64, JoinHandle<()>), StoreError> {
         let message_id = plan.message_id;
-        let (conversation_id, turn_id, column) = self.deps.store.run(move |c| messages::start_regenerate(c, plan, counted)).await?;
+        let texts = self.deps.store.texts();
+        let (conversation_id, turn_id, column) = self.deps.store.run(move |c| messages::start_regenerate(c, &texts, plan, counted)).await?;
         let (mut answers, totals) = self.answers(conversation_id, std::slice::from_ref(&column)).await?;
         let answer = answers.remove(0);
         self.count_afterwards(std::slice::from_ref(&column));
-        let handle = self.launch(conversation_id, turn_id, vec![column], totals, sink, TurnEvent::Restarted { turn_id, replaces: message_id, answer });
+        // A turn the user stopped may still be winding down when one of its answers is retried;
+        // the retry must not inherit that stop.
+        let turn = {
+            let mut running = self.lock();
+            let entry = running.entry(turn_id).or_default();
+            if entry.turn.is_cancelled() {
+                entry.turn = CancellationToken::new();
+            }
+            entry.turn.clone()
+        };
+        let launch = self.open(conversation_id, turn, vec![Outgoing::recorded(&column)]);
+        let handle = self.written(launch, turn_id, std::slice::from_ref(&column), totals, sink, TurnEvent::Restarted { turn_id, replaces: message_id, answer });
         Ok((turn_id, handle))
     }
 
@@ -212,24 +322,45 @@ impl Turns {
             .await
     }
 
-    fn launch(self: &Arc<Self>, conversation_id: i64, turn_id: i64, columns: Vec<ColumnTurn>, totals: AllTotals, sink: Sink, first: TurnEvent) -> JoinHandle<()> {
-        let mut tokens = Vec::with_capacity(columns.len());
+    /// Starts each column's request at once, under `turn`'s cancellation. The columns hold what
+    /// streams in until [`Turns::written`] says where it goes (or [`Launch::abandon`] stops them).
+    fn open(self: &Arc<Self>, conversation_id: i64, turn: CancellationToken, outgoing: Vec<Outgoing>) -> Launch {
+        let (record, recorded) = watch::channel(Record::Pending);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let limits = self.limits();
+        let mut tokens = Vec::with_capacity(outgoing.len());
+        let mut tasks = Vec::with_capacity(outgoing.len());
+        let mut writing = Vec::with_capacity(outgoing.len());
+        for out in outgoing {
+            let token = turn.child_token();
+            tokens.push(token.clone());
+            let (body_tx, body) = oneshot::channel();
+            writing.push((out.target.provider(), Arc::clone(&out.request), body_tx));
+            tasks.push(tokio::spawn(run_column(Arc::clone(&self.deps), conversation_id, out, body, limits, token, tx.clone(), recorded.clone())));
+        }
+        // The bodies (megabytes each on a long thread) are written one after another on one
+        // thread, in column order: the first request leaves once its own body is written, not
+        // once all of them are, and the async workers stay free to send them.
+        tokio::task::spawn_blocking(move || {
+            for (provider, request, body) in writing {
+                let _ = body.send(providers::request_bytes(provider, &request));
+            }
+        });
+        Launch { conversation_id, turn, tokens, tasks, record, tx, rx }
+    }
+
+    /// The turn is written: its columns can be stopped by id, the UI hears `first` and then what
+    /// streams, and `Done` once every column has finished.
+    fn written(self: &Arc<Self>, launch: Launch, turn_id: i64, columns: &[ColumnTurn], totals: AllTotals, sink: Sink, first: TurnEvent) -> JoinHandle<()> {
+        let Launch { conversation_id, turn, tokens, tasks, record, tx, rx } = launch;
+        let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
         {
             let mut running = self.lock();
-            let entry = running.entry(turn_id).or_default();
-            // A turn the user stopped may still be winding down when one of its answers is
-            // retried; the retry must not inherit that stop.
-            if entry.turn.is_cancelled() {
-                entry.turn = CancellationToken::new();
-            }
-            for col in &columns {
-                let token = entry.turn.child_token();
-                entry.by_message.insert(col.message_id, token.clone());
-                tokens.push(token);
+            let entry = running.entry(turn_id).or_insert_with(|| Running { turn, by_message: HashMap::new() });
+            for (id, token) in ids.iter().zip(tokens) {
+                entry.by_message.insert(*id, token);
             }
         }
-        let (tx, rx) = mpsc::unbounded_channel();
-        let _ = tx.send(Coalesce::Flush(Box::new(first)));
         let streaming = columns
             .iter()
             .map(|c| Streaming {
@@ -240,16 +371,12 @@ impl Turns {
             })
             .collect();
         self.live.begin(conversation_id, totals, streaming);
+        // `first` goes before any text: the columns send none until the record says where it goes.
+        let _ = tx.send(Coalesce::Flush(Box::new(first)));
         let forwarder = tokio::spawn(forward(rx, sink, BATCH_WINDOW, Some((Arc::clone(&self.live), conversation_id))));
+        let _ = record.send(Record::Written(ids.clone().into()));
         let this = Arc::clone(self);
-        let limits = self.limits();
-        let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
         tokio::spawn(async move {
-            let tasks: Vec<_> = columns
-                .into_iter()
-                .zip(tokens)
-                .map(|(col, cancel)| tokio::spawn(run_column(Arc::clone(&this.deps), conversation_id, col, limits, cancel, tx.clone())))
-                .collect();
             for t in tasks {
                 let _ = t.await;
             }
@@ -390,66 +517,100 @@ struct Answer {
     error: Option<ProviderError>,
 }
 
-async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, limits: StreamLimits, cancel: CancellationToken, tx: mpsc::UnboundedSender<Coalesce>) {
-    let request = ChatRequest {
-        model: col.target.wire_model().to_string(),
-        system: col.params.system.clone(),
-        messages: col.history.clone(),
-        max_tokens: col.params.max_tokens,
-        temperature: col.params.temperature,
-        extra: col.params.extra.clone(),
-    };
+/// The answer id of the column at `index`, once its turn is written.
+fn answer_id(record: &watch::Receiver<Record>, index: usize) -> Option<i64> {
+    match &*record.borrow() {
+        Record::Written(ids) => ids.get(index).copied(),
+        _ => None,
+    }
+}
+
+/// Sends the UI what arrived since `shown` (bytes of text and of reasoning already sent).
+fn show(tx: &mpsc::UnboundedSender<Coalesce>, message_id: i64, answer: &Answer, shown: &mut (usize, usize)) {
+    let (text, reasoning) = (&answer.text[shown.0..], &answer.reasoning[shown.1..]);
+    if !text.is_empty() || !reasoning.is_empty() {
+        let _ = tx.send(Coalesce::Delta { message_id, text: text.to_string(), reasoning: reasoning.to_string() });
+        *shown = (answer.text.len(), answer.reasoning.len());
+    }
+}
+
+// What a column runs with, each from its own source (the plan, the body writer, the turn's stop,
+// its record): bundling them would only move the list elsewhere.
+#[allow(clippy::too_many_arguments)]
+async fn run_column(
+    deps: Arc<TurnDeps>,
+    conversation_id: i64,
+    out: Outgoing,
+    body: oneshot::Receiver<bytes::Bytes>,
+    limits: StreamLimits,
+    cancel: CancellationToken,
+    tx: mpsc::UnboundedSender<Coalesce>,
+    mut record: watch::Receiver<Record>,
+) {
+    let Outgoing { index, column_id, target, request } = out;
     let endpoints = Arc::clone(&deps.endpoints);
-    let target = col.target.clone();
-    let endpoint = tokio::task::spawn_blocking(move || endpoints.endpoint(&target))
-        .await
-        .unwrap_or_else(|_| Err(ProviderError::new(ErrorKind::Auth, "Tally could not read the key store.")));
+    let endpoint = {
+        let target = target.clone();
+        tokio::task::spawn_blocking(move || endpoints.endpoint(&target))
+            .await
+            .unwrap_or_else(|_| Err(ProviderError::new(ErrorKind::Auth, "Tally could not read the key store.")))
+    };
 
     let mut answer = Answer::default();
     let mut timing = Timing::default();
+    let mut shown = (0, 0);
+    let endpoint = match (endpoint, body.await) {
+        (Ok(endpoint), Ok(body)) => Ok((endpoint, body)),
+        (Err(e), _) => Err(e),
+        (_, Err(_)) => Err(ProviderError::new(ErrorKind::BadRequest, "Tally could not write this request.")),
+    };
     match endpoint {
         Err(e) => answer.error = Some(e),
-        Ok(endpoint) => {
+        Ok((endpoint, body)) => {
             let first_attempt = Instant::now();
             for attempt in 1..=MAX_ATTEMPTS {
                 let started_after = first_attempt.elapsed();
                 answer = Answer::default();
+                shown = (0, 0);
                 let mut last_save = Instant::now();
-                let message_id = col.message_id;
                 let store = deps.store.clone();
-                let mut on_event = |event: StreamEvent| match event {
-                    StreamEvent::Started { served_model, served_by, request_id } => {
-                        answer.accepted = true;
-                        answer.request_id = request_id.or(answer.request_id.take());
-                        answer.served_model = served_model.or(answer.served_model.take());
-                        answer.served_by = served_by.or(answer.served_by.take());
-                    }
-                    StreamEvent::TextDelta(t) => {
-                        answer.text.push_str(&t);
-                        let _ = tx.send(Coalesce::Delta { message_id, text: t, reasoning: String::new() });
-                        if last_save.elapsed() >= SAVE_EVERY {
-                            last_save = Instant::now();
-                            let (text, reasoning) = (answer.text.clone(), answer.reasoning.clone());
-                            let store = store.clone();
-                            tokio::spawn(async move { store.run(move |c| messages::save_partial(c, message_id, &text, &reasoning)).await });
+                // Until the turn is written, what arrives is only kept here (the provider answers
+                // long after the record is written; a local server may not). Once it is, each
+                // event sends what arrived since the last one.
+                let mut on_event = |event: StreamEvent| {
+                    match event {
+                        StreamEvent::Started { served_model, served_by, request_id } => {
+                            answer.accepted = true;
+                            answer.request_id = request_id.or(answer.request_id.take());
+                            answer.served_model = served_model.or(answer.served_model.take());
+                            answer.served_by = served_by.or(answer.served_by.take());
                         }
+                        StreamEvent::TextDelta(t) => answer.text.push_str(&t),
+                        StreamEvent::ReasoningDelta(r) => answer.reasoning.push_str(&r),
+                        StreamEvent::Usage(u) => {
+                            // Kept at once: if this process dies before the answer is finished,
+                            // the next one to open the database bills it with these figures.
+                            if let Some(message_id) = answer_id(&record, index) {
+                                let (usage, served) = (u.clone(), answer.served_model.clone());
+                                let store = store.clone();
+                                tokio::spawn(async move { store.run(move |c| messages::save_usage(c, message_id, &usage, served.as_deref())).await });
+                            }
+                            answer.usage = Some(u);
+                        }
+                        StreamEvent::Finished { reason } => answer.finish_reason = Some(reason),
+                        StreamEvent::Failed(e) => answer.error = Some(e),
                     }
-                    StreamEvent::ReasoningDelta(r) => {
-                        answer.reasoning.push_str(&r);
-                        let _ = tx.send(Coalesce::Delta { message_id, text: String::new(), reasoning: r });
-                    }
-                    StreamEvent::Usage(u) => {
-                        // Kept at once: if this process dies before the answer is finished, the
-                        // next one to open the database bills it with these figures.
-                        let (usage, served) = (u.clone(), answer.served_model.clone());
+                    let Some(message_id) = answer_id(&record, index) else { return };
+                    let grew = answer.text.len() > shown.0;
+                    show(&tx, message_id, &answer, &mut shown);
+                    if grew && last_save.elapsed() >= SAVE_EVERY {
+                        last_save = Instant::now();
+                        let (text, reasoning) = (answer.text.clone(), answer.reasoning.clone());
                         let store = store.clone();
-                        tokio::spawn(async move { store.run(move |c| messages::save_usage(c, message_id, &usage, served.as_deref())).await });
-                        answer.usage = Some(u);
+                        tokio::spawn(async move { store.run(move |c| messages::save_partial(c, message_id, &text, &reasoning)).await });
                     }
-                    StreamEvent::Finished { reason } => answer.finish_reason = Some(reason),
-                    StreamEvent::Failed(e) => answer.error = Some(e),
                 };
-                timing = providers::stream_chat(&deps.http, &endpoint, &request, limits, &cancel, &mut on_event).await;
+                timing = providers::stream_body(&deps.http, &endpoint, body.clone(), limits, &cancel, &mut on_event).await;
                 // Timings count from the first attempt: the last attempt's own figures stay
                 // clean, and the attempts and the time before the last one are recorded.
                 timing.attempts = attempt;
@@ -471,6 +632,14 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         }
     }
 
+    // An answer can end before its turn is written (a refusal, a local server's short answer).
+    let message_id = match record.wait_for(|r| !matches!(r, Record::Pending)).await.map(|r| r.clone()) {
+        Ok(Record::Written(ids)) => ids[index],
+        // Not written: the turn's requests were stopped and nothing of them is kept.
+        _ => return,
+    };
+    show(&tx, message_id, &answer, &mut shown);
+
     let mut status = match &answer.error {
         None => Status::Done,
         Some(e) if e.kind == ErrorKind::Cancelled => Status::Stopped,
@@ -478,16 +647,16 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
     };
     if status == Status::Stopped {
         // Its request is cancelled by now (the response was dropped); the log times each Stop.
-        tracing::info!(message_id = col.message_id, "answer stopped");
+        tracing::info!(message_id = message_id, "answer stopped");
     }
     let usage = settle_usage(answer.usage.take(), &request, &answer, status);
-    let generation_id = answer.request_id.take().filter(|_| col.target.route == "openrouter" && answer.accepted);
+    let generation_id = answer.request_id.take().filter(|_| target.route == "openrouter" && answer.accepted);
     let facts = AnswerFacts {
         served_model: answer.served_model.clone(),
         served_by: answer.served_by.clone(),
         web_search: uses_web_search(&request.model, &request.extra),
     };
-    let (price, cost) = match deps.pricing.charge(&col.target, &facts, &usage) {
+    let (price, cost) = match deps.pricing.charge(&target, &facts, &usage) {
         Ok(charged) => charged,
         // Only an impossible price can get here (usage was checked by the adapter): say so,
         // keep the text, and record the answer unpriced rather than panic or invent a figure.
@@ -501,9 +670,9 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
     };
     let finished = Finished {
         conversation_id,
-        column_id: col.column_id,
-        message_id: col.message_id,
-        target: col.target.clone(),
+        column_id,
+        message_id,
+        target,
         content: answer.text,
         reasoning: answer.reasoning,
         status,
@@ -516,17 +685,24 @@ async fn run_column(deps: Arc<TurnDeps>, conversation_id: i64, col: ColumnTurn, 
         timing,
         origin: deps.origin,
     };
-    match deps.store.run(move |c| messages::finish(c, &finished)).await {
+    let texts = deps.store.texts();
+    let finishing = deps.store.run(move |c| {
+        let out = messages::finish(c, &finished)?;
+        // The next turn's plan takes the text from memory (a failure to keep it costs a read).
+        let _ = messages::keep_text(c, &texts, finished.column_id, finished.message_id, &finished.content);
+        Ok(out)
+    });
+    match finishing.await {
         Ok((message, column_totals, conversation_totals)) => {
             let _ = tx.send(Coalesce::Flush(Box::new(TurnEvent::Finished { message, column_totals, conversation_totals })));
             // Billed answers through OpenRouter are checked against its record, in the background.
             if let (Some(reconciler), Some(id)) = (&deps.reconciler, generation_id) {
-                let _ = reconciler.watch(col.message_id, id).await;
+                let _ = reconciler.watch(message_id, id).await;
             }
         }
         Err(e) => {
             // The answer could not be saved; say so rather than pretend.
-            let _ = tx.send(Coalesce::Delta { message_id: col.message_id, text: format!("\n\n[Tally could not save this answer: {e}]"), reasoning: String::new() });
+            let _ = tx.send(Coalesce::Delta { message_id, text: format!("\n\n[Tally could not save this answer: {e}]"), reasoning: String::new() });
         }
     }
 }

@@ -372,3 +372,150 @@ async fn conversations_nothing_was_sent_in_do_not_pile_up_in_the_list() {
     ids.sort();
     assert_eq!(ids, [used, newest], "only the newest empty one is listed, for the user to write in");
 }
+
+/// Waits (without a time limit of its own: the guard only stops a failing test from hanging)
+/// until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while !done() {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: never happened"));
+}
+
+#[tokio::test]
+async fn requests_leave_before_the_turn_is_written_and_what_streamed_meanwhile_is_shown_after() {
+    let h = harness(None).await;
+    let conv = h.conversation(TWO);
+    let store = h.turns.store().clone();
+    let texts = store.texts();
+    let prompt = "Quick one [[fake tokens=6 pace_ms=0]]";
+    let plan = store.blocking(|c| tally_engine::store::messages::plan_turn(c, &texts, conv, prompt, &Default::default())).unwrap();
+
+    // The database is busy (another writer holds it) while the turn is sent.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let busy = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            store
+                .blocking(|_| {
+                    held.send(()).unwrap();
+                    released.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap()
+        })
+    };
+    holding.recv().unwrap();
+    let turns = h.turns.clone();
+    let sink = h.sink();
+    let sending = tokio::spawn(async move { turns.start(plan, None, sink).await });
+    // Both requests reach the provider, and both answers end there, while the turn is unwritten.
+    until("both requests answered with the database held", || h.fake.requests().iter().filter(|r| r.last_byte_ms.is_some()).count() == 2).await;
+    assert!(h.all_events().is_empty(), "nothing is shown before the turn is written");
+    release.send(()).unwrap();
+    busy.join().unwrap();
+    let (turn_id, handle) = sending.await.unwrap().expect("the turn is written once the database is free");
+    handle.await.unwrap();
+
+    let events = h.all_events();
+    assert!(matches!(events.first(), Some(TurnEvent::Started { turn_id: t, .. }) if *t == turn_id), "the turn is shown first: {events:?}");
+    let view = store.blocking(|c| view::load(c, conv)).unwrap();
+    assert_eq!(view.turns.len(), 1);
+    for a in &view.turns[0].answers {
+        assert_eq!(a.status, Status::Done);
+        let shown: String = events.iter().filter_map(|e| match e {
+            TurnEvent::Delta { message_id, text, .. } if *message_id == a.id => Some(text.as_str()),
+            _ => None,
+        }).collect();
+        assert!(!a.content.is_empty());
+        assert_eq!(shown, a.content, "the text that streamed before the turn was written is shown once, whole");
+    }
+    harness::assert_totals_agree(&store, conv, "a turn written after its answers arrived");
+}
+
+#[tokio::test]
+async fn a_turn_that_cannot_be_written_stops_its_requests_and_keeps_nothing() {
+    let h = harness(None).await;
+    let conv = h.conversation(&["openai:gpt-4o-mini"]);
+    let store = h.turns.store().clone();
+    let texts = store.texts();
+    let prompt = "Long one [[fake tokens=2000 pace_ms=20]]";
+    let plan = store.blocking(|c| tally_engine::store::messages::plan_turn(c, &texts, conv, prompt, &Default::default())).unwrap();
+    // Another writer adds a turn to the conversation between planning and recording.
+    store.blocking(|c| tally_engine::store::messages::start_turn(c, conv, "Sent from elsewhere")).unwrap();
+
+    // The database is held until the request is on its way, so it is stopped mid-answer.
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (held, holding) = std::sync::mpsc::channel::<()>();
+    let busy = {
+        let store = store.clone();
+        std::thread::spawn(move || store.blocking(|_| {
+            held.send(()).unwrap();
+            released.recv().unwrap();
+            Ok(())
+        }))
+    };
+    holding.recv().unwrap();
+    let turns = h.turns.clone();
+    let sink = h.sink();
+    let sending = tokio::spawn(async move { turns.start(plan, None, sink).await });
+    until("the request reached the provider", || h.fake.requests().iter().any(|r| r.body.to_string().contains("Long one"))).await;
+    release.send(()).unwrap();
+    busy.join().unwrap().unwrap();
+    let err = sending.await.unwrap().expect_err("a stale plan is not recorded");
+    assert!(err.to_string().contains("changed while this turn was being sent"), "{err}");
+    until("the request was stopped", || h.fake.requests().iter().any(|r| r.client_left_ms.is_some())).await;
+    let prompts: Vec<String> = store
+        .blocking(|c| Ok(c.prepare("SELECT prompt FROM turns WHERE conversation_id = ?1")?.query_map([conv], |r| r.get(0))?.collect::<Result<Vec<_>, _>>()?))
+        .unwrap();
+    assert_eq!(prompts, ["Sent from elsewhere"], "the unwritten turn left nothing behind");
+    assert!(h.all_events().is_empty(), "nothing was shown of it");
+}
+
+#[tokio::test]
+async fn a_threads_texts_are_read_once_and_a_reused_id_is_not_taken_for_the_old_text() {
+    let h = harness(None).await;
+    let conv = h.conversation(TWO);
+    h.send(conv, "first [[fake tokens=4 pace_ms=0]]").await;
+    let store = h.turns.store().clone();
+    let texts = store.texts();
+    let plan = |p: &str| store.blocking(|c| tally_engine::store::messages::plan_turn(c, &texts, conv, p, &Default::default())).unwrap();
+    let first = plan("second");
+    assert_eq!(texts.len(), 4, "two prompts and two ended answers are kept");
+    let again = plan("second");
+    for (a, b) in first.columns.iter().zip(&again.columns) {
+        assert_eq!(a.thread.len(), 2);
+        for ((_, x), (_, y)) in a.thread.iter().zip(&b.thread) {
+            assert!(std::sync::Arc::ptr_eq(&x.content, &y.content), "the second plan reads no text again");
+        }
+    }
+    // The whole conversation goes (say, from another process), and SQLite hands its ids out again.
+    store.blocking(|c| Ok(c.execute("DELETE FROM conversations WHERE id = ?1", [conv])?)).unwrap();
+    let other = h.conversation(TWO);
+    std::thread::sleep(std::time::Duration::from_millis(5)); // a later creation time than the old rows
+    h.send(other, "new [[fake tokens=3 pace_ms=0]]").await;
+    let store2 = h.turns.store().clone();
+    let fresh = store2.blocking(|c| tally_engine::store::messages::plan_turn(c, &texts, other, "next", &Default::default())).unwrap();
+    assert_eq!(fresh.columns[0].thread[0].1.content.as_ref(), "new [[fake tokens=3 pace_ms=0]]", "a reused id gets its own text");
+}
+
+#[test]
+fn a_thread_is_read_from_its_index_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.sqlite3")).unwrap();
+    let plan: Vec<String> = store
+        .blocking(|c| {
+            let mut stmt = c.prepare(
+                "EXPLAIN QUERY PLAN SELECT id, role, status, created_at FROM messages INDEXED BY messages_thread
+                 WHERE column_id = ?1 AND superseded = 0 AND id < ?2 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([1, 2], |r| r.get::<_, String>(3))?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert!(plan.iter().any(|p| p.contains("COVERING INDEX messages_thread")), "{plan:?}");
+}

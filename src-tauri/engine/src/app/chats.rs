@@ -229,7 +229,8 @@ impl Engine {
         }
         // Spans, so the log times each step from the click to the requests (closed with their time).
         use tracing::Instrument;
-        let plan = self.store().run(move |c| crate::store::messages::plan_turn(c, conversation_id, &prompt, &own)).instrument(tracing::info_span!("turn.plan", conversation_id)).await?;
+        let texts = self.store().texts();
+        let plan = self.store().run(move |c| crate::store::messages::plan_turn(c, &texts, conversation_id, &prompt, &own)).instrument(tracing::info_span!("turn.plan", conversation_id)).await?;
         let (plan, counted) = self
             .counted_within_budget(over, plan, Turns::count_plan, |plan, counts| {
                 plan.columns.iter().zip(counts).map(|(c, n)| Sized::new(c.column_id, &c.target, &c.params, *n)).collect()
@@ -242,7 +243,8 @@ impl Engine {
     /// Runs one answer again in place of `message_id`; it streams like a turn. The hard budget
     /// is checked against this one request.
     pub async fn regenerate(&self, message_id: i64, over: OverBudget, sink: Sink) -> Result<(i64, JoinHandle<()>)> {
-        let plan = self.store().run(move |c| crate::store::messages::plan_regenerate(c, message_id)).await?;
+        let texts = self.store().texts();
+        let plan = self.store().run(move |c| crate::store::messages::plan_regenerate(c, &texts, message_id)).await?;
         let (plan, counted) = self
             .counted_within_budget(over, plan, Turns::count_regenerate, |plan, count| vec![Sized::new(plan.column_id, &plan.target, &plan.params, *count)])
             .await?;

@@ -194,14 +194,16 @@ impl Engine {
     /// What sending `text` now would cost on each column that takes part (paused ones sit out):
     /// input tokens of system prompt + the column's thread + the text, and an output range.
     pub async fn estimate_turn(&self, conversation_id: i64, text: String) -> Result<TurnEstimate> {
-        let plan = self.store().run(move |c| messages::compose_plan(c, conversation_id, &text, &HashMap::new())).await?;
+        let texts = self.store().texts();
+        let plan = self.store().run(move |c| messages::compose_plan(c, &texts, conversation_id, &text, &HashMap::new())).await?;
         let mut sized = self.count_in_lane(&self.estimates.compose, plan, vec![None]).await?;
         TurnEstimate::of(self.price_sized(sized.remove(0)).await?)
     }
 
     /// Each variant of a prompt on each column that takes part: `result[variant][column]`.
     pub async fn compare_variants(&self, conversation_id: i64, variants: Vec<String>) -> Result<Vec<Vec<ColumnEstimateView>>> {
-        let plan = self.store().run(move |c| messages::compose_plan(c, conversation_id, "", &HashMap::new())).await?;
+        let texts = self.store().texts();
+        let plan = self.store().run(move |c| messages::compose_plan(c, &texts, conversation_id, "", &HashMap::new())).await?;
         let sized = self.count_in_lane(&self.estimates.variants, plan, variants.into_iter().map(Some).collect()).await?;
         let mut out = Vec::with_capacity(sized.len());
         for row in sized {
@@ -283,7 +285,8 @@ impl Engine {
         if !self.has_hard_budget().await? {
             return Ok(Vec::new());
         }
-        let plan = self.store().run(move |c| messages::compose_plan(c, conversation_id, &text, &own)).await?;
+        let texts = self.store().texts();
+        let plan = self.store().run(move |c| messages::compose_plan(c, &texts, conversation_id, &text, &own)).await?;
         let counts = self.counts.clone();
         let sized: Vec<Sized> = blocking(move || plan.iter().map(|c| count_column(&counts, c, None)).collect()).await?;
         self.breaches(sized).await
@@ -294,7 +297,8 @@ impl Engine {
         if !self.has_hard_budget().await? {
             return Ok(Vec::new());
         }
-        let plan = self.store().run(move |c| messages::plan_regenerate(c, message_id)).await?;
+        let texts = self.store().texts();
+        let plan = self.store().run(move |c| messages::plan_regenerate(c, &texts, message_id)).await?;
         let turns = self.turns.clone();
         let sized = blocking(move || {
             let n = turns.count_regenerate(&plan);

@@ -9,19 +9,17 @@ use serde_json::{json, Number, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::sse;
-use super::{count, ChatRequest, Endpoint, ErrorKind, Meter, ProviderError};
+use super::{count, Body, ChatRequest, Endpoint, ErrorKind, Meter, ProviderError};
 use crate::stream::{StreamEvent, Usage};
 
 pub const API_VERSION: &str = "2023-06-01";
 /// Anthropic requires `max_tokens`; this is used when the column sets none.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
 
-pub(crate) fn request_body(req: &ChatRequest) -> Value {
-    let messages: Vec<Value> = req.messages.iter().map(|m| json!({"role": m.role, "content": m.content})).collect();
+pub(crate) fn request_body(req: &ChatRequest) -> Body<'_> {
     let mut body = json!({
         "model": req.model,
         "max_tokens": req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
-        "messages": messages,
         "stream": true,
     });
     let obj = body.as_object_mut().expect("literal object");
@@ -34,7 +32,9 @@ pub(crate) fn request_body(req: &ChatRequest) -> Value {
     for (k, v) in &req.extra {
         obj.insert(k.clone(), v.clone());
     }
-    body
+    let Value::Object(fields) = body else { unreachable!("literal object") };
+    // Anthropic takes the system prompt as a field of its own, not as a message.
+    Body { system: None, messages: &req.messages, fields }
 }
 
 #[derive(Deserialize)]
@@ -130,7 +130,7 @@ impl Counts {
 pub(crate) async fn stream(
     http: &reqwest::Client,
     endpoint: &Endpoint,
-    req: &ChatRequest,
+    body: bytes::Bytes,
     limits: super::StreamLimits,
     cancel: &CancellationToken,
     meter: &mut Meter,
@@ -140,7 +140,8 @@ pub(crate) async fn stream(
     let mut builder = http
         .post(endpoint.url("v1/messages"))
         .header("anthropic-version", API_VERSION)
-        .json(&request_body(req));
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
     if let Some(key) = &endpoint.api_key {
         builder = builder.header("x-api-key", key.expose());
     }

@@ -14,6 +14,7 @@ mod key_info;
 pub mod openai;
 mod sse;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -106,10 +107,53 @@ pub enum Role {
     Assistant,
 }
 
+/// One message of a thread. Its text is shared, not copied: a column's request, the counts and
+/// the kept thread all hold the same text (a long thread is megabytes per column).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChatMessage {
     pub role: Role,
-    pub content: String,
+    #[serde(serialize_with = "text")]
+    pub content: Arc<str>,
+}
+
+fn text<S: serde::Serializer>(t: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(t)
+}
+
+/// A request body: the adapter's fields and the request's `extra` (which win), with the thread's
+/// messages serialised straight from the shared texts instead of being copied into a JSON value.
+pub(crate) struct Body<'a> {
+    pub(crate) system: Option<&'a str>,
+    pub(crate) messages: &'a [ChatMessage],
+    pub(crate) fields: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Serialize for Body<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Messages<'b>(Option<&'b str>, &'b [ChatMessage]);
+        impl Serialize for Messages<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeSeq;
+                let mut seq = s.serialize_seq(Some(self.1.len() + usize::from(self.0.is_some())))?;
+                if let Some(system) = self.0 {
+                    seq.serialize_element(&serde_json::json!({"role": "system", "content": system}))?;
+                }
+                for m in self.1 {
+                    seq.serialize_element(m)?;
+                }
+                seq.end()
+            }
+        }
+        let mut map = s.serialize_map(None)?;
+        if !self.fields.contains_key("messages") {
+            map.serialize_entry("messages", &Messages(self.system, self.messages))?;
+        }
+        for (k, v) in &self.fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// One request, provider-neutral. `extra` is merged into the body as is (OpenRouter's
@@ -124,6 +168,18 @@ pub struct ChatRequest {
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A request's body as `provider` takes it, serialised (the thread's texts are written straight
+/// into it). Computed apart from sending so that a turn can write its columns' bodies one after
+/// another, off the async workers, and each request leaves as soon as its own body is ready.
+pub fn request_bytes(provider: &ProviderInfo, request: &ChatRequest) -> bytes::Bytes {
+    let written = match provider.wire {
+        Wire::OpenAiChat => serde_json::to_vec(&openai::request_body(provider, request)),
+        Wire::AnthropicMessages => serde_json::to_vec(&anthropic::request_body(request)),
+    };
+    // Strings, numbers and JSON values only: writing them to memory cannot fail.
+    written.expect("a request body serialises").into()
+}
+
 /// Sends one request and reports what streams back through `on_event`, ending with exactly one
 /// `Finished` or `Failed`. Returns the answer's timings, measured where the bytes arrive.
 /// Stops promptly with a `cancelled` failure when `cancel` fires, with a `stalled` one when
@@ -136,10 +192,22 @@ pub async fn stream_chat(
     cancel: &CancellationToken,
     on_event: &mut (dyn FnMut(StreamEvent) + Send),
 ) -> Timing {
+    stream_body(http, endpoint, request_bytes(endpoint.provider, request), limits, cancel, on_event).await
+}
+
+/// [`stream_chat`] with the body written already ([`request_bytes`] for `endpoint.provider`).
+pub async fn stream_body(
+    http: &reqwest::Client,
+    endpoint: &Endpoint,
+    body: bytes::Bytes,
+    limits: StreamLimits,
+    cancel: &CancellationToken,
+    on_event: &mut (dyn FnMut(StreamEvent) + Send),
+) -> Timing {
     let mut meter = Meter::start();
     let outcome = match endpoint.provider.wire {
-        Wire::OpenAiChat => openai::stream(http, endpoint, request, limits, cancel, &mut meter, on_event).await,
-        Wire::AnthropicMessages => anthropic::stream(http, endpoint, request, limits, cancel, &mut meter, on_event).await,
+        Wire::OpenAiChat => openai::stream(http, endpoint, body, limits, cancel, &mut meter, on_event).await,
+        Wire::AnthropicMessages => anthropic::stream(http, endpoint, body, limits, cancel, &mut meter, on_event).await,
     };
     if let Err(mut error) = outcome {
         if let Some(key) = &endpoint.api_key {
@@ -186,5 +254,49 @@ impl Meter {
             attempts: 1,
             waited_ms: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod body_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request() -> ChatRequest {
+        let mut extra = serde_json::Map::new();
+        extra.insert("temperature".into(), json!(0.2));
+        extra.insert("provider".into(), json!({"sort": "price"}));
+        ChatRequest {
+            model: "m".into(),
+            system: Some("Be brief.".into()),
+            messages: vec![ChatMessage { role: Role::User, content: "Hi \"there\"\n".into() }, ChatMessage { role: Role::Assistant, content: "Hello.".into() }],
+            max_tokens: Some(50),
+            temperature: Some(0.9),
+            extra,
+        }
+    }
+
+    /// The bodies are written straight from the shared texts: the same JSON as the wire formats
+    /// want, with the request's `extra` winning over the adapter's own fields.
+    #[test]
+    fn request_bodies_carry_the_thread_the_system_prompt_and_extra_fields() {
+        let req = request();
+        let openai: serde_json::Value = serde_json::from_slice(&request_bytes(provider("openrouter").unwrap(), &req)).unwrap();
+        assert_eq!(
+            openai,
+            json!({
+                "model": "m", "stream": true, "stream_options": {"include_usage": true}, "max_tokens": 50, "temperature": 0.2,
+                "usage": {"include": true}, "provider": {"sort": "price"},
+                "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi \"there\"\n"}, {"role": "assistant", "content": "Hello."}],
+            })
+        );
+        let anthropic: serde_json::Value = serde_json::from_slice(&request_bytes(provider("anthropic").unwrap(), &req)).unwrap();
+        assert_eq!(
+            anthropic,
+            json!({
+                "model": "m", "stream": true, "max_tokens": 50, "temperature": 0.2, "system": "Be brief.", "provider": {"sort": "price"},
+                "messages": [{"role": "user", "content": "Hi \"there\"\n"}, {"role": "assistant", "content": "Hello."}],
+            })
+        );
     }
 }

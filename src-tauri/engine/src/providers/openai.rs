@@ -10,37 +10,32 @@ use serde_json::{json, value::RawValue, Number, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::sse::{self, exact_decimal};
-use super::{count, ChatRequest, Endpoint, ErrorKind, Meter, ProviderError};
+use super::{count, Body, ChatRequest, Endpoint, ErrorKind, Meter, ProviderError, ProviderInfo};
 use crate::stream::{StreamEvent, Usage};
 
-pub(crate) fn request_body(endpoint: &Endpoint, req: &ChatRequest) -> Value {
-    let mut messages = Vec::with_capacity(req.messages.len() + 1);
-    if let Some(system) = req.system.as_deref().filter(|s| !s.trim().is_empty()) {
-        messages.push(json!({"role": "system", "content": system}));
-    }
-    messages.extend(req.messages.iter().map(|m| json!({"role": m.role, "content": m.content})));
+pub(crate) fn request_body<'a>(provider: &ProviderInfo, req: &'a ChatRequest) -> Body<'a> {
     let mut body = json!({
         "model": req.model,
-        "messages": messages,
         "stream": true,
         "stream_options": {"include_usage": true},
     });
     let obj = body.as_object_mut().expect("literal object");
     if let Some(max) = req.max_tokens {
         // OpenAI's own API wants the newer name (reasoning models refuse `max_tokens`).
-        let field = if endpoint.provider.id == "openai" { "max_completion_tokens" } else { "max_tokens" };
+        let field = if provider.id == "openai" { "max_completion_tokens" } else { "max_tokens" };
         obj.insert(field.into(), json!(max));
     }
     if let Some(t) = req.temperature {
         obj.insert("temperature".into(), json!(t));
     }
-    if endpoint.provider.id == "openrouter" {
+    if provider.id == "openrouter" {
         obj.insert("usage".into(), json!({"include": true}));
     }
     for (k, v) in &req.extra {
         obj.insert(k.clone(), v.clone());
     }
-    body
+    let Value::Object(fields) = body else { unreachable!("literal object") };
+    Body { system: req.system.as_deref().filter(|s| !s.trim().is_empty()), messages: &req.messages, fields }
 }
 
 #[derive(Deserialize)]
@@ -185,14 +180,14 @@ impl WireUsage {
 pub(crate) async fn stream(
     http: &reqwest::Client,
     endpoint: &Endpoint,
-    req: &ChatRequest,
+    body: bytes::Bytes,
     limits: super::StreamLimits,
     cancel: &CancellationToken,
     meter: &mut Meter,
     on_event: &mut (dyn FnMut(StreamEvent) + Send),
 ) -> Result<(), ProviderError> {
     let name = endpoint.provider.name;
-    let mut builder = http.post(endpoint.url("chat/completions")).json(&request_body(endpoint, req));
+    let mut builder = http.post(endpoint.url("chat/completions")).header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
     if let Some(key) = &endpoint.api_key {
         builder = builder.bearer_auth(key.expose());
     }

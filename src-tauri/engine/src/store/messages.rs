@@ -3,6 +3,7 @@
 //! in one transaction.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use rust_decimal::Decimal;
@@ -12,6 +13,7 @@ use ts_rs::TS;
 use super::conversations::{self, ColumnParams, Totals};
 use super::rollups::Deltas;
 use super::usage_rows::{self, Origin, UsageRecord};
+use super::texts::Texts;
 use super::{decimal, StoreError};
 use crate::pricing::{Cost, Price};
 use crate::providers::{ChatMessage, ProviderError, Role};
@@ -125,8 +127,8 @@ pub struct PlannedColumn {
     pub params: ColumnParams,
     /// The column's thread so far, each message with its id, oldest first.
     pub thread: Vec<(i64, ChatMessage)>,
-    /// What this column sends: the turn's prompt, or its own (a prompt variant).
-    pub prompt: String,
+    /// What this column sends: the turn's prompt (shared by the columns), or its own (a prompt variant).
+    pub prompt: Arc<str>,
     /// The column's newest message when planned; a different one makes the plan stale.
     last_message: i64,
 }
@@ -158,14 +160,20 @@ pub fn start_turn(conn: &mut Connection, conversation_id: i64, prompt: &str) -> 
 /// variants compared side by side); `prompt` is what the turn shows and is named after. Counts
 /// each request (with no transaction open) and stores the count with its answer.
 pub fn start_turn_with(conn: &mut Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<TurnStart, StoreError> {
-    let plan = plan_turn(conn, conversation_id, prompt, own)?;
+    let plan = plan_turn(conn, &Texts::default(), conversation_id, prompt, own)?;
     let counts = TokenCounts::default();
     let estimates: Vec<u64> = plan.columns.iter().map(|c| counts.request(&c.target.to_string(), c.params.system.as_deref(), c.parts()).0).collect();
-    start_planned(conn, plan, Some(&estimates))
+    let recorded = record_planned(conn, &Texts::default(), &plan, Some(&estimates))?.ok_or_else(changed_while_sending)?;
+    Ok(recorded.start(plan, Some(&estimates)))
+}
+
+/// A turn planned from a conversation that changed before it could be recorded.
+pub fn changed_while_sending() -> StoreError {
+    StoreError::Invalid("The comparison changed while this turn was being sent (another window or tally-cli wrote to it), so its requests were stopped at once. Send it again.".into())
 }
 
 /// Reads and checks what a turn will send on each column that takes part; writes nothing.
-pub fn plan_turn(conn: &Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<TurnPlan, StoreError> {
+pub fn plan_turn(conn: &Connection, texts: &Texts, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<TurnPlan, StoreError> {
     if prompt.trim().is_empty() || own.values().any(|p| p.trim().is_empty()) {
         return Err(StoreError::Invalid("The prompt is empty.".into()));
     }
@@ -181,20 +189,22 @@ pub fn plan_turn(conn: &Connection, conversation_id: i64, prompt: &str, own: &Ha
             return Err(StoreError::Refused(format!("{why} Nothing was sent. Remove that column, or unmark the conversation as sensitive.")));
         }
     }
-    Ok(TurnPlan { conversation_id, prompt: prompt.to_string(), columns: plan_columns(conn, cols, prompt, own)? })
+    Ok(TurnPlan { conversation_id, prompt: prompt.to_string(), columns: plan_columns(conn, texts, cols, prompt, own)? })
 }
 
 /// What each column that takes part would send with `prompt` (or its own text in `own`), with
 /// no checks: the compose box's estimate of a text not sent yet.
-pub fn compose_plan(conn: &Connection, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<Vec<PlannedColumn>, StoreError> {
-    plan_columns(conn, conversations::taking_part(conn, conversation_id)?, prompt, own)
+pub fn compose_plan(conn: &Connection, texts: &Texts, conversation_id: i64, prompt: &str, own: &HashMap<i64, String>) -> Result<Vec<PlannedColumn>, StoreError> {
+    plan_columns(conn, texts, conversations::taking_part(conn, conversation_id)?, prompt, own)
 }
 
-fn plan_columns(conn: &Connection, cols: Vec<(i64, Target, ColumnParams)>, prompt: &str, own: &HashMap<i64, String>) -> Result<Vec<PlannedColumn>, StoreError> {
+fn plan_columns(conn: &Connection, texts: &Texts, cols: Vec<(i64, Target, ColumnParams)>, prompt: &str, own: &HashMap<i64, String>) -> Result<Vec<PlannedColumn>, StoreError> {
+    let shared: Arc<str> = prompt.into();
     let mut columns = Vec::with_capacity(cols.len());
     for (column_id, target, params) in cols {
-        let prompt = own.get(&column_id).map_or(prompt, String::as_str).to_string();
-        columns.push(PlannedColumn { thread: thread_with_ids(conn, column_id, i64::MAX)?, last_message: last_message(conn, column_id)?, column_id, target, params, prompt });
+        let prompt = own.get(&column_id).map_or_else(|| Arc::clone(&shared), |p| p.as_str().into());
+        let thread = thread_with_ids(conn, texts, column_id, i64::MAX)?;
+        columns.push(PlannedColumn { last_message: last_message(conn, column_id)?, thread, column_id, target, params, prompt });
     }
     Ok(columns)
 }
@@ -218,37 +228,62 @@ fn still_current(conn: &Connection, plan: &TurnPlan) -> Result<bool, StoreError>
     Ok(!(conversations::is_sensitive(conn, plan.conversation_id)? && plan.columns.iter().any(|c| conversations::sensitive_refusal(&c.target).is_some())))
 }
 
+/// A turn as recorded: its id, and each column's prompt and (empty, streaming) answer ids, in
+/// the plan's order.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub turn_id: i64,
+    /// `(prompt message id, answer message id)` per planned column.
+    pub ids: Vec<(i64, i64)>,
+}
+
+impl Recorded {
+    /// What each column sends, as [`ColumnTurn`]s (the turn recorded before its requests left).
+    pub fn start(&self, plan: TurnPlan, estimates: Option<&[u64]>) -> TurnStart {
+        let columns = plan
+            .columns
+            .into_iter()
+            .zip(&self.ids)
+            .enumerate()
+            .map(|(i, (col, &(prompt_id, message_id)))| {
+                let PlannedColumn { column_id, target, params, thread, prompt, .. } = col;
+                let (mut history_ids, mut history): (Vec<i64>, Vec<ChatMessage>) = thread.into_iter().unzip();
+                history_ids.push(prompt_id);
+                history.push(ChatMessage { role: Role::User, content: prompt });
+                ColumnTurn { column_id, target, params, history, history_ids, message_id, input_estimate: estimates.and_then(|e| e.get(i).copied()) }
+            })
+            .collect();
+        TurnStart { turn_id: self.turn_id, columns }
+    }
+}
+
 /// Records a planned turn, with each column's counted input tokens when given (`estimates[i]`
-/// for `plan.columns[i]`). If the conversation changed since it was planned, the turn is planned
-/// again inside the transaction and recorded without estimates (count them afterwards).
-pub fn start_planned(conn: &mut Connection, plan: TurnPlan, estimates: Option<&[u64]>) -> Result<TurnStart, StoreError> {
+/// for `plan.columns[i]`): the turn, each column's prompt and an empty streaming answer per
+/// column. `None`, with nothing written, when the conversation changed since it was planned
+/// (what was planned is then not what the columns' threads say).
+/// The prompts' texts are kept in `texts` (the next turn's plan needs them).
+pub fn record_planned(conn: &mut Connection, texts: &Texts, plan: &TurnPlan, estimates: Option<&[u64]>) -> Result<Option<Recorded>, StoreError> {
     let tx = super::write_tx(conn)?;
-    let (plan, estimates) = if still_current(&tx, &plan)? {
-        (plan, estimates)
-    } else {
-        let own: HashMap<i64, String> = plan.columns.iter().map(|c| (c.column_id, c.prompt.clone())).collect();
-        (plan_turn(&tx, plan.conversation_id, &plan.prompt, &own)?, None)
-    };
+    if !still_current(&tx, plan)? {
+        return Ok(None);
+    }
     tx.execute("INSERT INTO turns (conversation_id, prompt) VALUES (?1, ?2)", params![plan.conversation_id, plan.prompt])?;
     let turn_id = tx.last_insert_rowid();
-    let mut columns = Vec::with_capacity(plan.columns.len());
-    for (i, col) in plan.columns.into_iter().enumerate() {
-        let PlannedColumn { column_id, target, params, thread, prompt, .. } = col;
-        tx.execute(
-            "INSERT INTO messages (column_id, turn_id, role, content, status) VALUES (?1, ?2, 'user', ?3, 'done')",
-            params![column_id, turn_id, prompt],
+    let mut ids = Vec::with_capacity(plan.columns.len());
+    let mut kept = Vec::with_capacity(plan.columns.len());
+    for (i, col) in plan.columns.iter().enumerate() {
+        let (prompt_id, created_at): (i64, String) = tx.query_row(
+            "INSERT INTO messages (column_id, turn_id, role, content, status) VALUES (?1, ?2, 'user', ?3, 'done') RETURNING id, created_at",
+            params![col.column_id, turn_id, &*col.prompt],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        let prompt_id = tx.last_insert_rowid();
+        kept.push((prompt_id, created_at, Arc::clone(&col.prompt)));
         let input_estimate = estimates.and_then(|e| e.get(i).copied());
         tx.execute(
             "INSERT INTO messages (column_id, turn_id, role, status, input_estimate, owner) VALUES (?1, ?2, 'assistant', 'streaming', ?3, ?4)",
-            params![column_id, turn_id, input_estimate.map(|n| n as i64), super::owner::this_process()],
+            params![col.column_id, turn_id, input_estimate.map(|n| n as i64), super::owner::this_process()],
         )?;
-        let message_id = tx.last_insert_rowid();
-        let (mut history_ids, mut history): (Vec<i64>, Vec<ChatMessage>) = thread.into_iter().unzip();
-        history_ids.push(prompt_id);
-        history.push(ChatMessage { role: Role::User, content: prompt });
-        columns.push(ColumnTurn { column_id, target, params, history, history_ids, message_id, input_estimate });
+        ids.push((prompt_id, tx.last_insert_rowid()));
     }
     tx.execute("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", [plan.conversation_id])?;
     // A new conversation is named after its first prompt, locally: no model call, no spending.
@@ -257,7 +292,10 @@ pub fn start_planned(conn: &mut Connection, plan: TurnPlan, estimates: Option<&[
         params![conversations::title_from_prompt(&plan.prompt), plan.conversation_id, conversations::NEW_TITLE],
     )?;
     tx.commit()?;
-    Ok(TurnStart { turn_id, columns })
+    for (id, created_at, text) in kept {
+        texts.keep(id, &created_at, text);
+    }
+    Ok(Some(Recorded { turn_id, ids }))
 }
 
 /// Stores input estimates counted after their answers were recorded: `(message id, tokens)`.
@@ -272,20 +310,38 @@ pub fn set_input_estimates(conn: &Connection, estimates: &[(i64, u64)]) -> Resul
 /// A column's thread before message `before`: its user prompts and the non-empty answers it
 /// got (regenerated ones replaced), oldest first.
 pub(crate) fn thread(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<ChatMessage>, StoreError> {
-    Ok(thread_with_ids(conn, column_id, before)?.into_iter().map(|(_, m)| m).collect())
+    Ok(thread_with_ids(conn, &Texts::default(), column_id, before)?.into_iter().map(|(_, m)| m).collect())
 }
 
-/// [`thread`] with each message's id.
-pub(crate) fn thread_with_ids(conn: &Connection, column_id: i64, before: i64) -> Result<Vec<(i64, ChatMessage)>, StoreError> {
+/// [`thread`] with each message's id. Which messages it holds is read from the index
+/// `messages_thread` alone; their texts come from `texts` when kept there, else from the table
+/// (and are kept, once they can no longer change: prompts, and answers that have ended).
+pub(crate) fn thread_with_ids(conn: &Connection, texts: &Texts, column_id: i64, before: i64) -> Result<Vec<(i64, ChatMessage)>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, role, content FROM messages
-         WHERE column_id = ?1 AND superseded = 0 AND id < ?2 AND (role = 'user' OR content != '') ORDER BY id",
+        "SELECT id, role, status, created_at FROM messages INDEXED BY messages_thread
+         WHERE column_id = ?1 AND superseded = 0 AND id < ?2 ORDER BY id",
     )?;
-    let rows = stmt.query_map([column_id, before], |r| {
-        let role: String = r.get("role")?;
-        Ok((r.get("id")?, ChatMessage { role: if role == "user" { Role::User } else { Role::Assistant }, content: r.get("content")? }))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let mut content = conn.prepare_cached("SELECT content FROM messages WHERE id = ?1")?;
+    let mut thread = Vec::new();
+    let mut rows = stmt.query([column_id, before])?;
+    while let Some(r) = rows.next()? {
+        let (id, role, status, created_at): (i64, String, String, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        let text = match texts.get(id, &created_at) {
+            Some(text) => text,
+            None => {
+                let text: Arc<str> = content.query_row([id], |r| r.get::<_, String>(0))?.into();
+                if role == "user" || status != "streaming" {
+                    texts.keep(id, &created_at, Arc::clone(&text));
+                }
+                text
+            }
+        };
+        let role = if role == "user" { Role::User } else { Role::Assistant };
+        if role == Role::User || !text.is_empty() {
+            thread.push((id, ChatMessage { role, content: text }));
+        }
+    }
+    Ok(thread)
 }
 
 /// One answer to run again, read (and checked) before anything is written.
@@ -312,13 +368,14 @@ impl RegeneratePlan {
 /// turn and column, with the thread as it stood then. The old answer is superseded, not deleted:
 /// it stays in history with its usage. Returns the conversation and what the column must send.
 pub fn regenerate(conn: &mut Connection, message_id: i64) -> Result<(i64, i64, ColumnTurn), StoreError> {
-    let plan = plan_regenerate(conn, message_id)?;
+    let texts = Texts::default();
+    let plan = plan_regenerate(conn, &texts, message_id)?;
     let estimate = TokenCounts::default().request(&plan.target.to_string(), plan.params.system.as_deref(), plan.parts()).0;
-    start_regenerate(conn, plan, Some(estimate))
+    start_regenerate(conn, &texts, plan, Some(estimate))
 }
 
 /// Reads and checks what running `message_id` again will send; writes nothing.
-pub fn plan_regenerate(conn: &Connection, message_id: i64) -> Result<RegeneratePlan, StoreError> {
+pub fn plan_regenerate(conn: &Connection, texts: &Texts, message_id: i64) -> Result<RegeneratePlan, StoreError> {
     let (column_id, turn_id, status, conversation_id): (i64, i64, String, i64) = conn
         .query_row(
             "SELECT m.column_id, m.turn_id, m.status, c.conversation_id FROM messages m JOIN columns c ON c.id = m.column_id
@@ -340,15 +397,15 @@ pub fn plan_regenerate(conn: &Connection, message_id: i64) -> Result<RegenerateP
             return Err(StoreError::Refused(format!("{why} Nothing was sent.")));
         }
     }
-    let thread = thread_with_ids(conn, column_id, message_id)?;
+    let thread = thread_with_ids(conn, texts, column_id, message_id)?;
     Ok(RegeneratePlan { conversation_id, turn_id, message_id, column_id, target, params, thread })
 }
 
 /// Records a planned regeneration (checked again inside the transaction), with its counted
 /// input tokens when given.
-pub fn start_regenerate(conn: &mut Connection, plan: RegeneratePlan, estimate: Option<u64>) -> Result<(i64, i64, ColumnTurn), StoreError> {
+pub fn start_regenerate(conn: &mut Connection, texts: &Texts, plan: RegeneratePlan, estimate: Option<u64>) -> Result<(i64, i64, ColumnTurn), StoreError> {
     let tx = super::write_tx(conn)?;
-    let again = plan_regenerate(&tx, plan.message_id)?;
+    let again = plan_regenerate(&tx, texts, plan.message_id)?;
     let estimate = if again.thread.len() == plan.thread.len() && again.thread.iter().zip(&plan.thread).all(|(a, b)| a.0 == b.0) { estimate } else { None };
     let RegeneratePlan { conversation_id, turn_id, message_id, column_id, target, params, thread } = again;
     tx.execute("UPDATE messages SET superseded = 1 WHERE id = ?1", [message_id])?;
@@ -431,6 +488,17 @@ pub fn finish(conn: &mut Connection, f: &Finished) -> Result<(MessageView, Total
     let out = finish_in(&tx, f)?;
     tx.commit()?;
     Ok(out)
+}
+
+/// Keeps an ended answer's text in `texts`, for the next turn's plan.
+pub fn keep_text(conn: &Connection, texts: &Texts, column_id: i64, message_id: i64, text: &str) -> Result<(), StoreError> {
+    let created_at: String = conn.query_row(
+        "SELECT created_at FROM messages INDEXED BY messages_thread WHERE column_id = ?1 AND id = ?2",
+        params![column_id, message_id],
+        |r| r.get(0),
+    )?;
+    texts.keep(message_id, &created_at, text.into());
+    Ok(())
 }
 
 /// [`finish`] inside the caller's transaction.

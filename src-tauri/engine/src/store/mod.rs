@@ -28,6 +28,7 @@ pub mod owner;
 pub mod presets;
 pub mod recovery;
 pub mod rollups;
+pub mod texts;
 pub mod usage_rows;
 pub mod token_history;
 pub mod view;
@@ -89,6 +90,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/011_reconciliations.sql"),
     include_str!("migrations/012_totals_revision.sql"),
     include_str!("migrations/013_conversation_owner.sql"),
+    include_str!("migrations/014_thread_index.sql"),
 ];
 
 /// The schema version this build writes (`PRAGMA user_version`).
@@ -209,6 +211,8 @@ struct Inner {
     writer: Mutex<Connection>,
     /// Idle read connections, reused.
     readers: Mutex<Vec<Connection>>,
+    /// Texts of ended messages, for planning turns without reading whole threads again.
+    texts: Arc<texts::Texts>,
 }
 
 #[derive(Clone)]
@@ -280,7 +284,7 @@ impl Store {
                 other => break other?,
             }
         }
-        Ok(Store { inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()) }) })
+        Ok(Store { inner: Arc::new(Inner { path: path.to_path_buf(), writer: Mutex::new(conn), readers: Mutex::new(Vec::new()), texts: Arc::default() }) })
     }
 
     /// Like [`Store::open`], but a busy file is waited for: `on_wait` hears each time it was
@@ -303,6 +307,11 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The texts of ended messages kept for this database ([`texts::Texts`]).
+    pub fn texts(&self) -> Arc<texts::Texts> {
+        Arc::clone(&self.inner.texts)
     }
 
     /// Runs `f` on the writer connection, on the calling thread. For turns, the CLI, tests and

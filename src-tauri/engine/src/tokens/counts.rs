@@ -117,10 +117,10 @@ mod tests {
     #[test]
     fn a_request_counted_from_kept_parts_equals_the_chat_count() {
         let long = "The quick brown fox jumps over the lazy dog. ".repeat(40);
-        let thread = [ChatMessage { role: Role::User, content: long.clone() }, ChatMessage { role: Role::Assistant, content: "A fox, yes.".into() }];
+        let thread = [ChatMessage { role: Role::User, content: long.clone().into() }, ChatMessage { role: Role::Assistant, content: "A fox, yes.".into() }];
         let counts = TokenCounts::default();
         for model in ["openai:gpt-4o", "openai:gpt-4", "anthropic:claude-sonnet-4-5"] {
-            let expected = count_chat(model, &ChatItem::request(Some("Be brief."), &[thread[0].clone(), thread[1].clone(), ChatMessage { role: Role::User, content: long.clone() }])).tokens;
+            let expected = count_chat(model, &ChatItem::request(Some("Be brief."), &[thread[0].clone(), thread[1].clone(), ChatMessage { role: Role::User, content: long.clone().into() }])).tokens;
             for _ in 0..2 {
                 let parts = [Part::stored(1, &thread[0]), Part::stored(2, &thread[1]), Part::text("user", &long)];
                 assert_eq!(counts.request(model, Some("Be brief."), parts).0, expected, "{model}");
