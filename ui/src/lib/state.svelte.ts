@@ -7,7 +7,7 @@ import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { TurnEvent } from '../bindings/TurnEvent';
 import type { TurnId } from '../bindings/TurnId';
-import { backend, errorMessage } from './backend';
+import { backend, errorMessage, isOverBudget } from './backend';
 import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { MessageId } from '../bindings/MessageId';
@@ -309,9 +309,6 @@ class AppState {
     return this.guard(async () => {
       if (!this.current) this.current = await backend.newConversation();
       const conversationId = this.current.id;
-      // Variants are checked each on its own column; the engine checks again when sending.
-      const breaches = await backend.checkTurnBudget(conversationId, prompt, own);
-      if (!(await this.confirmOverBudget(breaches))) throw HELD_BACK;
       const onBatch = (events: TurnEvent[]) => {
         this.onTurnEvents(conversationId, events);
         for (const e of events) {
@@ -321,7 +318,18 @@ class AppState {
           }
         }
       };
-      const turnId = await backend.sendTurn(conversationId, prompt, onBatch, own, breaches.length > 0);
+      // The prompt goes once, straight to the send: the engine refuses it (`over_budget`) when it
+      // would cross a hard budget, and only then are the budgets asked about, shown, and the
+      // turn sent again with the user's go-ahead. Variants are checked each on its own column.
+      let turnId: TurnId;
+      try {
+        turnId = await backend.sendTurn(conversationId, prompt, onBatch, own);
+      } catch (e) {
+        if (!isOverBudget(e)) throw e;
+        const breaches = await backend.checkTurnBudget(conversationId, prompt, own);
+        if (!(await this.confirmOverBudget(breaches))) throw HELD_BACK;
+        turnId = await backend.sendTurn(conversationId, prompt, onBatch, own, true);
+      }
       // `done` may already have arrived before the id did.
       const finished = this.current?.turns.find((t) => t.id === turnId)?.answers.every((a) => a.status !== 'streaming');
       this.runningTurn = finished ? null : turnId;
