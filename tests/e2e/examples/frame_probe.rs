@@ -245,9 +245,9 @@ t.dispatchEvent(new Event('input', { bubbles: true }));
 "#;
 
 /// Sending into long threads (issue 12: "sending does not wait for counting"): 6 turns of one
-/// 8-column conversation whose prompts are ~117k tokens each, timed from the Send click's input
-/// event to the first and to the last of the 8 requests arriving whole at the provider. Answers
-/// are short, so the threads grow by the prompts.
+/// 8-column conversation whose prompts are ~117k tokens each, then 3 one-line follow-ups, timed
+/// from the Send click's input event to the first and to the last of the 8 requests arriving at
+/// the provider (their headers). Answers are short, so the threads grow by the prompts.
 async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider, home: &std::path::Path) {
     open_comparison(c, 8).await;
     let sentences: Vec<String> = (0..5_350).map(|i| format!("Sentence {i}: the model weighed option {} against plan {} and wrote {} careful words.", i * 7 % 1000, i % 97, i % 13 + 2)).collect();
@@ -255,11 +255,19 @@ async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider,
     let tokens = tally_engine::tokens::count_content(tally_engine::tokens::Encoding::O200kBase, &filler);
     println!("\n| turn | prompt tokens (o200k) | thread per column, tokens | Send click → first request ms | → all 8 requests ms |");
     println!("|---:|---:|---:|---:|---:|");
-    for turn in 1..=6u64 {
+    // Then 3 one-line follow-ups on those ~700k-token threads: the usual next message.
+    let short = ["Summarise the above in one line.", "Which option came up most often?", "Thanks, that is all."];
+    let mut thread = 0;
+    for turn in 1..=9u64 {
         let expect = answers(c).await + 8;
         let first = fake.requests().len();
+        let (text, tokens) = match turn.checked_sub(7).and_then(|i| short.get(i as usize)) {
+            Some(line) => (line.to_string(), tally_engine::tokens::count_content(tally_engine::tokens::Encoding::O200kBase, line)),
+            None => (format!("Turn {turn}. {filler}"), tokens),
+        };
+        thread += tokens;
         c.execute(PROBE, vec![serde_json::json!(expect)]).await.unwrap();
-        c.execute(SEND_CLICK, vec![serde_json::json!(format!("Turn {turn}. {filler} [[fake tokens=20 pace_ms=0]]"))]).await.unwrap();
+        c.execute(SEND_CLICK, vec![serde_json::json!(format!("{text} [[fake tokens=20 pace_ms=0]]"))]).await.unwrap();
         click(c, "[data-testid=send]").await;
         let sent_at = now_ms();
         while fake.requests().len() < first + 8 {
@@ -274,7 +282,7 @@ async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider,
         let event = c.execute("return window.__sendEvent", vec![]).await.unwrap().as_u64().expect("the Send click was seen");
         let arrived: Vec<u64> = fake.requests()[first..].iter().map(|r| r.received_ms).collect();
         let (earliest, latest) = (arrived.iter().min().copied().unwrap_or(0), arrived.iter().max().copied().unwrap_or(0));
-        println!("| {turn} | {tokens} | ≈{} | {} | {} |", tokens * turn, earliest as i64 - event as i64, latest as i64 - event as i64);
+        println!("| {turn} | {tokens} | ≈{thread} | {} | {} |", earliest as i64 - event as i64, latest as i64 - event as i64);
         let logs = home.join("share/dev.tally.desktop/logs");
         let steps: Vec<String> = ["turn.plan", "turn.budget", "turn.start"].iter().map(|s| format!("{s} ended {:?}", engine_logged(&logs, s, event).first().map(|t| t - event as i64))).collect();
         eprintln!("turn {turn}: from the Send click: {}", steps.join(", "));
