@@ -128,32 +128,75 @@ pub(crate) struct Body<'a> {
     pub(crate) fields: serde_json::Map<String, serde_json::Value>,
 }
 
-impl Serialize for Body<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        struct Messages<'b>(Option<&'b str>, &'b [ChatMessage]);
-        impl Serialize for Messages<'_> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeSeq;
-                let mut seq = s.serialize_seq(Some(self.1.len() + usize::from(self.0.is_some())))?;
-                if let Some(system) = self.0 {
-                    seq.serialize_element(&serde_json::json!({"role": "system", "content": system}))?;
+impl Body<'_> {
+    /// The body's JSON, the request's `extra` fields winning over the thread. Each long text is
+    /// escaped once and kept ([`escaped`]): at the next turn a long thread is copied into the
+    /// body, not escaped again.
+    fn to_vec(&self) -> Vec<u8> {
+        let fields = serde_json::to_vec(&self.fields).expect("JSON values serialise");
+        let texts: Vec<bytes::Bytes> = self.messages.iter().map(|m| escaped(&m.content)).collect();
+        let mut out = Vec::with_capacity(fields.len() + texts.iter().map(|t| t.len() + 40).sum::<usize>() + self.system.map_or(0, |s| s.len() * 2 + 40) + 16);
+        out.push(b'{');
+        if !self.fields.contains_key("messages") {
+            out.extend_from_slice(b"\"messages\":[");
+            let mut first = true;
+            if let Some(system) = self.system {
+                serde_json::to_writer(&mut out, &serde_json::json!({"role": "system", "content": system})).expect("JSON values serialise");
+                first = false;
+            }
+            for (m, text) in self.messages.iter().zip(&texts) {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
                 }
-                for m in self.1 {
-                    seq.serialize_element(m)?;
-                }
-                seq.end()
+                let role: &[u8] = match m.role {
+                    Role::User => b"user",
+                    Role::Assistant => b"assistant",
+                };
+                out.extend_from_slice(b"{\"role\":\"");
+                out.extend_from_slice(role);
+                out.extend_from_slice(b"\",\"content\":");
+                out.extend_from_slice(text);
+                out.push(b'}');
+            }
+            out.push(b']');
+            if !self.fields.is_empty() {
+                out.push(b',');
             }
         }
-        let mut map = s.serialize_map(None)?;
-        if !self.fields.contains_key("messages") {
-            map.serialize_entry("messages", &Messages(self.system, self.messages))?;
-        }
-        for (k, v) in &self.fields {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
+        // `fields` is `{…}`: its members and closing brace follow.
+        out.extend_from_slice(&fields[1..]);
+        out
     }
+}
+
+/// Texts shorter than this are escaped at each request (cheaper than keeping them).
+const ESCAPE_KEPT_FROM: usize = 1024;
+/// Past this many bytes of escaped texts, all are dropped and escaped again as needed.
+const ESCAPED_KEPT_BYTES: usize = 64 << 20;
+
+/// A text as a JSON string (quoted and escaped). Long ones are kept, under the shared text's
+/// address with the text itself held (so the address cannot be reused while kept): a thread's
+/// texts are the same shared values from turn to turn ([`crate::store::texts`]).
+fn escaped(text: &Arc<str>) -> bytes::Bytes {
+    type Kept = (std::collections::HashMap<usize, (Arc<str>, bytes::Bytes)>, usize);
+    static KEPT: std::sync::LazyLock<std::sync::Mutex<Kept>> = std::sync::LazyLock::new(Default::default);
+    let write = || -> bytes::Bytes { serde_json::to_vec(&**text).expect("a string serialises").into() };
+    if text.len() < ESCAPE_KEPT_FROM {
+        return write();
+    }
+    let key = Arc::as_ptr(text) as *const u8 as usize;
+    let lock = || KEPT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, json)) = lock().0.get(&key) {
+        return json.clone();
+    }
+    let json = write();
+    let mut kept = lock();
+    if kept.1 + json.len() > ESCAPED_KEPT_BYTES {
+        *kept = Kept::default();
+    }
+    kept.1 += json.len();
+    kept.0.insert(key, (Arc::clone(text), json.clone()));
+    json
 }
 
 /// One request, provider-neutral. `extra` is merged into the body as is (OpenRouter's
@@ -172,12 +215,11 @@ pub struct ChatRequest {
 /// into it). Computed apart from sending so that a turn can write its columns' bodies one after
 /// another, off the async workers, and each request leaves as soon as its own body is ready.
 pub fn request_bytes(provider: &ProviderInfo, request: &ChatRequest) -> bytes::Bytes {
-    let written = match provider.wire {
-        Wire::OpenAiChat => serde_json::to_vec(&openai::request_body(provider, request)),
-        Wire::AnthropicMessages => serde_json::to_vec(&anthropic::request_body(request)),
-    };
-    // Strings, numbers and JSON values only: writing them to memory cannot fail.
-    written.expect("a request body serialises").into()
+    match provider.wire {
+        Wire::OpenAiChat => openai::request_body(provider, request).to_vec(),
+        Wire::AnthropicMessages => anthropic::request_body(request).to_vec(),
+    }
+    .into()
 }
 
 /// Sends one request and reports what streams back through `on_event`, ending with exactly one
@@ -298,5 +340,23 @@ mod body_tests {
                 "messages": [{"role": "user", "content": "Hi \"there\"\n"}, {"role": "assistant", "content": "Hello."}],
             })
         );
+        let no_extra = ChatRequest { extra: Default::default(), system: None, max_tokens: None, temperature: None, ..req };
+        let bare: serde_json::Value = serde_json::from_slice(&request_bytes(provider("openai").unwrap(), &no_extra)).unwrap();
+        assert_eq!(bare["messages"].as_array().unwrap().len(), 2, "no system message when there is none");
+    }
+
+    /// A long text is escaped once and its JSON reused while the same shared text is sent again;
+    /// another text with the same words is escaped on its own.
+    #[test]
+    fn a_long_text_is_escaped_once_per_shared_value() {
+        let long: Arc<str> = "A \"quoted\" line\twith a tab.\n".repeat(200).into();
+        let first = escaped(&long);
+        assert_eq!(serde_json::from_slice::<String>(&first).unwrap(), &*long);
+        assert_eq!(escaped(&long).as_ptr(), first.as_ptr(), "the kept JSON is reused");
+        let twin: Arc<str> = long.to_string().into();
+        assert_ne!(escaped(&twin).as_ptr(), first.as_ptr());
+        let req = ChatRequest { model: "m".into(), messages: vec![ChatMessage { role: Role::User, content: long.clone() }], ..Default::default() };
+        let body: serde_json::Value = serde_json::from_slice(&request_bytes(provider("openai").unwrap(), &req)).unwrap();
+        assert_eq!(body["messages"][0]["content"].as_str().unwrap(), &*long);
     }
 }
