@@ -57,7 +57,7 @@ fn report(label: &str, pid: u32) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let FakeSetup { c, fake: _fake, driver: _driver, home: _home } =
+    let FakeSetup { c, fake: _fake, driver, home } =
         FakeSetup::start(&[("openai", "test-key-memory-openai-0000000", Flavour::OpenAi), ("openrouter", "test-key-memory-openrouter-00000", Flavour::OpenRouter)]).await;
     click(&c, "[data-testid=new-conversation]").await;
     for target in MORE_COLUMNS {
@@ -89,6 +89,19 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     let last = report("10 s after the last turn", pid);
     println!("\nPSS growth: first turn {} MiB over idle; turns 2–10 {} MiB over the first", (after_first as i64 - idle as i64) / 1024, (last as i64 - after_first as i64) / 1024);
+
+    // What the text kept costs: the same 10 turns opened from the history in a new app process
+    // (rendered whole, no streaming behind them), measured the same way.
+    c.close().await.unwrap();
+    drop(driver);
+    let driver = Driver::start(home.path()).await;
+    let c = driver.session().await;
+    click(&c, "[data-testid=conversation-item]").await;
+    until_long("the 80 answers shown", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * TURNS).then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let reopened = report("the same 10 turns opened in a new app, 10 s after", app_pid());
+    println!("\nStreamed and kept: {} MiB PSS more than the same turns opened from the history", (last as i64 - reopened as i64) / 1024);
+    c.close().await.unwrap();
 }
 
 /// Polls `check` every 500 ms for up to 15 minutes (the page may take long to catch up on a
