@@ -76,4 +76,14 @@ async fn dashboard_shows_a_conversations_spend_and_a_crossed_budget_alerts_once_
     assert_eq!(answer_requests(&fake).len(), before, "nothing was sent");
     assert_eq!(find(&c, "[data-testid=prompt-input]").await.prop("value").await.unwrap().as_deref(), Some("And another one?"), "the prompt stays");
     assert_eq!(attrs(&c, "[data-testid=answer]", "data-status").await.len(), 2, "no new turn");
+
+    // Asked again, "Send anyway" sends the turn once, with the user's go-ahead.
+    click(&c, "[data-testid=send]").await;
+    text(&c, "[data-testid=over-budget-message]").await;
+    click(&c, "[data-testid=over-budget-send]").await;
+    until("the turn's 2 answers done", || async {
+        (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() == 4).then_some(())
+    })
+    .await;
+    assert_eq!(answer_requests(&fake).len(), before + 2, "one request per column, sent once");
 }
