@@ -156,6 +156,8 @@ fn request(target: &Target, params: &ColumnParams, messages: Vec<ChatMessage>) -
 struct Launch {
     conversation_id: i64,
     turn: CancellationToken,
+    /// Stops the requests if this is dropped before the turn is written (a caller that went away).
+    unwritten: tokio_util::sync::DropGuard,
     /// Each column's own stop, in order.
     tokens: Vec<CancellationToken>,
     tasks: Vec<JoinHandle<()>>,
@@ -346,13 +348,15 @@ impl Turns {
                 let _ = body.send(providers::request_bytes(provider, &request));
             }
         });
-        Launch { conversation_id, turn, tokens, tasks, record, tx, rx }
+        let unwritten = turn.clone().drop_guard();
+        Launch { conversation_id, turn, unwritten, tokens, tasks, record, tx, rx }
     }
 
     /// The turn is written: its columns can be stopped by id, the UI hears `first` and then what
     /// streams, and `Done` once every column has finished.
     fn written(self: &Arc<Self>, launch: Launch, turn_id: i64, columns: &[ColumnTurn], totals: AllTotals, sink: Sink, first: TurnEvent) -> JoinHandle<()> {
-        let Launch { conversation_id, turn, tokens, tasks, record, tx, rx } = launch;
+        let Launch { conversation_id, turn, unwritten, tokens, tasks, record, tx, rx } = launch;
+        unwritten.disarm();
         let ids: Vec<i64> = columns.iter().map(|c| c.message_id).collect();
         {
             let mut running = self.lock();
