@@ -368,11 +368,13 @@ pub async fn new_variants_conversation(engine: State<'_, Engine>, conversation_i
 }
 
 /// The user has started typing a prompt: load the token table the compose box's estimate needs,
-/// in the background. Not at start-up: the table is about 45 MiB of memory, which an app left
-/// open without typing should not hold (BENCHMARKS.md, "Footprint").
+/// and read the stored keys (so the first Send does not wait for the keyring), in the background.
+/// Not at start-up: the table is about 45 MiB of memory, which an app left open without typing
+/// should not hold (BENCHMARKS.md, "Footprint").
 #[tauri::command]
 pub fn prompt_started(engine: State<'_, Engine>) {
     engine.warm_tokenizer();
+    engine.warm_keys();
 }
 
 #[tauri::command]

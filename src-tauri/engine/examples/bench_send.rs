@@ -115,6 +115,11 @@ async fn run(hard_budget: bool, prompts: &[String]) -> Vec<Row> {
         engine.add_budget(input).await.unwrap();
     }
     let conversation = engine.new_conversation(Some(TARGETS.iter().map(|t| t.to_string()).collect())).await.unwrap().id;
+    // What the app does when the user starts typing the first prompt (`prompt_started`), and the
+    // few seconds the typing takes.
+    engine.warm_tokenizer();
+    engine.warm_keys();
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let sink: tally_engine::turn::Sink = Arc::new(|_| {});
     let mut rows = Vec::new();
     for (turn, text) in prompts.iter().enumerate() {

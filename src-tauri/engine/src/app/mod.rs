@@ -142,6 +142,8 @@ pub struct Engine {
     /// Whether [`Engine::warm_tokenizer`] is to load a token table (the app), and whether it has.
     warm_tokenizer: bool,
     warmed: std::sync::atomic::AtomicBool,
+    /// Whether [`Engine::warm_keys`] has read the keys.
+    keys_warmed: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -199,6 +201,7 @@ impl Engine {
             pacers: Default::default(),
             warm_tokenizer: options.warm_tokenizer,
             warmed: Default::default(),
+            keys_warmed: Default::default(),
         })
     }
 
@@ -261,6 +264,27 @@ impl Engine {
         if self.warm_tokenizer && !self.warmed.swap(true, std::sync::atomic::Ordering::SeqCst) {
             std::thread::spawn(|| crate::tokens::count_content(crate::tokens::Encoding::O200kBase, "warm up"));
         }
+    }
+
+    /// Reads the stored keys (every provider's and every custom endpoint's) into the session's
+    /// key cache on a thread of its own, once. The app calls it with [`Engine::warm_tokenizer`],
+    /// when the user starts typing a prompt: the first Send would otherwise wait for the keyring
+    /// (one D-Bus round trip per provider, ~60 ms for 7 providers here: BENCHMARKS.md). The keys
+    /// are read then instead of at Send, so a locked keyring asks to be unlocked while the prompt
+    /// is being written. Does nothing in the CLI.
+    pub fn warm_keys(&self) {
+        if !self.warm_tokenizer || self.keys_warmed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let endpoints = self.endpoints.clone();
+        let custom: Vec<String> = self.settings().custom_endpoints.keys().map(|name| crate::target::custom_key_account(name)).collect();
+        std::thread::spawn(move || {
+            let accounts = crate::providers::PROVIDERS.iter().filter(|p| p.id != crate::target::CUSTOM).map(|p| p.id.to_string());
+            for account in accounts.chain(custom) {
+                // A failure (no keyring) is met again, and said, when a request needs the key.
+                let _ = endpoints.keys.get(&account);
+            }
+        });
     }
 
     /// Stops everything (the app is closing): stopped answers keep their text and usage.
@@ -478,5 +502,31 @@ mod tests {
         let err = write_whole(&dir.path().join("missing/dir/chat.md"), |f| std::io::Write::write_all(f, b"x")).unwrap_err();
         assert!(err.message.contains("could not be written"), "{}", err.message);
         assert!(err.is(AppCode::Export));
+    }
+
+    /// Typing a prompt reads every provider's key into the session's cache in the background,
+    /// once, so that the first Send does not wait for the keyring; the CLI never does.
+    #[test]
+    fn typing_a_prompt_reads_the_keys_once_in_the_background() {
+        assert!(
+            std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+            "this test reads the real keyring: run it through the README's test command (scripts/test.sh)"
+        );
+        let builtin = crate::providers::PROVIDERS.iter().filter(|p| p.id != crate::target::CUSTOM).count();
+        let dir = tempfile::tempdir().unwrap();
+        let cli = Engine::open(dir.path(), options(false)).unwrap();
+        cli.warm_keys();
+        let app_dir = tempfile::tempdir().unwrap();
+        let app = Engine::open(app_dir.path(), options(true)).unwrap();
+        assert_eq!(app.endpoints.keys.cached_accounts(), 0, "nothing is read at start-up");
+        app.warm_keys();
+        app.warm_keys();
+        let started = std::time::Instant::now();
+        while app.endpoints.keys.cached_accounts() < builtin {
+            assert!(started.elapsed() < std::time::Duration::from_secs(60), "the keys were never read: {} of {builtin}", app.endpoints.keys.cached_accounts());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(app.endpoints.keys.cached_accounts(), builtin);
+        assert_eq!(cli.endpoints.keys.cached_accounts(), 0, "the CLI reads a key only when a request needs it");
     }
 }
