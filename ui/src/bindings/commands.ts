@@ -114,8 +114,9 @@ export const commands = {
   priceMapUrl: () => invoke<PriceMapUrl>('price_map_url'),
   projectConversation: (args: { conversationId: ConversationId; requests: number; period: Period }) => invoke<Projection | null>('project_conversation', args),
   // The user has started typing a prompt: load the token table the compose box's estimate needs,
-  // in the background. Not at start-up: the table is about 45 MiB of memory, which an app left
-  // open without typing should not hold (BENCHMARKS.md, "Footprint").
+  // and read the stored keys (so the first Send does not wait for the keyring), in the background.
+  // Not at start-up: the table is about 45 MiB of memory, which an app left open without typing
+  // should not hold (BENCHMARKS.md, "Footprint").
   promptStarted: () => invoke<null>('prompt_started'),
   // Alerts that fired before, newest first.
   recentAlerts: () => invoke<FiredAlert[]>('recent_alerts'),
