@@ -162,11 +162,6 @@ export function errorKind(e: unknown): ErrorCode | null {
 }
 
 /** The words to show for a failed command. */
-/** Whether the engine refused a send because it would cross a hard budget. */
-export function isOverBudget(e: unknown): boolean {
-  return !!e && typeof e === 'object' && (e as AppError).kind === 'over_budget';
-}
-
 export function errorMessage(e: unknown): string {
   if (e && typeof e === 'object' && 'message' in e && typeof (e as AppError).message === 'string') {
     return (e as AppError).message;

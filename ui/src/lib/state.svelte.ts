@@ -7,7 +7,7 @@ import type { ConversationSummary } from '../bindings/ConversationSummary';
 import type { ConversationView } from '../bindings/ConversationView';
 import type { TurnEvent } from '../bindings/TurnEvent';
 import type { TurnId } from '../bindings/TurnId';
-import { backend, errorMessage, isOverBudget } from './backend';
+import { backend, errorKind, errorMessage } from './backend';
 import type { ExportFormat } from '../bindings/ExportFormat';
 import type { KnownTarget } from '../bindings/KnownTarget';
 import type { MessageId } from '../bindings/MessageId';
@@ -325,7 +325,7 @@ class AppState {
       try {
         turnId = await backend.sendTurn(conversationId, prompt, onBatch, own);
       } catch (e) {
-        if (!isOverBudget(e)) throw e;
+        if (errorKind(e) !== 'over_budget') throw e;
         const breaches = await backend.checkTurnBudget(conversationId, prompt, own);
         if (!(await this.confirmOverBudget(breaches))) throw HELD_BACK;
         turnId = await backend.sendTurn(conversationId, prompt, onBatch, own, true);

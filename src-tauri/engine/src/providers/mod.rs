@@ -109,19 +109,14 @@ pub enum Role {
 
 /// One message of a thread. Its text is shared, not copied: a column's request, the counts and
 /// the kept thread all hold the same text (a long thread is megabytes per column).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatMessage {
     pub role: Role,
-    #[serde(serialize_with = "text")]
     pub content: Arc<str>,
 }
 
-fn text<S: serde::Serializer>(t: &Arc<str>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(t)
-}
-
 /// A request body: the adapter's fields and the request's `extra` (which win), with the thread's
-/// messages serialised straight from the shared texts instead of being copied into a JSON value.
+/// messages written from their kept JSON ([`escaped`]) instead of being copied into a JSON value.
 pub(crate) struct Body<'a> {
     pub(crate) system: Option<&'a str>,
     pub(crate) messages: &'a [ChatMessage],
@@ -148,13 +143,9 @@ impl Body<'_> {
                 if !std::mem::take(&mut first) {
                     out.push(b',');
                 }
-                let role: &[u8] = match m.role {
-                    Role::User => b"user",
-                    Role::Assistant => b"assistant",
-                };
-                out.extend_from_slice(b"{\"role\":\"");
-                out.extend_from_slice(role);
-                out.extend_from_slice(b"\",\"content\":");
+                out.extend_from_slice(b"{\"role\":");
+                serde_json::to_writer(&mut out, &m.role).expect("a role serialises");
+                out.extend_from_slice(b",\"content\":");
                 out.extend_from_slice(text);
                 out.push(b'}');
             }
