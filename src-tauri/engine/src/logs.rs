@@ -243,9 +243,9 @@ mod tests {
             ("Incorrect API key provided: sk-proj-FAKE12test34KEY56notReal.", "Incorrect API key provided: sk-[redacted]."),
             ("key sk-or-v1-FAKE0test1key2not3real4abcdef56789012 refused", "key sk-[redacted] refused"),
             ("anthropic sk-ant-api03-FAKEtestKEYnotREAL_eeee-ffff", "anthropic sk-[redacted]"),
-            ("groq gsk_abcdefghijklmnop1234", "groq gsk_[redacted]"),
-            ("xai xai-AbCdEfGhIjKlMnOp1234", "xai xai-[redacted]"),
-            ("gemini AIzaSyA-0123456789abcdefghijklmnopqrstu", "gemini AIza[redacted]"),
+            ("groq gsk_FAKEtestKEYnotREAL1234", "groq gsk_[redacted]"),
+            ("xai xai-FAKEtestKEYnotREAL1234", "xai xai-[redacted]"),
+            ("gemini AIzaSyA-FAKE-test-key-not-real-0123456789", "gemini AIza[redacted]"),
         ];
         for (input, expected) in cases {
             assert_eq!(redact(input), expected, "{input}");
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn long_mixed_tokens_without_a_prefix_are_redacted() {
-        assert_eq!(redact("mistral key Xy7pQ2wE9rT4uI8oP1aS5dF3gH6jK0lZ given"), "mistral key [redacted] given");
+        assert_eq!(redact("mistral key FAKEtestKEYnotREAL0123456789wxyz given"), "mistral key [redacted] given");
     }
 
     #[test]

@@ -24,8 +24,8 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
         "sk-proj-FAKE81test02Qw93KEY4Ty75",
         "sk-ant-api03-FAKEtestKEY12345678-IjKl",
         "sk-or-v1-FAKE2d3ctest5a6978KEY6a5b4c3d2e1f0",
-        "AIzaSyB-aBcDeFgHiJkLmNoPqRsTuVwXyZ012345",
-        "Q3w9E8r7T6y5U4i3O2p1A0sDfGhJkLzX", // no prefix (Mistral-like)
+        "AIzaSyB-FAKEtestKEYnotREAL-0123456789abc",
+        "FAKEtestKEYnotREAL0123456789abcd", // no prefix (Mistral-like)
     ];
     tracing::subscriber::with_default(subscriber, || {
         // Our crates log at info by default (the test's own target would only log warnings).
