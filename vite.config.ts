@@ -12,6 +12,8 @@ export default defineConfig({
     // WebKitGTK 2.40+ (Debian 12), WKWebView and WebView2 all run ES2021.
     target: 'es2021',
   },
+  // Tests that mount components need Svelte's browser build, not its server one.
+  resolve: process.env.VITEST ? { conditions: ['browser'] } : undefined,
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'jsdom',
