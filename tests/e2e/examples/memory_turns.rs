@@ -1,7 +1,9 @@
 //! Memory of the app and its WebKit processes over 10 turns of 8 columns × 2,000 tokens, driven
 //! through the real window (issue 12, "Memory"). Prints the memory after 10 s idle, then after
 //! each turn (once its 8 answers are done and the page had 3 s to settle), then 10 s after the
-//! last turn. A benchmark, not a test: it asserts nothing about the figures.
+//! last turn; then, in the same app, with another conversation open and with the streamed one
+//! opened again from the history; last, the same turns opened in a new app process. A
+//! benchmark, not a test: it asserts nothing about the figures.
 //!
 //! ```sh
 //! scripts/package.sh      # or: cargo build --release (the app to measure)
@@ -89,6 +91,20 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     let last = report("10 s after the last turn", pid);
     println!("\nPSS growth: first turn {} MiB over idle; turns 2–10 {} MiB over the first", (after_first as i64 - idle as i64) / 1024, (last as i64 - after_first as i64) / 1024);
+    println!("page: {}", page_size(&c).await);
+
+    // The same app, the view built again: another conversation, then this one opened again from
+    // the history. What the page then gives back was held by the streamed view itself (its DOM,
+    // its state); what it keeps is the process's, whatever the view.
+    click(&c, "[data-testid=new-conversation]").await;
+    until("the new comparison", || async { attrs(&c, "[data-testid=answer]", "data-status").await.is_empty().then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    report("same app, another conversation open, 10 s after", pid);
+    open_streamed(&c).await;
+    until_long("the 80 answers shown again", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * TURNS).then_some(()) }).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    report("same app, the conversation opened again, 10 s after", pid);
+    println!("page: {}", page_size(&c).await);
 
     // What the text kept costs: the same 10 turns opened from the history in a new app process
     // (rendered whole, no streaming behind them), measured the same way.
@@ -96,10 +112,11 @@ async fn main() {
     drop(driver);
     let driver = Driver::start(home.path()).await;
     let c = driver.session().await;
-    click(&c, "[data-testid=conversation-item]").await;
+    open_streamed(&c).await;
     until_long("the 80 answers shown", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * TURNS).then_some(()) }).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let reopened = report("the same 10 turns opened in a new app, 10 s after", app_pid());
+    println!("page: {}", page_size(&c).await);
     println!("\nStreamed and kept: {} MiB PSS more than the same turns opened from the history", (last as i64 - reopened as i64) / 1024);
     c.close().await.unwrap();
 }
@@ -118,4 +135,30 @@ where
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     panic!("timed out waiting for {what}");
+}
+
+/// Opens the streamed conversation: the listed one with a cost (a new comparison, listed above
+/// it while it is the newest, has none).
+async fn open_streamed(c: &fantoccini::Client) {
+    let items = until("the conversations listed", || async {
+        let items = c.find_all(fantoccini::Locator::Css("[data-testid=conversation-item]")).await.ok()?;
+        (!items.is_empty()).then_some(items)
+    })
+    .await;
+    let mut streamed = None;
+    for item in items {
+        if !item.text().await.unwrap_or_default().contains("$0.00") {
+            streamed = Some(item);
+        }
+    }
+    streamed.expect("the streamed conversation in the sidebar").click().await.unwrap();
+}
+
+/// What the page holds in its document: elements, and characters of text in the answers.
+async fn page_size(c: &fantoccini::Client) -> String {
+    let v = c
+        .execute("return document.getElementsByTagName('*').length + ' elements, ' + [...document.querySelectorAll('[data-testid=answer-text]')].reduce((n, e) => n + e.textContent.length, 0) + ' characters of answers, ' + document.querySelectorAll('[data-testid=answer-text] *').length + ' elements in answers'", vec![])
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_string()
 }
