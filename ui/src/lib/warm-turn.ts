@@ -1,20 +1,21 @@
-// The first turn of a session used to hold its first frame for 150–220 ms (release build, 8
-// columns), the next turns' for ~50: the page met a turn for the first time.
+// The first turn of a session held its first frame for ~220 ms (release build, 8 columns), later
+// turns' for ~50: the page met a turn for the first time.
 //
 // - Fonts. WebKit looks a font up (fontconfig, then the font file) the first time the page draws
 //   text in a face it has not drawn yet, and a face here is a family, weight, style *and size*:
 //   5–25 ms each on a 2-core machine. A turn drew about ten faces no screen before it had (the
 //   answers' labels, bold and italic text, the prompt's label, code, the figures under an
-//   answer): laying out the new turn took 92 ms, the same DOM a second time 11 ms.
-// - Code. Mounting the turn's components ran their code for the first time (JavaScriptCore
-//   interprets code until it is hot): the batch that showed the turn took 80 ms, 20–30 later.
+//   answer): laying out the new turn took 94 ms, the same DOM a second time 11 ms.
+// - Code. The batch that mounts the turn ran its components' code for the first time (80 ms;
+//   21–36 ms in later turns).
 //
-// So once the app has drawn its first screen, a hidden specimen of a turn is mounted and laid
-// out, a piece per pause (no requestIdleCallback in WebKitGTK), so that no piece holds a frame
-// for long: the real components with a made-up streaming and failed answer, then markup with
-// the classes a turn's text uses, with markdown from the same renderer. Nothing in it is
-// visible, focusable or read by a screen reader, and each piece is removed at once. It sends
-// nothing to the engine.
+// So once the app has drawn its first screen, a hidden specimen of a turn is laid out, a piece
+// per 50 ms pause (WebKitGTK has no requestIdleCallback), so that no piece holds a frame for
+// long: markup with the classes a turn's text uses, with markdown from the same renderer, a face
+// or two per piece; then the real components, with a made-up streaming and failed answer.
+// Nothing in it is visible, focusable or read by a screen reader, each piece is removed at once,
+// and nothing is sent to the engine. Measured (BENCHMARKS.md, session 9): the first turn's first
+// frame 222 → 108 ms; idle memory +8 MiB (the fonts, which the first turn would load anyway).
 import { flushSync, mount, unmount } from 'svelte';
 import Answer from '../components/Answer.svelte';
 import PromptRow from '../components/PromptRow.svelte';
@@ -79,7 +80,7 @@ function pieces(): (string | ((box: HTMLElement) => void))[] {
   ];
 }
 
-/** Lays the specimen out, a piece per idle moment, in a box with the classes of the columns'
+/** Lays the specimen out, a piece per pause, in a box with the classes of the columns'
  * grid (so the same rules apply); `done` is called once the last piece is gone. */
 export function warmTurn(done?: () => void): void {
   const todo = pieces();
