@@ -21,11 +21,11 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
     assert_eq!(dir, data.path().join("logs"));
     let subscriber = logs::subscriber(&dir, "tally-test").unwrap();
     let keys = [
-        "sk-proj-FAKE81test02Qw93KEY4Ty75",
-        "sk-ant-api03-FAKEtestKEY12345678-IjKl",
-        "sk-or-v1-FAKE2d3ctest5a6978KEY6a5b4c3d2e1f0",
-        "AIzaSyB-FAKEtestKEYnotREAL-0123456789abc",
-        "FAKEtestKEYnotREAL0123456789abcd", // no prefix (Mistral-like)
+        "sk-proj-test-key-openai-not-real",
+        "sk-ant-api03-test-key-anthropic-not-real",
+        "sk-or-v1-test-key-openrouter-not-real",
+        "AIza-test-key-gemini-not-real",
+        "TestKeyMistralNotReal0123456789ab", // no prefix (Mistral-like)
     ];
     tracing::subscriber::with_default(subscriber, || {
         // Our crates log at info by default (the test's own target would only log warnings).
