@@ -60,11 +60,17 @@ function mountTurn(box: HTMLElement): void {
   for (const part of parts) void unmount(part);
 }
 
+/** Puts `markup` (made when its piece runs) into `box` and lays it out. */
+const laidOut = (markup: () => string) => (box: HTMLElement) => {
+  box.innerHTML = markup(); // our own markup, and markdown through the app's sanitiser
+  void box.offsetHeight;
+};
+
 /** The pieces of the specimen, each laid out on its own (one face costs up to ~25 ms). */
-function pieces(): (string | ((box: HTMLElement) => void))[] {
+function pieces(): ((box: HTMLElement) => void)[] {
   const answer = (inner: string) => `<article class="answer">${inner}</article>`;
   // Faces first, one or two per piece; then the components, whose faces are warm by then.
-  return [
+  const markup = [
     '<div class="prompt-row"><span class="prompt-label">You</span><p class="prompt-text">A prompt</p></div>',
     '<div class="prompt-row"><button class="link small prompt-toggle">Show all 1,234 characters</button></div>',
     answer('<div class="answer-label small"><strong>gpt-4o-mini</strong></div>'),
@@ -75,7 +81,11 @@ function pieces(): (string | ((box: HTMLElement) => void))[] {
     answer('<div class="answer-error"><strong>Error.</strong> Words</div>'),
     answer('<div class="answer-error"><details open><summary>The provider’s own words</summary><code>{"error": 1}</code></details></div>'),
     answer('<button class="small-button retry">Retry</button>'),
-    ...MARKDOWN.map((md) => answer(`<div class="answer-scroll"><div class="markdown">${renderMarkdown(md)}</div></div>`)),
+  ];
+  return [
+    ...markup.map((html) => laidOut(() => html)),
+    // Each rendered in its own pause: highlighting and sanitising cost time too.
+    ...MARKDOWN.map((md) => laidOut(() => answer(`<div class="answer-scroll"><div class="markdown">${renderMarkdown(md)}</div></div>`))),
     mountTurn,
   ];
 }
@@ -98,12 +108,7 @@ export function warmTurn(done?: () => void): void {
     box.style.cssText = 'position: fixed; left: -10000px; top: 0; width: 480px; pointer-events: none;';
     document.body.appendChild(box);
     try {
-      if (typeof piece === 'function') {
-        piece(box);
-      } else {
-        box.innerHTML = piece; // our own markup, and markdown through the app's sanitiser
-        void box.offsetHeight;
-      }
+      piece(box);
     } catch {
       // only a head start: a piece that fails costs the first turn a little time, nothing else
     } finally {
@@ -115,7 +120,7 @@ export function warmTurn(done?: () => void): void {
 }
 
 function whenIdle(job: () => void): void {
-  const w = window as Window & { requestIdleCallback?: (cb: () => void, opts?: { timeout: number }) => number };
+  const w = window as Window & { requestIdleCallback?: (cb: () => void) => number };
   if (w.requestIdleCallback) w.requestIdleCallback(job);
   else setTimeout(job, 50);
 }
