@@ -29,21 +29,45 @@ export function noteCost(kind: 'batch' | 'frame', start: number): void {
 }
 (globalThis as unknown as { __tallyStreamCost: typeof streamCost }).__tallyStreamCost = streamCost;
 const queued = new Set<Job>();
+/** Jobs that take turns: at most SHARED_PER_FRAME of them run in a frame, the longest waiting
+ * first (a Set keeps the order jobs were queued in). */
+const shared = new Set<Job>();
 const afterEach = new Set<Job>();
 let scheduled = false;
 
-/** Runs `job` in the next animation frame (once, however often it is asked for before then). */
-export function inNextFrame(job: Job): void {
-  queued.add(job);
+/** How many turn-taking jobs run in one frame. Without a GPU the page repaints what changed on
+ * the CPU, and eight answers growing every frame is most of the window repainted every frame:
+ * eight streams at 62 tok/s held 14–19 frames over 50 ms, one answer per frame 3 (BENCHMARKS.md,
+ * session 10). So the answers streaming take turns: one or two columns show their new text every
+ * frame, four every other frame or so, eight each ~6–8 times a second, a line or so at a time. */
+export const SHARED_PER_FRAME = 1;
+
+function schedule(): void {
   if (!scheduled) {
     scheduled = true;
     requestAnimationFrame(runFrame);
   }
 }
 
+/** Runs `job` in the next animation frame (once, however often it is asked for before then). */
+export function inNextFrame(job: Job): void {
+  shared.delete(job);
+  queued.add(job);
+  schedule();
+}
+
+/** Runs `job` in a coming frame, taking turns with the other jobs queued this way: at most
+ * SHARED_PER_FRAME of them run in a frame, the one waiting longest first. A job already queued
+ * keeps its place. For work that can wait a few frames (text streaming into an answer). */
+export function inFrameTurn(job: Job): void {
+  if (!queued.has(job)) shared.add(job);
+  schedule();
+}
+
 /** Forgets a queued job (its component is gone). */
 export function cancelFrameJob(job: Job): void {
   queued.delete(job);
+  shared.delete(job);
 }
 
 /** Calls `hook` after every frame that ran jobs (to keep a scroll position, say); returns the
@@ -61,12 +85,15 @@ function runFrame(): void {
     queued.delete(job);
     job();
   }
+  let turns = SHARED_PER_FRAME;
+  for (const job of [...shared]) {
+    if (turns-- === 0 || performance.now() - start > FRAME_BUDGET_MS) break;
+    shared.delete(job);
+    job();
+  }
   const hooks = performance.now();
   for (const hook of afterEach) hook();
   streamCost.hooksMs += performance.now() - hooks;
   noteCost('frame', start);
-  if (queued.size && !scheduled) {
-    scheduled = true;
-    requestAnimationFrame(runFrame);
-  }
+  if (queued.size || shared.size) schedule();
 }
