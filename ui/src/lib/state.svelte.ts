@@ -33,8 +33,11 @@ function savedLayout(): Layout | null {
 
 /** Thrown when the user chose not to send a turn over a hard budget: no error to show. */
 const HELD_BACK = Symbol('held back');
-/** How often the running figures of a streaming turn are shown again. */
-const LIVE_EVERY_MS = 200;
+/** How often the running figures of a streaming turn are shown again. Each time, some 17 places
+ * change across the window (the header, every column's total, every streaming answer's figure,
+ * the sidebar): 5–19 ms of script and a repaint of most of the window on a 2-core machine
+ * without a GPU, in half of the frames over 50 ms at 200 ms (BENCHMARKS.md, session 10). */
+const LIVE_EVERY_MS = 400;
 
 class AppState {
   page = $state<Page>('chat');
@@ -42,6 +45,9 @@ class AppState {
   conversations = $state<ConversationSummary[]>([]);
   current = $state<ConversationView | null>(null);
   runningTurn = $state<TurnId | null>(null);
+  /** The last turn that started in this window (sent here, not opened from the history): the
+   * chat view mounts its answers over a few frames. */
+  startedTurn = $state<TurnId | null>(null);
   error = $state<string | null>(null);
   /** Something done that the user should see confirmed (a file saved, …). */
   notice = $state<string | null>(null);
@@ -91,6 +97,7 @@ class AppState {
   private onTurnEvents(conversationId: ConversationId, events: TurnEvent[]): void {
     if (this.current?.id === conversationId) applyEvents(this.current, events);
     for (const e of events) {
+      if (e.type === 'started' && this.current?.id === conversationId) this.startedTurn = e.turn_id;
       if (e.type === 'live') {
         this.liveWaiting.set(conversationId, newerLive(this.liveWaiting.get(conversationId), e));
         this.liveTimer ??= setTimeout(() => this.showLive(), LIVE_EVERY_MS);
