@@ -14,6 +14,11 @@
 //! The fake provider sends each answer at about 1,000 tokens/s per column
 //! (`[[fake tokens=2000 pace_ms=1]]`). Memory is RSS and PSS (shared pages split between the
 //! processes) of the app process and every process it started, read from /proc.
+//!
+//! Variants, for finding where memory goes: `MEMORY_FRESH=1` sends each turn in a new
+//! comparison of its own (the page never shows more than one turn, so what still grows is kept
+//! whatever is shown); `MEMORY_PROBES=1` also measures the streamed view after making its
+//! answer boxes plain and after rebuilding each answer's DOM from its HTML.
 
 use std::time::Duration;
 
@@ -61,22 +66,25 @@ fn report(label: &str, pid: u32) -> u64 {
 async fn main() {
     let FakeSetup { c, fake: _fake, driver, home } =
         FakeSetup::start(&[("openai", "test-key-memory-openai-0000000", Flavour::OpenAi), ("openrouter", "test-key-memory-openrouter-00000", Flavour::OpenRouter)]).await;
-    click(&c, "[data-testid=new-conversation]").await;
-    for target in MORE_COLUMNS {
-        click(&c, "[data-testid=add-column]").await;
-        type_into(&c, "[data-testid=add-column-target]", target).await;
-        click(&c, "[data-testid=add-column-confirm]").await;
-    }
-    until("eight columns", || async { (texts(&c, "[data-testid=column-header]").await.len() == 8).then_some(()) }).await;
+    open_eight(&c).await;
     let pid = app_pid();
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!("| moment | RSS MiB | PSS MiB | per process RSS/PSS MiB |\n|---|---|---|---|");
     let idle = report("idle, 8 columns open", pid);
     let mut after_first = 0;
+    // MEMORY_FRESH: each turn in a new comparison, so the page never shows more than one turn:
+    // what still grows then is kept per turn whatever is shown.
+    let fresh = std::env::var_os("MEMORY_FRESH").is_some();
+    let mut done_before = 0;
     for turn in 1..=TURNS {
+        if fresh && turn > 1 {
+            open_eight(&c).await;
+            done_before = 0;
+        }
         type_into(&c, "[data-testid=prompt-input]", &format!("Turn {turn}: write at length [[fake tokens=2000 pace_ms=1]]")).await;
         click(&c, "[data-testid=send]").await;
-        let want = 8 * turn;
+        let want = done_before + 8;
+        done_before = want;
         until_long("8 answers done", || async {
             let done = attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count();
             (done >= want).then_some(())
@@ -92,6 +100,17 @@ async fn main() {
     let last = report("10 s after the last turn", pid);
     println!("\nPSS growth: first turn {} MiB over idle; turns 2–10 {} MiB over the first", (after_first as i64 - idle as i64) / 1024, (last as i64 - after_first as i64) / 1024);
     println!("page: {}", page_size(&c).await);
+    if std::env::var_os("MEMORY_PROBES").is_some() {
+        // Diagnosis: what does the streamed view hold that the same view opened does not?
+        // The answers' boxes no longer reversed (as opened ones are), then every answer's DOM
+        // rebuilt from its own HTML (nodes made at once, as when opened).
+        c.execute("document.querySelectorAll('.answer-scroll.follow').forEach((b) => b.classList.remove('follow')); return 0", vec![]).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        report("probe: boxes no longer reversed, 10 s after", pid);
+        c.execute("document.querySelectorAll('[data-testid=answer-text]').forEach((m) => { m.innerHTML = m.innerHTML; }); return 0", vec![]).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        report("probe: answers' DOM rebuilt from their HTML, 10 s after", pid);
+    }
 
     // The same app, the view built again: another conversation, then this one opened again from
     // the history. What the page then gives back was held by the streamed view itself (its DOM,
@@ -100,6 +119,9 @@ async fn main() {
     until("the new comparison", || async { attrs(&c, "[data-testid=answer]", "data-status").await.is_empty().then_some(()) }).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     report("same app, another conversation open, 10 s after", pid);
+    if fresh {
+        return; // each turn had its own conversation: there is no one streamed view to reopen
+    }
     open_streamed(&c).await;
     until_long("the 80 answers shown again", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * TURNS).then_some(()) }).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -119,6 +141,18 @@ async fn main() {
     println!("page: {}", page_size(&c).await);
     println!("\nStreamed and kept: {} MiB PSS more than the same turns opened from the history", (last as i64 - reopened as i64) / 1024);
     c.close().await.unwrap();
+}
+
+/// A new comparison with eight columns.
+async fn open_eight(c: &fantoccini::Client) {
+    click(c, "[data-testid=new-conversation]").await;
+    until("the new comparison", || async { (texts(c, "[data-testid=column-header]").await.len() == 2).then_some(()) }).await;
+    for target in MORE_COLUMNS {
+        click(c, "[data-testid=add-column]").await;
+        type_into(c, "[data-testid=add-column-target]", target).await;
+        click(c, "[data-testid=add-column-confirm]").await;
+    }
+    until("eight columns", || async { (texts(c, "[data-testid=column-header]").await.len() == 8).then_some(()) }).await;
 }
 
 /// Polls `check` every 500 ms for up to 15 minutes (the page may take long to catch up on a
