@@ -18,7 +18,8 @@
 //! Variants, for finding where memory goes: `MEMORY_FRESH=1` sends each turn in a new
 //! comparison of its own (the page never shows more than one turn, so what still grows is kept
 //! whatever is shown); `MEMORY_PROBES=1` also measures the streamed view after making its
-//! answer boxes plain and after rebuilding each answer's DOM from its HTML.
+//! answer boxes plain and after rebuilding each answer's DOM from its HTML; `FRAME_STARTS=1`
+//! prints, for each turn, the longest gap between frames in the 1.5 s from its Send.
 
 use std::time::Duration;
 
@@ -75,6 +76,9 @@ async fn main() {
     // MEMORY_FRESH: each turn in a new comparison, so the page never shows more than one turn:
     // what still grows then is kept per turn whatever is shown.
     let fresh = std::env::var_os("MEMORY_FRESH").is_some();
+    // FRAME_STARTS: also the frames while each turn starts (does a turn's start cost more as the
+    // conversation grows?).
+    let starts = std::env::var_os("FRAME_STARTS").is_some();
     let mut done_before = 0;
     for turn in 1..=TURNS {
         if fresh && turn > 1 {
@@ -82,6 +86,10 @@ async fn main() {
             done_before = 0;
         }
         type_into(&c, "[data-testid=prompt-input]", &format!("Turn {turn}: write at length [[fake tokens=2000 pace_ms=1]]")).await;
+        if starts {
+            // The frames for 1.5 s from the Send: the longest gap, as the turn is mounted.
+            c.execute("const f = [performance.now()]; window.__starts = f; const t = () => { f.push(performance.now()); if (f[f.length - 1] - f[0] < 1500) requestAnimationFrame(t); }; requestAnimationFrame(t); return 0", vec![]).await.unwrap();
+        }
         click(&c, "[data-testid=send]").await;
         let want = done_before + 8;
         done_before = want;
@@ -91,6 +99,10 @@ async fn main() {
         })
         .await;
         tokio::time::sleep(Duration::from_secs(3)).await;
+        if starts {
+            let gaps = c.execute("const f = window.__starts; let m = 0, n = 0; for (let i = 1; i < f.length; i++) { const g = f[i] - f[i - 1]; m = Math.max(m, g); if (g > 50) n++; } return `longest gap ${Math.round(m)} ms, ${n} over 50 ms, in the 1.5 s from Send`", vec![]).await.unwrap();
+            println!("turn {turn}: {}", gaps.as_str().unwrap_or_default());
+        }
         let pss = report(&format!("after turn {turn}"), pid);
         if turn == 1 {
             after_first = pss;
