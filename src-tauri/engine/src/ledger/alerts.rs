@@ -102,12 +102,12 @@ pub fn recent(conn: &Connection, limit: usize) -> Result<Vec<FiredAlert>, StoreE
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Records an alert; true when it had not fired before.
-fn record(tx: &Connection, kind: &str, budget_id: i64, period: &str, threshold: u32, message: &str) -> Result<bool, StoreError> {
+/// Records an alert fired at `fired_at`; true when it had not fired before.
+fn record(tx: &Connection, fired_at: &str, kind: &str, budget_id: i64, period: &str, threshold: u32, message: &str) -> Result<bool, StoreError> {
     Ok(tx.execute(
-        "INSERT INTO usage_alerts (kind, budget_id, period, threshold, message) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO usage_alerts (kind, budget_id, period, threshold, message, fired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (kind, budget_id, period, threshold) DO NOTHING",
-        params![kind, budget_id, period, threshold, message],
+        params![kind, budget_id, period, threshold, message, fired_at],
     )? == 1)
 }
 
@@ -115,6 +115,10 @@ fn record(tx: &Connection, kind: &str, budget_id: i64, period: &str, threshold: 
 /// `spike_multiplier` is the user's setting ([`DEFAULT_SPIKE_MULTIPLIER`] otherwise).
 pub fn check_alerts(conn: &mut Connection, now: DateTime<Utc>, spike_multiplier: Decimal) -> Result<Vec<Alert>, StoreError> {
     let tx = crate::store::write_tx(conn)?;
+    // One time for everything this check records: thresholds passed over in a jump are told
+    // apart from the one announced by sharing its `fired_at` (see `recent`), and SQLite's 'now'
+    // is only stable within one statement, so two inserts could straddle a millisecond.
+    let fired_at: String = tx.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| r.get(0))?;
     let mut alerts = Vec::new();
     for status in budgets::status(&tx, now)? {
         let mut newest = None;
@@ -125,7 +129,7 @@ pub fn check_alerts(conn: &mut Connection, now: DateTime<Utc>, spike_multiplier:
                 status.budget.describe(),
                 usd(status.spent)
             );
-            if record(&tx, "budget", status.budget.id, &status.period_key, t, &message)? {
+            if record(&tx, &fired_at, "budget", status.budget.id, &status.period_key, t, &message)? {
                 newest = Some((t, message));
             }
         }
@@ -141,7 +145,7 @@ pub fn check_alerts(conn: &mut Connection, now: DateTime<Utc>, spike_multiplier:
             });
         }
     }
-    alerts.extend(spike(&tx, now, spike_multiplier)?);
+    alerts.extend(spike(&tx, &fired_at, now, spike_multiplier)?);
     tx.commit()?;
     Ok(alerts)
 }
@@ -149,7 +153,7 @@ pub fn check_alerts(conn: &mut Connection, now: DateTime<Utc>, spike_multiplier:
 /// Today's spend against the average day before it. The average is over the 7 days before
 /// today, or fewer when the history is younger (from the first day with usage), days without
 /// usage counting as $0. No history before today, or nothing spent in the window: no spike.
-fn spike(tx: &Connection, now: DateTime<Utc>, multiplier: Decimal) -> Result<Option<Alert>, StoreError> {
+fn spike(tx: &Connection, fired_at: &str, now: DateTime<Utc>, multiplier: Decimal) -> Result<Option<Alert>, StoreError> {
     let today = now.date_naive();
     let first: Option<String> = tx.query_row("SELECT min(day) FROM usage_daily", [], |r| r.get(0))?;
     let Some(first) = first.and_then(|d| super::period::parse_day(&d).ok()) else { return Ok(None) };
@@ -175,7 +179,7 @@ fn spike(tx: &Connection, now: DateTime<Utc>, multiplier: Decimal) -> Result<Opt
         usd(average)
     );
     let period = today.to_string();
-    if !record(tx, "spike", 0, &period, 0, &message)? {
+    if !record(tx, fired_at, "spike", 0, &period, 0, &message)? {
         return Ok(None);
     }
     Ok(Some(Alert { kind: AlertKind::Spike, budget_id: None, period, threshold_percent: 0, spent, reference: average, message }))
