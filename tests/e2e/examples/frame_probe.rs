@@ -99,9 +99,7 @@ async fn open_comparison(c: &Client, columns: usize) {
         remove[1].click().await.unwrap();
     }
     for i in 2..columns {
-        click(c, "[data-testid=add-column]").await;
-        type_into(c, "[data-testid=add-column-target]", TARGETS[i % 3]).await;
-        click(c, "[data-testid=add-column-confirm]").await;
+        add_column(c, TARGETS[i % 3]).await;
     }
     until("the columns", || async { (texts(c, "[data-testid=column-header]").await.len() == columns).then_some(()) }).await;
 }

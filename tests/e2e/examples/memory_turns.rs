@@ -160,9 +160,7 @@ async fn open_eight(c: &fantoccini::Client) {
     click(c, "[data-testid=new-conversation]").await;
     until("the new comparison", || async { (texts(c, "[data-testid=column-header]").await.len() == 2).then_some(()) }).await;
     for target in MORE_COLUMNS {
-        click(c, "[data-testid=add-column]").await;
-        type_into(c, "[data-testid=add-column-target]", target).await;
-        click(c, "[data-testid=add-column-confirm]").await;
+        add_column(c, target).await;
     }
     until("eight columns", || async { (texts(c, "[data-testid=column-header]").await.len() == 8).then_some(()) }).await;
 }

@@ -178,6 +178,15 @@ pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
 }
 
+/// Adds a column for `target` (`route:model`) to the open conversation, as a user does: the
+/// Column button, the target typed, Add. Waiting for it to show is the caller's (a column that
+/// goes through OpenRouter in a sensitive conversation asks first).
+pub async fn add_column(c: &Client, target: &str) {
+    click(c, "[data-testid=add-column]").await;
+    type_into(c, "[data-testid=add-column-target]", target).await;
+    click(c, "[data-testid=add-column-confirm]").await;
+}
+
 /// Empties the (throwaway) keyring of every provider's key, so a test never sees keys an
 /// earlier test left behind. Refuses to run outside the test command's isolated session.
 pub fn clear_keyring() {

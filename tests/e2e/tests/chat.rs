@@ -17,9 +17,7 @@ async fn three_columns_one_failing_then_retried_hostile_text_inert_and_conversat
     .await;
 
     click(&c, "[data-testid=new-conversation]").await;
-    click(&c, "[data-testid=add-column]").await;
-    type_into(&c, "[data-testid=add-column-target]", "anthropic:claude-sonnet-4-5").await;
-    click(&c, "[data-testid=add-column-confirm]").await;
+    add_column(&c, "anthropic:claude-sonnet-4-5").await;
     until("three columns", || async { (texts(&c, "[data-testid=column-header]").await.len() == 3).then_some(()) }).await;
 
     // Different paces, one refusal, one hostile answer.

@@ -67,9 +67,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     assert!(answer_requests(&fake).iter().skip(before).all(|r| !r.path.starts_with("/api/")), "no request went to OpenRouter");
 
     // Adding an OpenRouter column asks first; confirming unmarks the conversation.
-    click(&c, "[data-testid=add-column]").await;
-    type_into(&c, "[data-testid=add-column-target]", "openrouter:openai/gpt-4o-mini").await;
-    click(&c, "[data-testid=add-column-confirm]").await;
+    add_column(&c, "openrouter:openai/gpt-4o-mini").await;
     find(&c, "[data-testid=sensitive-confirm]").await;
     assert_eq!(texts(&c, "[data-testid=column-header]").await.len(), 1, "not added before the user confirms");
     click(&c, "[data-testid=sensitive-confirm-yes]").await;
@@ -89,9 +87,7 @@ async fn keys_can_be_tested_removed_and_imported_and_sensitive_conversations_sta
     let shot = page_screenshot(&c).await.unwrap();
     std::fs::write(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e/settings.png"), shot).ok();
     click(&c, "[data-testid=new-conversation]").await;
-    click(&c, "[data-testid=add-column]").await;
-    type_into(&c, "[data-testid=add-column-target]", "custom:lab:llama-3.1-8b").await;
-    click(&c, "[data-testid=add-column-confirm]").await;
+    add_column(&c, "custom:lab:llama-3.1-8b").await;
     until("the custom column", || async { texts(&c, "[data-testid=column-header] .column-path").await.last().filter(|p| p.contains("lab (custom endpoint)")).map(|_| ()) }).await;
     let removes = c.find_all(fantoccini::Locator::Css("[data-testid=remove-column]")).await.unwrap();
     removes[1].click().await.unwrap(); // keep OpenAI direct and the custom endpoint

@@ -56,9 +56,7 @@ async fn eight_fast_streams_fit_show_running_costs_and_stop_at_once() {
     .await;
     click(&c, "[data-testid=new-conversation]").await; // two columns to start with
     for i in 0..6 {
-        click(&c, "[data-testid=add-column]").await;
-        type_into(&c, "[data-testid=add-column-target]", TARGETS[i % 3]).await;
-        click(&c, "[data-testid=add-column-confirm]").await;
+        add_column(&c, TARGETS[i % 3]).await;
         until("the column added", || async { (texts(&c, "[data-testid=column-header]").await.len() == 3 + i).then_some(()) }).await;
     }
 
