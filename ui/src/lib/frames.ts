@@ -38,8 +38,8 @@ let scheduled = false;
 /** How many turn-taking jobs run in one frame. Without a GPU the page repaints what changed on
  * the CPU, and eight answers growing every frame is most of the window repainted every frame:
  * eight streams at 62 tok/s held 14–19 frames over 50 ms, one answer per frame 3 (BENCHMARKS.md,
- * session 10). So the answers streaming take turns: one or two columns show their new text every
- * frame, four every other frame or so, eight each ~6–8 times a second, a line or so at a time. */
+ * session 10). So the answers streaming take turns: one column shows its new text every frame,
+ * two every other frame, eight each ~6–8 times a second, a line or so at a time. */
 export const SHARED_PER_FRAME = 1;
 
 function schedule(): void {
