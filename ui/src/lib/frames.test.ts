@@ -70,14 +70,31 @@ describe('frame jobs', () => {
     waiting.forEach(cancelFrameJob);
   });
 
+  it('runs jobs queued ahead (answers that ended) before the others, in the order they came, still one turn a frame', () => {
+    const ran: string[] = [];
+    const streaming = Array.from({ length: 3 }, (_, i) => () => ran.push(`streaming ${i}`));
+    const ended = Array.from({ length: 2 }, (_, i) => () => ran.push(`ended ${i}`));
+    streaming.forEach((j) => inFrameTurn(j));
+    inFrameTurn(ended[0]!, true);
+    inFrameTurn(streaming[2]!, true); // was waiting its turn, then ended: moves ahead
+    inFrameTurn(ended[1]!, true);
+    inFrameTurn(ended[0]!); // asked again without `ahead`: keeps its place ahead
+    for (let f = 0; f < 5; f++) frame();
+    expect(ran).toEqual(['ended 0', 'streaming 2', 'ended 1', 'streaming 0', 'streaming 1'].slice(0, 5 * SHARED_PER_FRAME));
+    for (const j of [...streaming, ...ended]) cancelFrameJob(j);
+  });
+
   it('forgets a cancelled job, whichever way it was queued', () => {
     let runs = 0;
     const a = () => (runs += 1);
     const b = () => (runs += 1);
+    const c = () => (runs += 1);
     inNextFrame(a);
     inFrameTurn(b);
+    inFrameTurn(c, true);
     cancelFrameJob(a);
     cancelFrameJob(b);
+    cancelFrameJob(c);
     frame();
     expect(runs).toBe(0);
   });

@@ -32,6 +32,8 @@ const queued = new Set<Job>();
 /** Jobs that take turns: at most SHARED_PER_FRAME of them run in a frame, the longest waiting
  * first (a Set keeps the order jobs were queued in). */
 const shared = new Set<Job>();
+/** Turn-taking jobs that go before those in `shared` (an answer that ended). */
+const first = new Set<Job>();
 const afterEach = new Set<Job>();
 let scheduled = false;
 
@@ -52,15 +54,22 @@ function schedule(): void {
 /** Runs `job` in the next animation frame (once, however often it is asked for before then). */
 export function inNextFrame(job: Job): void {
   shared.delete(job);
+  first.delete(job);
   queued.add(job);
   schedule();
 }
 
 /** Runs `job` in a coming frame, taking turns with the other jobs queued this way: at most
  * SHARED_PER_FRAME of them run in a frame, the one waiting longest first. A job already queued
- * keeps its place. For work that can wait a few frames (text streaming into an answer). */
-export function inFrameTurn(job: Job): void {
-  if (!queued.has(job)) shared.add(job);
+ * keeps its place. For work that can wait a few frames (text streaming into an answer).
+ * `ahead`: the job goes before every job queued without it (an answer that ended, before those
+ * still streaming), in the order they came. */
+export function inFrameTurn(job: Job, ahead = false): void {
+  if (queued.has(job)) return schedule();
+  if (ahead) {
+    shared.delete(job);
+    first.add(job);
+  } else if (!first.has(job)) shared.add(job);
   schedule();
 }
 
@@ -68,6 +77,7 @@ export function inFrameTurn(job: Job): void {
 export function cancelFrameJob(job: Job): void {
   queued.delete(job);
   shared.delete(job);
+  first.delete(job);
 }
 
 /** Calls `hook` after every frame that ran jobs (to keep a scroll position, say); returns the
@@ -86,8 +96,9 @@ function runFrame(): void {
     job();
   }
   let turns = SHARED_PER_FRAME;
-  for (const job of [...shared]) {
+  for (const job of [...first, ...shared]) {
     if (turns-- === 0 || performance.now() - start > FRAME_BUDGET_MS) break;
+    first.delete(job);
     shared.delete(job);
     job();
   }
@@ -95,5 +106,5 @@ function runFrame(): void {
   for (const hook of afterEach) hook();
   streamCost.hooksMs += performance.now() - hooks;
   noteCost('frame', start);
-  if (queued.size || shared.size) schedule();
+  if (queued.size || shared.size || first.size) schedule();
 }

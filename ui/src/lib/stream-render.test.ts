@@ -191,11 +191,14 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     expect(root.innerHTML).toBe(renderMarkdown(text));
   });
 
-  it('an answer ending with a short tail, or with other text, is left to render at once', () => {
+  it('an answer ending with a short tail shows it at once too; one ending with other text is left to render at once', () => {
     const root = document.createElement('div');
     const r = new StreamingMarkdown(root);
     r.render('Short answer', false);
-    expect(r.showRest('Short answer, done')).toBe(false);
+    expect(r.showRest('Short answer, **done**')).toBe(true);
+    expect(root.textContent?.trim()).toBe('Short answer, **done**'); // as plain text for now
+    expect(r.render('Short answer, **done**', true)).toBe(false);
+    expect(root.innerHTML).toBe(renderMarkdown('Short answer, **done**'));
     r.render('x '.repeat(3000), false);
     expect(r.showRest('y '.repeat(3000))).toBe(false); // not a continuation: rendered from scratch
   });

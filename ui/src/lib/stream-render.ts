@@ -138,13 +138,13 @@ export class StreamingMarkdown {
     return true;
   }
 
-  /** The answer ended with `source`. When rendering its open tail as markdown again would be
-   * costly (a long tail: lexing is slow in WebKit, ~1 ms per KB), the rest of the text is shown
-   * at once as plain text and true is returned; the caller then calls `render(source, true)` in
-   * a later frame, so that eight answers ending together do not hold one frame for seconds.
-   * False: nothing was done, render now. */
+  /** The answer ended with `source`: the rest of its text is shown at once as plain text and
+   * true is returned; the caller then calls `render(source, true)` in a later frame, so that
+   * eight answers ending together are rendered one a frame, not all in one (rendering an open
+   * tail as markdown again costs ~1 ms per KB in WebKit). False: nothing was done (`source` does
+   * not continue what is shown), render now. */
   showRest(source: string): boolean {
-    if (source.length - this.done <= SMALL_TAIL || !this.continues(source, true)) return false;
+    if (!this.continues(source, true)) return false;
     this.source = source;
     this.appendPlain(source.slice(this.tailRenderedAt));
     return true;
