@@ -124,9 +124,12 @@ async fn wait_page(c: &Client, what: &str, script: &str) -> serde_json::Value {
     panic!("timed out waiting for {what}");
 }
 
+/// Types the prompt, waits for its estimate (as a person reads what it would cost before
+/// sending), then clicks Send.
 async fn send(c: &Client, prompt: &str, expect: usize) {
     c.execute(PROBE, vec![serde_json::json!(expect)]).await.unwrap();
     type_into(c, "[data-testid=prompt-input]", prompt).await;
+    until("the estimate", || async { (!texts(c, "[data-testid=estimate-total]").await.is_empty()).then_some(()) }).await;
     click(c, "[data-testid=send]").await;
 }
 

@@ -18,7 +18,9 @@
 //! Variants, for finding where memory goes: `MEMORY_FRESH=1` sends each turn in a new
 //! comparison of its own (the page never shows more than one turn, so what still grows is kept
 //! whatever is shown); `MEMORY_PROBES=1` also measures the streamed view after making its
-//! answer boxes plain and after rebuilding each answer's DOM from its HTML; `FRAME_STARTS=1`
+//! answer boxes plain and after rebuilding each answer's DOM from its HTML; `MEMORY_PAGE=1`
+//! prints what the page holds after every turn (elements, characters of answers, IPC callbacks
+//! still registered: a channel never closed would stay there); `FRAME_STARTS=1`
 //! prints, for each turn, the longest gap between frames in the 1.5 s from its Send.
 
 use std::time::Duration;
@@ -104,6 +106,9 @@ async fn main() {
             println!("turn {turn}: {}", gaps.as_str().unwrap_or_default());
         }
         let pss = report(&format!("after turn {turn}"), pid);
+        if std::env::var_os("MEMORY_PAGE").is_some() {
+            println!("page: {}", page_size(&c).await);
+        }
         if turn == 1 {
             after_first = pss;
         }
@@ -198,10 +203,11 @@ async fn open_streamed(c: &fantoccini::Client) {
     streamed.expect("the streamed conversation in the sidebar").click().await.unwrap();
 }
 
-/// What the page holds in its document: elements, and characters of text in the answers.
+/// What the page holds: elements, characters of text in the answers, and the IPC callbacks
+/// registered (each open channel has one).
 async fn page_size(c: &fantoccini::Client) -> String {
     let v = c
-        .execute("return document.getElementsByTagName('*').length + ' elements, ' + [...document.querySelectorAll('[data-testid=answer-text]')].reduce((n, e) => n + e.textContent.length, 0) + ' characters of answers, ' + document.querySelectorAll('[data-testid=answer-text] *').length + ' elements in answers'", vec![])
+        .execute("return document.getElementsByTagName('*').length + ' elements, ' + [...document.querySelectorAll('[data-testid=answer-text]')].reduce((n, e) => n + e.textContent.length, 0) + ' characters of answers, ' + document.querySelectorAll('[data-testid=answer-text] *').length + ' elements in answers, ' + (window.__TAURI_INTERNALS__.callbacks?.size ?? '?') + ' IPC callbacks registered'", vec![])
         .await
         .unwrap();
     v.as_str().unwrap_or_default().to_string()
