@@ -47,7 +47,9 @@ impl Driver {
             .env("NO_AT_BRIDGE", "1")
             .env_remove("TALLY_DATA_DIR")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // TALLY_E2E_APP_STDERR=1: the app's and WebKit's own stderr (with JSC_logGC=1, say,
+            // JavaScriptCore's collections and their pauses) come through, for diagnosis.
+            .stderr(if std::env::var_os("TALLY_E2E_APP_STDERR").is_some() { Stdio::inherit() } else { Stdio::null() })
             .spawn()
             .expect("tauri-driver is not on PATH: run scripts/test.sh, which installs it");
         let driver = Driver { child, port };
