@@ -62,7 +62,7 @@ describe('frame jobs', () => {
     const urgent = () => ran.push('urgent');
     waiting.forEach((j) => inFrameTurn(j));
     inFrameTurn(urgent);
-    inNextFrame(urgent); // the answer ended: its final render does not wait for its turn
+    inNextFrame(urgent); // an answer's first text, or a final render catching up: it does not wait for a turn
     frame();
     expect(ran[0]).toBe('urgent');
     expect(ran.filter((r) => r === 'urgent')).toHaveLength(1);
