@@ -1,20 +1,27 @@
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { renderMarkdown } from './markdown';
 import { StreamingMarkdown } from './stream-render';
 
-/** Streams `text` in pieces of the given sizes (cycled), rendering after each, then ends it. */
-function stream(text: string, sizes: number[]): { root: HTMLElement; frames: string[] } {
-  const root = document.createElement('div');
-  const r = new StreamingMarkdown(root);
-  const frames: string[] = [];
-  let at = 0;
-  for (let i = 0; at < text.length; i++) {
-    at = Math.min(text.length, at + sizes[i % sizes.length]!);
-    r.render(text.slice(0, at), false);
-    frames.push(root.innerHTML);
+/** Streams `text` in pieces of the given sizes (cycled), rendering after each, then ends it.
+ * `msPerCall`: the calls are that far apart (a fake clock), else as fast as they go. */
+function stream(text: string, sizes: number[], msPerCall = 0): { root: HTMLElement; frames: string[] } {
+  if (msPerCall) vi.useFakeTimers({ toFake: ['performance'] });
+  try {
+    const root = document.createElement('div');
+    const r = new StreamingMarkdown(root);
+    const frames: string[] = [];
+    let at = 0;
+    for (let i = 0; at < text.length; i++) {
+      at = Math.min(text.length, at + sizes[i % sizes.length]!);
+      r.render(text.slice(0, at), false);
+      frames.push(root.innerHTML);
+      if (msPerCall) vi.advanceTimersByTime(msPerCall);
+    }
+    while (r.render(text, true)); // a long backlog is caught up over several calls
+    return { root, frames };
+  } finally {
+    if (msPerCall) vi.useRealTimers();
   }
-  while (r.render(text, true)); // a long backlog is caught up over several calls
-  return { root, frames };
 }
 
 const DOCS: Record<string, string> = {
@@ -58,8 +65,9 @@ function pieces(seed: number, n: number): number[] {
 describe('StreamingMarkdown', { timeout: 120_000 }, () => {
   it('ends with the same DOM as the whole text for a long mixed answer, however it is split', () => {
     const whole = renderMarkdown(LONG);
+    // Calls 0 to 130 ms apart: the tail is rendered again at different places each time.
     for (const seed of [1, 2, 3, 4, 5]) {
-      expect(stream(LONG, pieces(seed, 97)).root.innerHTML, `seed ${seed}`).toBe(whole);
+      expect(stream(LONG, pieces(seed, 97), seed * 30 - 20).root.innerHTML, `seed ${seed}`).toBe(whole);
     }
   });
 
@@ -67,7 +75,7 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     it(`ends with the same DOM as rendering the whole text at once: ${name}`, () => {
       const whole = renderMarkdown(doc);
       for (const sizes of [[1], [2, 3], [5], [7, 1, 13], [1000]]) {
-        expect(stream(doc, sizes).root.innerHTML, `pieces ${sizes}`).toBe(whole);
+        for (const ms of [100, 260]) expect(stream(doc, sizes, ms).root.innerHTML, `pieces ${sizes}, ${ms} ms apart`).toBe(whole);
       }
     });
   }
@@ -81,15 +89,18 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
     expect(root.innerHTML).toContain('<p>Second</p>');
     r.render('# Title\n\nFirst paragraph.\n\nSecond, longer now', false);
     expect(root.querySelector('h1')).toBe(heading); // a finished block is never rendered again
-    expect(root.innerHTML).toContain('<p>Second, longer now</p>');
+    expect(root.querySelector('p:last-of-type')?.textContent).toBe('Second, longer now');
   });
 
   it('renders an open fenced code block escaped, and highlights it once it closes', () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    onTestFinished(() => void vi.useRealTimers());
     const root = document.createElement('div');
     const r = new StreamingMarkdown(root);
     r.render('```rust\nfn main() { let x = "<b>"; }\n', false);
     expect(root.innerHTML).toContain('&lt;b&gt;');
     expect(root.innerHTML).not.toContain('hljs-keyword');
+    vi.advanceTimersByTime(251);
     r.render('```rust\nfn main() { let x = "<b>"; }\n```\n\nok\n', false);
     expect(root.innerHTML).toContain('<span class="hljs-keyword">fn</span>');
     const pre = root.querySelector('pre');
@@ -103,13 +114,13 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
   });
 
   it('tables split across batches end as one table', () => {
-    const { root, frames } = stream(DOCS.table!, [4]);
+    const { root, frames } = stream(DOCS.table!, [4], 251);
     expect(root.querySelectorAll('table')).toHaveLength(1);
     expect(root.querySelectorAll('tbody tr')).toHaveLength(2);
     expect(frames.some((f) => f.includes('<table>'))).toBe(true);
   });
 
-  it('renders a short open paragraph again at most every 120 ms, showing new words as plain text in between, and at once on a new line', () => {
+  it('renders a short open tail again at most every 250 ms, new text shown in between as plain text with its line breaks', () => {
     vi.useFakeTimers({ toFake: ['performance'] });
     try {
       const root = document.createElement('div');
@@ -122,12 +133,18 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
       expect(r.render(text, false)).toBe(true); // call again later: markdown is due
       expect(root.querySelector('p')).toBe(p);
       expect(root.textContent?.trim()).toBe('Some bold and *more*'); // shown, as plain text, inside the paragraph
-      vi.advanceTimersByTime(121);
+      vi.advanceTimersByTime(100);
+      text += ' end.\n\n- item';
+      expect(r.render(text, false)).toBe(true); // a new line waits its turn too
+      expect(root.querySelector('li')).toBeNull();
+      const pending = root.querySelector('.pending');
+      expect(pending?.textContent).toBe(' and *more* end.\n\n- item'); // its line breaks kept (app.css)
+      expect(pending?.parentElement).toBe(p);
+      vi.advanceTimersByTime(151);
       expect(r.render(text, false)).toBe(false);
       expect(root.querySelector('em')?.textContent).toBe('more');
-      text += ' end.\n\n- item';
-      r.render(text, false); // a new line: blocks may have closed, rendered at once
       expect(root.querySelector('li')?.textContent).toBe('item');
+      expect(root.querySelector('.pending')).toBeNull();
       r.render(text, true);
       expect(root.innerHTML).toBe(renderMarkdown(text));
     } finally {
@@ -230,7 +247,7 @@ describe('StreamingMarkdown', { timeout: 120_000 }, () => {
   it('sanitises every block: hostile text split across batches stays inert', () => {
     const hostile = 'Hi <script>window.pwned = 1</script>\n\n<img src=x onerror="window.pwned=2">\n\n[click](javascript:alert(1)) <a href="javascript:alert(2)">x</a>\n\n<svg onload="window.pwned=3"><circle r="4"/></svg>\n\n<p style="position:fixed">s</p>';
     for (const sizes of [[1], [3], [1000]]) {
-      const { root, frames } = stream(hostile, sizes);
+      const { root, frames } = stream(hostile, sizes, 260); // every call renders the tail again
       for (const html of [...frames, root.innerHTML]) {
         const div = document.createElement('div');
         div.innerHTML = html;

@@ -4,10 +4,12 @@
 // tail is lexed, rendered and sanitised again, at most once per call (the caller calls once per
 // animation frame, see `frames.ts`).
 //
-// A short tail (an open paragraph) is rendered again when its new text starts a line (a block
-// may have ended) or 120 ms after its last render, not on every frame: eight answers at once
-// would otherwise re-lex and sanitise eight tails every frame. Until then, its new characters
-// are shown as plain text inside the open block.
+// A short tail (an open paragraph) is rendered again at most every 250 ms, not on every frame
+// nor on every new line: each render lexes and sanitises the tail again and replaces its nodes.
+// With eight answers at 62 tokens/s that was half the page's streaming work (BENCHMARKS.md,
+// session 12). Until then, its new characters are shown as plain text inside the open block,
+// line breaks kept, so a paragraph or list item that begins shows on a line of its own and takes
+// its markdown form at the next render.
 //
 // A tail that grows very long (one endless paragraph or code block) is not re-rendered for every
 // few characters: it is rendered again once the text added since its last render is an eighth of
@@ -25,11 +27,10 @@ import { lexBlocks, renderBlocks, type Links } from './markdown';
 const SMALL_TAIL = 2048;
 /** A longer tail waits until the new text is 1/RERENDER_SHARE of it. */
 const RERENDER_SHARE = 8;
-/** A small open tail whose new text starts no new line is rendered again at most this often;
- * in between, its new characters are shown as plain text. Eight answers streaming re-render
- * their tails a few times a second instead of every frame, and a block that ends (a new line)
- * is rendered at once. */
-const TAIL_INTERVAL_MS = 120;
+/** A small open tail is rendered again at most this often; in between, its new characters are
+ * shown as plain text. Eight answers taking turns (one a frame) each re-render their tail about
+ * every other turn, one answer alone a few times a second instead of every frame. */
+const TAIL_INTERVAL_MS = 250;
 /** A tail longer than twice this is committed a piece of about this size at a time. */
 const CHUNK = 4096;
 /** Catching up stops after this long in one call; the rest waits for the next. */
@@ -49,8 +50,10 @@ export class StreamingMarkdown {
   private tailRenderedTime = -Infinity;
   /** Root children that belong to the open tail (always the last ones). */
   private tailNodes = 0;
-  /** Where plain text goes until the tail is rendered again. */
+  /** Where plain text goes until the tail is rendered again: a text node in a span that keeps
+   * its line breaks (`.pending`, app.css). */
   private pending: Text | null = null;
+  private pendingBox: HTMLSpanElement | null = null;
 
   /** `decorate` is called on every fragment of finished blocks before it is inserted. */
   constructor(
@@ -77,7 +80,7 @@ export class StreamingMarkdown {
       this.appendPlain(source.slice(this.tailRenderedAt));
       return false;
     }
-    if (!final && added > 0 && tailLength <= SMALL_TAIL && !source.includes('\n', this.tailRenderedAt) && performance.now() - this.tailRenderedTime < TAIL_INTERVAL_MS) {
+    if (!final && added > 0 && tailLength <= SMALL_TAIL && performance.now() - this.tailRenderedTime < TAIL_INTERVAL_MS) {
       this.appendPlain(source.slice(this.tailRenderedAt));
       return true; // rendered as markdown in a later call, once the interval is over
     }
@@ -180,28 +183,33 @@ export class StreamingMarkdown {
     this.tailRenderedTime = -Infinity;
     this.tailNodes = 0;
     this.pending = null;
+    this.pendingBox = null;
   }
 
   private clearTail(): void {
     for (; this.tailNodes > 0; this.tailNodes--) this.root.lastChild?.remove();
-    this.pending?.remove();
+    this.pendingBox?.remove();
     this.pending = null;
+    this.pendingBox = null;
   }
 
   /** New text shown as is, at the end of the last open block (inside its paragraph, list item,
    * code, cell), until the tail is rendered again. */
   private appendPlain(text: string): void {
     if (!this.pending) {
-      this.pending = document.createTextNode('');
+      // Made with the DOM's own calls: the text is never parsed as HTML.
+      this.pendingBox = document.createElement('span');
+      this.pendingBox.className = 'pending';
+      this.pending = this.pendingBox.appendChild(document.createTextNode(''));
       // The last block of the tail, past the blank text nodes that follow rendered blocks.
       let last = this.tailNodes > 0 ? this.root.lastChild : null;
       for (let n = this.tailNodes; last instanceof Text && !last.data.trim() && n > 1; n--) last = last.previousSibling;
       let at: Element | null = last instanceof Element ? last : null;
       while (at?.lastElementChild && CONTAINERS.has(at.tagName)) at = at.lastElementChild;
       if (at) {
-        at.appendChild(this.pending);
+        at.appendChild(this.pendingBox);
       } else {
-        this.root.appendChild(this.pending);
+        this.root.appendChild(this.pendingBox);
         this.tailNodes++;
       }
     }
