@@ -1,4 +1,5 @@
-//! How WebKitGTK draws the window on Linux, chosen before it starts.
+//! How WebKitGTK draws the window on Linux, and how its JavaScript engine collects garbage,
+//! chosen before it starts.
 //!
 //! WebKitGTK composites the page through OpenGL. With no GPU (a virtual machine, a remote
 //! desktop, Xvfb) that OpenGL is Mesa's software rasteriser, llvmpipe, and compositing cost more
@@ -36,15 +37,28 @@ fn facts() -> Facts {
     Facts { gpu_render_node, software_gl_forced, user_chose }
 }
 
+/// JavaScriptCore's option, read from the environment by the web process, that makes every
+/// garbage collection a full one. By default most are "eden" collections of new objects only,
+/// and what a streamed turn leaves behind (replaced text, parsed batches, discarded nodes) has
+/// lived long enough to wait for a full one, which comes every few turns: the page's memory rose
+/// by ~30 MiB a turn and fell back every 3–5 turns. With full collections only it stays level
+/// from turn to turn, and frames while 8 answers stream are unchanged: the collector marks
+/// concurrently, off the page's thread (BENCHMARKS.md, session 12).
+const FULL_COLLECTIONS: &str = "JSC_useGenerationalGC";
+
 /// Chooses before anything starts a thread (the environment is read by WebKit's processes,
 /// which inherit it); returns the facts and the choice, to be logged once logging is up.
 #[cfg(target_os = "linux")]
 pub fn choose() -> (Facts, bool) {
     let facts = facts();
     let off = disable_compositing(facts);
+    // Before any thread exists: `run()` calls this first.
     if off {
-        // Before any thread exists: `run()` calls this first.
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
+    }
+    // The user's own setting, if any, wins.
+    if std::env::var_os(FULL_COLLECTIONS).is_none() {
+        std::env::set_var(FULL_COLLECTIONS, "0");
     }
     (facts, off)
 }
