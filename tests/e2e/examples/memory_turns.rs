@@ -21,7 +21,9 @@
 //! answer boxes plain and after rebuilding each answer's DOM from its HTML; `MEMORY_PAGE=1`
 //! prints what the page holds after every turn (elements, characters of answers, IPC callbacks
 //! still registered: a channel never closed would stay there); `FRAME_STARTS=1`
-//! prints, for each turn, the longest gap between frames in the 1.5 s from its Send.
+//! prints, for each turn, the longest gap between frames in the 1.5 s from its Send;
+//! `MEMORY_FAKE="tokens=1000 pace_ms=16"` changes what each answer is (the fake's directive;
+//! the default is `tokens=2000 pace_ms=1`, ~1,000 tokens/s).
 
 use std::time::Duration;
 
@@ -74,6 +76,8 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(10)).await;
     println!("| moment | RSS MiB | PSS MiB | per process RSS/PSS MiB |\n|---|---|---|---|");
     let idle = report("idle, 8 columns open", pid);
+    // MEMORY_FAKE: the fake's directive for each answer (how many tokens, how fast).
+    let fake_directive = std::env::var("MEMORY_FAKE").unwrap_or_else(|_| "tokens=2000 pace_ms=1".into());
     let mut after_first = 0;
     // MEMORY_FRESH: each turn in a new comparison, so the page never shows more than one turn:
     // what still grows then is kept per turn whatever is shown.
@@ -87,7 +91,7 @@ async fn main() {
             open_eight(&c).await;
             done_before = 0;
         }
-        type_into(&c, "[data-testid=prompt-input]", &format!("Turn {turn}: write at length [[fake tokens=2000 pace_ms=1]]")).await;
+        type_into(&c, "[data-testid=prompt-input]", &format!("Turn {turn}: write at length [[fake {fake_directive}]]")).await;
         if starts {
             // The frames for 1.5 s from the Send: the longest gap, as the turn is mounted.
             c.execute("const f = [performance.now()]; window.__starts = f; const t = () => { f.push(performance.now()); if (f[f.length - 1] - f[0] < 1500) requestAnimationFrame(t); }; requestAnimationFrame(t); return 0", vec![]).await.unwrap();
