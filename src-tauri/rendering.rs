@@ -41,7 +41,7 @@ fn facts() -> Facts {
 /// garbage collection a full one. By default most are "eden" collections of new objects only,
 /// and what a streamed turn leaves behind (replaced text, parsed batches, discarded nodes) has
 /// lived long enough to wait for a full one, which comes every few turns: the page's memory rose
-/// by ~30 MiB a turn and fell back every 3–5 turns. With full collections only it stays level
+/// by 15–30 MiB a turn and fell back every 3–5 turns. With full collections only it stays level
 /// from turn to turn, and frames while 8 answers stream are unchanged: the collector marks
 /// concurrently, off the page's thread (BENCHMARKS.md, session 12).
 const FULL_COLLECTIONS: &str = "JSC_useGenerationalGC";

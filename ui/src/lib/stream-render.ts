@@ -6,7 +6,7 @@
 //
 // A short tail (an open paragraph) is rendered again at most every 250 ms, not on every frame
 // nor on every new line: each render lexes and sanitises the tail again and replaces its nodes.
-// With eight answers at 62 tokens/s that was half the page's streaming work (BENCHMARKS.md,
+// With eight answers at 62 tokens/s this cut the script run in frames by ~40% (BENCHMARKS.md,
 // session 12). Until then, its new characters are shown as plain text inside the open block,
 // line breaks kept, so a paragraph or list item that begins shows on a line of its own and takes
 // its markdown form at the next render.
