@@ -50,10 +50,9 @@ export class StreamingMarkdown {
   private tailRenderedTime = -Infinity;
   /** Root children that belong to the open tail (always the last ones). */
   private tailNodes = 0;
-  /** Where plain text goes until the tail is rendered again: a text node in a span that keeps
-   * its line breaks (`.pending`, app.css). */
+  /** Where plain text goes until the tail is rendered again: a text node, alone in a span that
+   * keeps its line breaks (`.pending`, app.css). */
   private pending: Text | null = null;
-  private pendingBox: HTMLSpanElement | null = null;
 
   /** `decorate` is called on every fragment of finished blocks before it is inserted. */
   constructor(
@@ -183,14 +182,12 @@ export class StreamingMarkdown {
     this.tailRenderedTime = -Infinity;
     this.tailNodes = 0;
     this.pending = null;
-    this.pendingBox = null;
   }
 
   private clearTail(): void {
     for (; this.tailNodes > 0; this.tailNodes--) this.root.lastChild?.remove();
-    this.pendingBox?.remove();
+    this.pending?.parentElement?.remove(); // its span
     this.pending = null;
-    this.pendingBox = null;
   }
 
   /** New text shown as is, at the end of the last open block (inside its paragraph, list item,
@@ -198,18 +195,18 @@ export class StreamingMarkdown {
   private appendPlain(text: string): void {
     if (!this.pending) {
       // Made with the DOM's own calls: the text is never parsed as HTML.
-      this.pendingBox = document.createElement('span');
-      this.pendingBox.className = 'pending';
-      this.pending = this.pendingBox.appendChild(document.createTextNode(''));
+      const box = document.createElement('span');
+      box.className = 'pending';
+      this.pending = box.appendChild(document.createTextNode(''));
       // The last block of the tail, past the blank text nodes that follow rendered blocks.
       let last = this.tailNodes > 0 ? this.root.lastChild : null;
       for (let n = this.tailNodes; last instanceof Text && !last.data.trim() && n > 1; n--) last = last.previousSibling;
       let at: Element | null = last instanceof Element ? last : null;
       while (at?.lastElementChild && CONTAINERS.has(at.tagName)) at = at.lastElementChild;
       if (at) {
-        at.appendChild(this.pendingBox);
+        at.appendChild(box);
       } else {
-        this.root.appendChild(this.pendingBox);
+        this.root.appendChild(box);
         this.tailNodes++;
       }
     }
