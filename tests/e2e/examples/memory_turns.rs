@@ -42,20 +42,14 @@ fn tree(pid: u32) -> Vec<(u32, String, u64, u64)> {
         let field = |name: &str| rollup.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse().ok()).unwrap_or(0);
         let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default().trim().to_string();
         out.push((p, comm, field("Rss:"), field("Pss:")));
-        let children = std::fs::read_to_string(format!("/proc/{p}/task/{p}/children")).unwrap_or_default();
-        todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        todo.extend(child_pids(p));
     }
     out
 }
 
 /// The app process started by WebKitWebDriver: the one running our binary.
 fn app_pid() -> u32 {
-    let app = app_binary();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .find(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == app))
-        .expect("the app process")
+    app_pids().into_iter().next().expect("the app process")
 }
 
 fn report(label: &str, pid: u32) -> u64 {

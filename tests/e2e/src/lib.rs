@@ -348,22 +348,33 @@ pub fn answer_requests(fake: &tally_fake_provider::FakeProvider) -> Vec<tally_fa
     fake.requests().into_iter().filter(|r| !r.path.ends_with("/generation")).collect()
 }
 
-/// The value of `var` in the environment of every WebKit web process started by a running app
-/// (the processes whose executable is [`app_binary`]); `None` where it is not set.
-pub fn web_process_env(var: &str) -> Vec<Option<String>> {
+/// The running processes of the app under test (those whose executable is [`app_binary`]).
+pub fn app_pids() -> Vec<u32> {
     let app = app_binary();
-    let pids = || std::fs::read_dir("/proc").into_iter().flatten().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok());
-    let mut out = Vec::new();
-    for app_pid in pids().filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == app)) {
-        let children = std::fs::read_to_string(format!("/proc/{app_pid}/task/{app_pid}/children")).unwrap_or_default();
-        for child in children.split_whitespace() {
-            if !std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default().starts_with("WebKitWebProces") {
-                continue;
-            }
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == app))
+        .collect()
+}
+
+/// The processes `pid` started.
+pub fn child_pids(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default().split_whitespace().filter_map(|c| c.parse().ok()).collect()
+}
+
+/// The value of `var` in the environment of every WebKit web process started by a running app
+/// ([`app_pids`]); `None` where it is not set.
+pub fn web_process_env(var: &str) -> Vec<Option<String>> {
+    let prefix = format!("{var}=");
+    app_pids()
+        .into_iter()
+        .flat_map(child_pids)
+        .filter(|child| std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default().starts_with("WebKitWebProces"))
+        .map(|child| {
             let environ = std::fs::read(format!("/proc/{child}/environ")).unwrap_or_default();
-            let prefix = format!("{var}=");
-            out.push(environ.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(prefix.as_bytes())).map(|v| String::from_utf8_lossy(v).into_owned()));
-        }
-    }
-    out
+            environ.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(prefix.as_bytes())).map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+        .collect()
 }
