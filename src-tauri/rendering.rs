@@ -37,14 +37,26 @@ fn facts() -> Facts {
     Facts { gpu_render_node, software_gl_forced, user_chose }
 }
 
-/// JavaScriptCore's option, read from the environment by the web process, that makes every
-/// garbage collection a full one. By default most are "eden" collections of new objects only,
-/// and what a streamed turn leaves behind (replaced text, parsed batches, discarded nodes) has
-/// lived long enough to wait for a full one, which comes every few turns: the page's memory rose
-/// by 15–30 MiB a turn and fell back every 3–5 turns. With full collections only it stays level
-/// from turn to turn, and frames while 8 answers stream are unchanged: the collector marks
-/// concurrently, off the page's thread (BENCHMARKS.md, session 12).
-const FULL_COLLECTIONS: &str = "JSC_useGenerationalGC";
+/// Options of the page's JavaScript engine (JavaScriptCore, which reads `JSC_<name>` from the
+/// environment of the web process), each set unless the user set it.
+///
+/// - `useGenerationalGC=0`: every garbage collection a full one. By default most are "eden"
+///   collections of new objects only, and what a streamed turn leaves behind (replaced text,
+///   parsed batches, discarded nodes) has lived long enough to wait for a full one, which came
+///   every few turns: the page's memory rose by 15–30 MiB a turn and fell back every 3–5 turns.
+///   With full collections only it stays level from turn to turn (BENCHMARKS.md, session 12).
+/// - `heapGrowthMaxIncrease=0.5` and `largeHeapSize=16 MiB`: collect once the heap has grown
+///   by half of what was live, at least 16 MiB. By default, on a machine with 16 GB of RAM or
+///   more, the heap may grow to 4× what is live (at least 32 MiB) before a collection: while 8
+///   answers stream the page's heap peaked at ~50 MiB for ~15 MiB live, and WebKit's allocator
+///   kept the high-water mark. With these it peaks at ~26 MiB; after 10 turns the page holds
+///   ~195 MiB instead of 225–237 (the same turns opened from the history: 167), and it grows
+///   from turn 1 to turn 10 by about what the text kept costs (BENCHMARKS.md, session 13). On
+///   a smaller machine the engine already grows its heap to only 2× what is live.
+///
+/// Frames while 8 answers stream are unchanged by either: the collector marks concurrently, off
+/// the page's thread, and a collection of this small heap takes a few milliseconds.
+const JSC_OPTIONS: [(&str, &str); 3] = [("JSC_useGenerationalGC", "0"), ("JSC_heapGrowthMaxIncrease", "0.5"), ("JSC_largeHeapSize", "16777216")];
 
 /// Chooses before anything starts a thread (the environment is read by WebKit's processes,
 /// which inherit it); returns the facts and the choice, to be logged once logging is up.
@@ -57,8 +69,10 @@ pub fn choose() -> (Facts, bool) {
         std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1");
     }
     // The user's own setting, if any, wins.
-    if std::env::var_os(FULL_COLLECTIONS).is_none() {
-        std::env::set_var(FULL_COLLECTIONS, "0");
+    for (name, value) in JSC_OPTIONS {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
     }
     (facts, off)
 }

@@ -23,7 +23,9 @@
 //! still registered: a channel never closed would stay there); `FRAME_STARTS=1`
 //! prints, for each turn, the longest gap between frames in the 1.5 s from its Send;
 //! `MEMORY_FAKE="tokens=1000 pace_ms=16"` changes what each answer is (the fake's directive;
-//! the default is `tokens=2000 pace_ms=1`, ~1,000 tokens/s).
+//! the default is `tokens=2000 pace_ms=1`, ~1,000 tokens/s); `MEMORY_SMAPS=DIR` copies every
+//! process's `/proc/PID/smaps` into DIR at each moment reported (`scripts/bench/smaps_sum.py`
+//! sums them by kind of mapping).
 
 use std::time::Duration;
 
@@ -57,6 +59,14 @@ fn report(label: &str, pid: u32) -> u64 {
     let rss: u64 = t.iter().map(|p| p.2).sum();
     let pss: u64 = t.iter().map(|p| p.3).sum();
     let parts: Vec<String> = t.iter().map(|(_, n, r, p)| format!("{n} {}/{}", r / 1024, p / 1024)).collect();
+    // MEMORY_SMAPS=DIR: each process's whole /proc/PID/smaps at each moment, to see which kind
+    // of memory grew (the JavaScript heap, malloc's arenas, WebKit's allocator, files mapped).
+    if let Some(dir) = std::env::var_os("MEMORY_SMAPS") {
+        let slug: String = label.chars().map(|ch| if ch.is_ascii_alphanumeric() { ch } else { '-' }).collect();
+        for (p, comm, ..) in &t {
+            let _ = std::fs::copy(format!("/proc/{p}/smaps"), std::path::Path::new(&dir).join(format!("{slug}.{comm}.smaps")));
+        }
+    }
     println!("| {label} | {} | {} | {} |", rss / 1024, pss / 1024, parts.join("; "));
     pss
 }
