@@ -37,7 +37,7 @@ fn each_threshold_fires_once_and_a_new_month_fires_again() {
     spend(&db, "2026-04-30T23:00:00.000Z", "openai:gpt-4o-mini", "5"); // last month: not counted
     assert!(check(&db, now).is_empty());
     spend(&db, "2026-05-02T09:00:00.000Z", "openai:gpt-4o-mini", "0.15");
-    assert_eq!(check(&db, now), [(AlertKind::Budget, 50, "You have used 50 % of your $1.00 monthly budget ($0.55).".to_string())]);
+    assert_eq!(check(&db, now), [(AlertKind::Budget, 50, "Spending reached 50 % of your $1.00 monthly budget: $0.55 so far.".to_string())]);
     assert!(check(&db, now).is_empty(), "fired once");
     spend(&db, "2026-05-03T09:00:00.000Z", "openai:gpt-4o-mini", "0.30");
     assert_eq!(check(&db, now)[0].1, 80);
@@ -72,7 +72,7 @@ fn a_provider_budget_counts_that_bill_only_and_a_jump_is_one_alert_in_plain_word
     let alerts = check(&db, "2026-05-02T12:00:00Z");
     let budget_alerts: Vec<_> = alerts.iter().filter(|a| a.0 == AlertKind::Budget).collect();
     assert_eq!(budget_alerts.len(), 1, "50 and 80 crossed together: one alert, the higher");
-    assert_eq!(budget_alerts[0].2, "You have used 80 % of your $20.00 monthly budget for OpenAI ($16.12).");
+    assert_eq!(budget_alerts[0].2, "Spending reached 80 % of your $20.00 monthly budget for OpenAI: $16.12 so far.");
     assert!(check(&db, "2026-05-02T13:00:00Z").is_empty(), "50 % was recorded with it and does not fire later");
 }
 
@@ -81,7 +81,7 @@ fn a_daily_budget_fires_again_the_next_day_and_deleting_it_forgets_its_alerts() 
     let db = db();
     let id = budget(&db, Period::Day, None, "0.10", false);
     spend(&db, "2026-05-02T09:00:00.000Z", "anthropic:claude-sonnet-4-5", "0.06");
-    assert_eq!(check(&db, "2026-05-02T12:00:00Z")[0].2, "You have used 50 % of your $0.10 daily budget ($0.06).");
+    assert_eq!(check(&db, "2026-05-02T12:00:00Z")[0].2, "Spending reached 50 % of your $0.10 daily budget: $0.06 so far.");
     spend(&db, "2026-05-03T09:00:00.000Z", "anthropic:claude-sonnet-4-5", "0.05");
     assert_eq!(check(&db, "2026-05-03T12:00:00Z")[0].1, 50);
     db.store.blocking(|c| budgets::delete(c, id)).unwrap();

@@ -123,8 +123,10 @@ pub fn check_alerts(conn: &mut Connection, now: DateTime<Utc>, spike_multiplier:
     for status in budgets::status(&tx, now)? {
         let mut newest = None;
         for t in THRESHOLDS.into_iter().filter(|t| status.percent >= Decimal::from(*t)) {
+            // "Reached", not "used": one turn can jump past several thresholds (or far past
+            // 100 %), and each is announced with what was spent by then.
             let message = format!(
-                "You have used {t} % of your {} {} ({}).",
+                "Spending reached {t} % of your {} {}: {} so far.",
                 usd(status.budget.limit_usd),
                 status.budget.describe(),
                 usd(status.spent)
