@@ -240,9 +240,9 @@ mod tests {
     #[test]
     fn provider_keys_are_redacted_wherever_they_appear() {
         let cases = [
-            ("Incorrect API key provided: sk-proj-test-key-openai-not-real.", "Incorrect API key provided: sk-[redacted]."),
-            ("key sk-or-v1-test-key-openrouter-not-real refused", "key sk-[redacted] refused"),
-            ("anthropic sk-ant-api03-test-key-anthropic-not-real", "anthropic sk-[redacted]"),
+            ("Incorrect API key provided: sk-test-key-openai-not-real.", "Incorrect API key provided: sk-[redacted]."),
+            ("key sk-test-key-openrouter-not-real refused", "key sk-[redacted] refused"),
+            ("anthropic sk-test-key-anthropic-not-real", "anthropic sk-[redacted]"),
             ("groq gsk_test_key_groq_not_real", "groq gsk_[redacted]"),
             ("xai xai-test-key-xai-not-real", "xai xai-[redacted]"),
             ("gemini AIza-test-key-gemini-not-real", "gemini AIza[redacted]"),
@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn credentials_after_their_name_are_redacted() {
         assert_eq!(redact("Authorization: Bearer abcdefgh12345678"), "Authorization: Bearer [redacted]");
-        assert_eq!(redact("header authorization=Bearer sk-proj-test-key-openai"), "header authorization=Bearer [redacted]");
+        assert_eq!(redact("header authorization=Bearer sk-test-key-openai"), "header authorization=Bearer [redacted]");
         assert_eq!(redact(r#"{"x-api-key":"test-key-mistral-no-prefix"}"#), r#"{"x-api-key":"[redacted]"}"#);
         assert_eq!(redact("url?key=1&api_key=q7w8e9r0t1y2"), "url?key=1&api_key=[redacted]");
         assert_eq!(redact("bearer xyz"), "bearer xyz", "too short to be a credential");

@@ -21,9 +21,9 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
     assert_eq!(dir, data.path().join("logs"));
     let subscriber = logs::subscriber(&dir, "tally-test").unwrap();
     let keys = [
-        "sk-proj-test-key-openai-not-real",
-        "sk-ant-api03-test-key-anthropic-not-real",
-        "sk-or-v1-test-key-openrouter-not-real",
+        "sk-test-key-openai-not-real",
+        "sk-test-key-anthropic-not-real",
+        "sk-test-key-openrouter-not-real",
         "AIza-test-key-gemini-not-real",
         "TestKeyMistralNotReal0123456789ab", // no prefix (Mistral-like)
     ];
