@@ -4,9 +4,9 @@
     scripts/bench/smaps_sum.py A.smaps [B.smaps ...]
 
 One column per file (PSS MiB), one row per kind: glibc malloc's main heap ([heap]), anonymous
-mappings by size (glibc's other arenas are 64 MiB reservations; WebKit's allocator and the
-JavaScript heap reserve their own), shared memory (memfd, /dev/shm: images and IPC buffers
-shared with the other processes), libraries and other files. With two files or more, a last
+mappings by size (under 4 MiB: mostly WebKit's allocator and the JavaScript heap's blocks in a
+web process; 4 MiB to 1 GiB: glibc's other arenas, a thread's used part each, and large
+buffers), shared memory (memfd, /dev/shm), libraries and other files. With two files or more, a last
 column gives the change from the first to the last. `memory_turns` writes these copies with
 MEMORY_SMAPS=DIR.
 """
@@ -33,8 +33,6 @@ def kind(start: int, end: int, name: str) -> str:
     mib = size / (1 << 20)
     if mib >= 1024:
         return "anon, reservation >= 1 GiB"
-    if mib == 64 or mib == 128:
-        return f"anon, {int(mib)} MiB (a malloc arena?)"
     if mib >= 4:
         return "anon, 4 MiB - 1 GiB"
     return "anon, < 4 MiB"
