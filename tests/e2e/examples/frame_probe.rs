@@ -62,11 +62,15 @@ for (let i = 1; i < p.frames.length; i++) {
   const inside = (cost?.long ?? []).filter((t) => t.at >= p.frames[i - 1] && t.at < p.frames[i]).map((t) => `${t.kind} ${t.ms}`);
   long.push(`${Math.round(p.frames[i - 1] - p.perfStart)}+${Math.round(p.frames[i] - p.frames[i - 1])}: ${inside.join(', ')}`);
 }
-return { gaps, long, endedAt: p.endedAt, startedAt: p.startedAt, stopEvent: p.stopEvent ?? null, stopHandled: p.stopHandled ?? null, cost };
+// The same gaps by the clock (Unix ms), to line up with what the probe sampled outside the page.
+const longAt = [];
+for (let i = 1; i < p.frames.length; i++) if (p.frames[i] - p.frames[i - 1] > (arguments[0] ?? 50)) longAt.push([performance.timeOrigin + p.frames[i - 1], p.frames[i] - p.frames[i - 1]]);
+return { gaps, long, longAt, endedAt: p.endedAt, startedAt: p.startedAt, stopEvent: p.stopEvent ?? null, stopHandled: p.stopHandled ?? null, cost };
 "#;
 
-/// Prints what the page spent on streaming and, with PROBE_VERBOSE, each long gap between frames.
-fn report_work(scenario: &str, when: &str, probe: &serde_json::Value) {
+/// Prints what the page spent on streaming and, with PROBE_VERBOSE, each long gap between frames
+/// (with PROBE_SCHED, also what the scheduler says the main threads did meanwhile).
+fn report_work(scenario: &str, when: &str, probe: &serde_json::Value, sched: Option<&Sched>) {
     let mut cost = probe["cost"].clone();
     if let Some(c) = cost.as_object_mut() {
         c.remove("long");
@@ -76,7 +80,139 @@ fn report_work(scenario: &str, when: &str, probe: &serde_json::Value) {
         for gap in probe["long"].as_array().into_iter().flatten() {
             eprintln!("  long gap at {}", gap.as_str().unwrap_or_default());
         }
+        for gap in probe["longAt"].as_array().into_iter().flatten() {
+            let (at, ms) = (gap[0].as_f64().unwrap_or(0.0), gap[1].as_f64().unwrap_or(0.0));
+            if let Some(s) = sched {
+                eprintln!("  gap of {ms:.0} ms at {at:.0}: {}", s.during(at, at + ms));
+            }
+        }
     }
+}
+
+/// PROBE_SCHED=1: samples, every 2 ms, how long the main threads of the app, its web process
+/// and Xvfb have run and waited for a core (`/proc/.../schedstat`), and how many threads were
+/// runnable on the machine, and every 50 ms how long every thread on the machine has run, so
+/// that a long gap between frames can be told apart: the page's thread busy (WebKit's own work),
+/// a main thread waiting for a core (and who had it), or idle (waiting on another process).
+struct Sched {
+    samples: Shared<Sample>,
+    names: Vec<&'static str>,
+    threads: Shared<(f64, ThreadTimes)>,
+}
+
+type Shared<T> = std::sync::Arc<std::sync::Mutex<Vec<T>>>;
+/// (process, thread) → ("process name/thread name", ns run so far).
+type ThreadTimes = std::collections::HashMap<(u32, u32), (String, u64)>;
+
+struct Sample {
+    /// Unix ms.
+    at: f64,
+    /// Of each main thread watched: (ns run, ns waited for a core) so far.
+    main_threads: Vec<(u64, u64)>,
+    runnable: u32,
+    /// The machine's idle and stolen time (a virtual machine's cores taken by its host), in ticks.
+    idle: u64,
+    stolen: u64,
+}
+
+fn unix_ms() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+fn proc_ids(dir: &str) -> Vec<u32> {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect()
+}
+
+fn proc_text(path: String) -> String {
+    std::fs::read_to_string(path).unwrap_or_default().trim().to_string()
+}
+
+fn all_threads() -> ThreadTimes {
+    let mut out = ThreadTimes::new();
+    for p in proc_ids("/proc") {
+        let pname = proc_text(format!("/proc/{p}/comm"));
+        for t in proc_ids(&format!("/proc/{p}/task")) {
+            let run = proc_text(format!("/proc/{p}/task/{t}/schedstat")).split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0);
+            out.insert((p, t), (format!("{pname}/{}", proc_text(format!("/proc/{p}/task/{t}/comm"))), run));
+        }
+    }
+    out
+}
+
+fn sample(pids: &[u32]) -> Sample {
+    let main_threads = pids
+        .iter()
+        .map(|p| {
+            let s = proc_text(format!("/proc/{p}/task/{p}/schedstat"));
+            let mut f = s.split_whitespace().map(|v| v.parse::<u64>().unwrap_or(0));
+            (f.next().unwrap_or(0), f.next().unwrap_or(0))
+        })
+        .collect();
+    let stat = proc_text("/proc/stat".into());
+    let runnable = stat.lines().find_map(|l| l.strip_prefix("procs_running ")?.trim().parse().ok()).unwrap_or(0);
+    let cpu: Vec<u64> = stat.lines().next().unwrap_or_default().split_whitespace().skip(1).map(|v| v.parse().unwrap_or(0)).collect();
+    let field = |i: usize| cpu.get(i).copied().unwrap_or(0);
+    Sample { at: unix_ms(), main_threads, runnable, idle: field(3), stolen: field(7) }
+}
+
+/// Pushes `take()` into a new shared list every `every`, from a thread of its own.
+fn sampled<T: Send + 'static>(every: Duration, take: impl Fn() -> T + Send + 'static) -> Shared<T> {
+    let list: Shared<T> = Default::default();
+    let into = list.clone();
+    std::thread::spawn(move || loop {
+        let v = take();
+        into.lock().unwrap().push(v);
+        std::thread::sleep(every);
+    });
+    list
+}
+
+impl Sched {
+    fn start() -> Option<Sched> {
+        std::env::var_os("PROBE_SCHED")?;
+        let app = app_pids().into_iter().next()?;
+        let web = child_pids(app).into_iter().find(|c| proc_text(format!("/proc/{c}/comm")).starts_with("WebKitWebProces"))?;
+        let xvfb = proc_ids("/proc").into_iter().find(|p| proc_text(format!("/proc/{p}/comm")) == "Xvfb");
+        let mut pids = vec![app, web];
+        pids.extend(xvfb);
+        let names = ["app", "page", "Xvfb"][..pids.len()].to_vec();
+        let samples = sampled(Duration::from_millis(2), move || sample(&pids));
+        let threads = sampled(Duration::from_millis(50), || (unix_ms(), all_threads()));
+        Some(Sched { samples, names, threads })
+    }
+
+    /// What the main threads did between two Unix ms times, and the threads that ran most.
+    fn during(&self, from: f64, to: f64) -> String {
+        let samples = self.samples.lock().unwrap();
+        let inside: Vec<&Sample> = samples.iter().filter(|s| s.at >= from && s.at <= to).collect();
+        let (Some(first), Some(last)) = (inside.first(), inside.last()) else { return "no samples".into() };
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let mut out: Vec<String> = first.main_threads.iter().zip(&last.main_threads).zip(&self.names).map(|((a, b), n)| format!("{n} ran {:.0} waited {:.0}", ms(b.0 - a.0), ms(b.1 - a.1))).collect();
+        let tick = 1000.0 / 100.0; // ms per USER_HZ tick
+        out.push(format!(
+            "machine idle {:.0} stolen {:.0} ms, runnable ≤ {} (of {:.0} ms sampled)",
+            (last.idle - first.idle) as f64 * tick,
+            (last.stolen - first.stolen) as f64 * tick,
+            inside.iter().map(|s| s.runnable).max().unwrap_or(0),
+            last.at - first.at
+        ));
+        // From the sample before the gap to the one after it.
+        let threads = self.threads.lock().unwrap();
+        let before = threads.iter().rev().find(|t| t.0 <= from);
+        let after = threads.iter().find(|t| t.0 >= to);
+        if let (Some(b), Some(a)) = (before, after) {
+            let mut ran: Vec<(u64, &str)> = a.1.iter().map(|(k, (n, r))| (r.saturating_sub(b.1.get(k).map_or(0, |x| x.1)), n.as_str())).filter(|x| x.0 > 1_000_000).collect();
+            ran.sort_by_key(|x| std::cmp::Reverse(x.0));
+            let top: Vec<String> = ran.iter().take(6).map(|(r, n)| format!("{n} {:.0}", ms(*r))).collect();
+            out.push(format!("over {:.0} ms the threads that ran most: {}", a.0 - b.0, top.join(", ")));
+        }
+        out.join(", ")
+    }
+}
+
+/// The gaps explained with PROBE_SCHED: those over PROBE_GAP_MS (50 unless set).
+fn gap_threshold() -> serde_json::Value {
+    serde_json::json!(std::env::var("PROBE_GAP_MS").ok().and_then(|v| v.parse::<f64>().ok()).unwrap_or(50.0))
 }
 
 fn now_ms() -> u64 {
@@ -163,6 +299,7 @@ async fn main() {
         Some(o) => s.name.contains(o.as_str()),
         None => true,
     };
+    let sched = Sched::start();
     for s in scenarios.iter().filter(chosen) {
         open_comparison(&c, s.columns).await;
 
@@ -172,11 +309,11 @@ async fn main() {
         let prose = if s.prose { " prose=1" } else { "" };
         send(&c, &format!("Write at length [[fake tokens={} rate={}{prose}]]", s.tokens, s.rate), expect).await;
         wait_page(&c, "the answers to end", "return window.__probe.endedAt !== null").await;
-        let probe = c.execute(COLLECT, vec![]).await.unwrap();
+        let probe = c.execute(COLLECT, vec![gap_threshold()]).await.unwrap();
         let mut gaps: Vec<f64> = probe["gaps"].as_array().unwrap().iter().filter_map(|g| g.as_f64()).collect();
         gaps.sort_by(|a, b| a.total_cmp(b));
         let ended_at = probe["endedAt"].as_u64().unwrap();
-        report_work(s.name, "while streaming", &probe);
+        report_work(s.name, "while streaming", &probe, sched.as_ref());
         let last_byte = fake.requests()[first_request..].iter().filter_map(|r| r.last_byte_ms).max().expect("the fake noted its last byte");
 
         // Stopped midway: the click, then every answer showing it stopped.
@@ -193,8 +330,8 @@ async fn main() {
         let clicked = now_ms();
         click(&c, "[data-testid=stop]").await;
         wait_page(&c, "every answer stopped", "return window.__probe.endedAt !== null").await;
-        let after_stop = c.execute(COLLECT, vec![]).await.unwrap();
-        report_work(s.name, "until stopped", &after_stop);
+        let after_stop = c.execute(COLLECT, vec![gap_threshold()]).await.unwrap();
+        report_work(s.name, "until stopped", &after_stop, sched.as_ref());
         let stopped = after_stop["endedAt"].as_u64().unwrap();
         // When the fake saw each stopped request cancelled by the engine, and the last of them.
         let left: Vec<u64> = fake.requests()[stop_request..].iter().filter_map(|r| r.client_left_ms).collect();
