@@ -9,6 +9,8 @@ mod commands;
 mod host;
 #[cfg(target_os = "linux")]
 mod rendering;
+#[cfg(target_os = "linux")]
+mod webkit_threads;
 
 use tally_engine::app::{Engine, Options};
 use tauri::Manager;
@@ -25,6 +27,9 @@ pub fn run() {
     }
     #[cfg(target_os = "linux")]
     tracing::info!(facts = ?rendering.0, compositing_off = rendering.1, "how the window is drawn");
+    // WebKit's real-time threads can hold the window's main thread off its core for 100+ ms.
+    #[cfg(target_os = "linux")]
+    webkit_threads::keep_ordinary();
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_store::Builder::new().build())
         .plugin(tauri_plugin_dialog::init())

@@ -364,6 +364,26 @@ pub fn child_pids(pid: u32) -> Vec<u32> {
     std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default().split_whitespace().filter_map(|c| c.parse().ok()).collect()
 }
 
+/// The threads of every running app ([`app_pids`]) and of the processes it started that run
+/// under a real-time policy (`SCHED_FIFO` or `SCHED_RR`), as "process/thread" names.
+pub fn realtime_threads() -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = app_pids();
+    while let Some(p) = todo.pop() {
+        for tid in std::fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok()) {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/task/{tid}/stat")).unwrap_or_default();
+            // Field 41 is the policy; the fields after the name (in parentheses) start at 3.
+            let policy = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(41 - 3)?.parse::<u32>().ok());
+            if matches!(policy, Some(1 | 2)) {
+                let name = |t: u32| std::fs::read_to_string(format!("/proc/{p}/task/{t}/comm")).unwrap_or_default().trim().to_string();
+                out.push(format!("{}/{}", name(p), name(tid)));
+            }
+        }
+        todo.extend(child_pids(p));
+    }
+    out
+}
+
 /// The value of `var` in the environment of every WebKit web process started by a running app
 /// ([`app_pids`]); `None` where it is not set.
 pub fn web_process_env(var: &str) -> Vec<Option<String>> {
