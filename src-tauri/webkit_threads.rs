@@ -3,7 +3,7 @@
 //! WebKitGTK 2.50 (Debian 12's) gives some of its threads real-time priority (`SCHED_RR`):
 //! in the app's process the threads that receive messages from the page's process
 //! ("ReceiveQueue"), in the page's process its event dispatcher. It does so directly where it may
-//! (as root), else through RealtimeKit, which most desktops run. A real-time thread always runs
+//! (as root), else through RealtimeKit, which many desktops run. A real-time thread always runs
 //! before ordinary ones on its core. When one of them waits for a lock of WebKit's allocator
 //! held by an ordinary thread on the same core (the window's main thread), it spins calling
 //! `sched_yield()`, which never gives way to an ordinary thread: the holder waits until the

@@ -1,7 +1,7 @@
-//! Memory of the app and its WebKit processes over 10 turns of 8 columns × 2,000 tokens, driven
-//! through the real window (issue 12, "Memory"). Prints the memory after 10 s idle, then after
-//! each turn (once its 8 answers are done and the page had 3 s to settle), then 10 s after the
-//! last turn; then, in the same app, with another conversation open and with the streamed one
+//! Memory of the app and its WebKit processes over 10 turns (or `MEMORY_TURNS`) of 8 columns ×
+//! 2,000 tokens, driven through the real window (issue 12, "Memory"). Prints the memory after
+//! 10 s idle, then after each turn (once its 8 answers are done and the page had 3 s to settle),
+//! then 10 s after the last turn; then, in the same app, with another conversation open and with the streamed one
 //! opened again from the history; last, the same turns opened in a new app process. A
 //! benchmark, not a test: it asserts nothing about the figures.
 //!
@@ -33,7 +33,6 @@ use tally_e2e::*;
 use tally_fake_provider::Flavour;
 
 const MORE_COLUMNS: [&str; 6] = ["openai:gpt-4o", "openai:gpt-4.1-mini", "openai:gpt-4.1", "openai:gpt-4.1-nano", "openrouter:openai/gpt-4o", "openrouter:openai/gpt-4.1-mini"];
-const TURNS: usize = 10;
 
 /// (pid, comm, rss KiB, pss KiB) of `pid` and its descendants.
 fn tree(pid: u32) -> Vec<(u32, String, u64, u64)> {
@@ -73,6 +72,9 @@ fn report(label: &str, pid: u32) -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    // MEMORY_TURNS: how many turns (10 unless set), to see whether what the page keeps beyond the
+    // text levels off.
+    let turns: usize = std::env::var("MEMORY_TURNS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
     let FakeSetup { c, fake: _fake, driver, home } =
         FakeSetup::start(&[("openai", "test-key-memory-openai-0000000", Flavour::OpenAi), ("openrouter", "test-key-memory-openrouter-00000", Flavour::OpenRouter)]).await;
     open_eight(&c).await;
@@ -90,7 +92,7 @@ async fn main() {
     // conversation grows?).
     let starts = std::env::var_os("FRAME_STARTS").is_some();
     let mut done_before = 0;
-    for turn in 1..=TURNS {
+    for turn in 1..=turns {
         if fresh && turn > 1 {
             open_eight(&c).await;
             done_before = 0;
@@ -123,7 +125,7 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(10)).await;
     let last = report("10 s after the last turn", pid);
-    println!("\nPSS growth: first turn {} MiB over idle; turns 2–10 {} MiB over the first", (after_first as i64 - idle as i64) / 1024, (last as i64 - after_first as i64) / 1024);
+    println!("\nPSS growth: first turn {} MiB over idle; turns 2–{turns} {} MiB over the first", (after_first as i64 - idle as i64) / 1024, (last as i64 - after_first as i64) / 1024);
     println!("page: {}", page_size(&c).await);
     if std::env::var_os("MEMORY_PROBES").is_some() {
         // Diagnosis: what does the streamed view hold that the same view opened does not?
@@ -148,21 +150,21 @@ async fn main() {
         return; // each turn had its own conversation: there is no one streamed view to reopen
     }
     open_streamed(&c).await;
-    until_long("the 80 answers shown again", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * TURNS).then_some(()) }).await;
+    until_long("every answer shown again", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * turns).then_some(()) }).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     report("same app, the conversation opened again, 10 s after", pid);
     println!("page: {}", page_size(&c).await);
 
-    // What the text kept costs: the same 10 turns opened from the history in a new app process
+    // What the text kept costs: the same turns opened from the history in a new app process
     // (rendered whole, no streaming behind them), measured the same way.
     c.close().await.unwrap();
     drop(driver);
     let driver = Driver::start(home.path()).await;
     let c = driver.session().await;
     open_streamed(&c).await;
-    until_long("the 80 answers shown", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * TURNS).then_some(()) }).await;
+    until_long("every answer shown", || async { (attrs(&c, "[data-testid=answer]", "data-status").await.iter().filter(|s| s.as_str() == "done").count() >= 8 * turns).then_some(()) }).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let reopened = report("the same 10 turns opened in a new app, 10 s after", app_pid());
+    let reopened = report(&format!("the same {turns} turns opened in a new app, 10 s after"), app_pid());
     println!("page: {}", page_size(&c).await);
     println!("\nStreamed and kept: {} MiB PSS more than the same turns opened from the history", (last as i64 - reopened as i64) / 1024);
     c.close().await.unwrap();
