@@ -1,9 +1,9 @@
 //! Memory of the app and its WebKit processes over 10 turns (or `MEMORY_TURNS`) of 8 columns ×
 //! 2,000 tokens, driven through the real window (issue 12, "Memory"). Prints the memory after
 //! 10 s idle, then after each turn (once its 8 answers are done and the page had 3 s to settle),
-//! then 10 s after the last turn; then, in the same app, with another conversation open and with the streamed one
-//! opened again from the history; last, the same turns opened in a new app process. A
-//! benchmark, not a test: it asserts nothing about the figures.
+//! then 10 s after the last turn; then, in the same app, with another conversation open and with
+//! the streamed one opened again from the history; last, the same turns opened in a new app
+//! process. A benchmark, not a test: it asserts nothing about the figures.
 //!
 //! ```sh
 //! scripts/package.sh      # or: cargo build --release (the app to measure)
