@@ -225,6 +225,8 @@ struct Scenario {
     tokens: u64,
     rate: u64,
     prose: bool,
+    /// Turns streamed to the end in the same comparison before the one measured.
+    before: usize,
 }
 
 async fn open_comparison(c: &Client, columns: usize) {
@@ -282,10 +284,12 @@ async fn main() {
     // Prose: answers as models write them (paragraphs, lists, code). One paragraph: the worst
     // case, a single block that never closes and is rendered again as it grows.
     let scenarios = [
-        Scenario { name: "8 columns × 2,000 tokens at 62 tok/s, prose", columns: 8, tokens: 2000, rate: 62, prose: true },
-        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, prose", columns: 8, tokens: 2000, rate: 1000, prose: true },
-        Scenario { name: "1 column × 2,000 tokens at 2,000 tok/s, prose", columns: 1, tokens: 2000, rate: 2000, prose: true },
-        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, one paragraph", columns: 8, tokens: 2000, rate: 1000, prose: false },
+        Scenario { name: "8 columns × 2,000 tokens at 62 tok/s, prose", columns: 8, tokens: 2000, rate: 62, prose: true, before: 0 },
+        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, prose", columns: 8, tokens: 2000, rate: 1000, prose: true, before: 0 },
+        Scenario { name: "1 column × 2,000 tokens at 2,000 tok/s, prose", columns: 1, tokens: 2000, rate: 2000, prose: true, before: 0 },
+        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, one paragraph", columns: 8, tokens: 2000, rate: 1000, prose: false, before: 0 },
+        // The same as the second, as the next turn of a comparison that already shows one.
+        Scenario { name: "8 columns × 2,000 tokens at 1,000 tok/s, prose, second turn", columns: 8, tokens: 2000, rate: 1000, prose: true, before: 1 },
     ];
     let FakeSetup { fake, c, driver: _driver, home } = FakeSetup::start(&[
         ("openai", "test-key-probe-openai-000000", Flavour::OpenAi),
@@ -302,11 +306,17 @@ async fn main() {
     let sched = Sched::start();
     for s in scenarios.iter().filter(chosen) {
         open_comparison(&c, s.columns).await;
+        let prose = if s.prose { " prose=1" } else { "" };
+        for turn in 0..s.before {
+            let expect = answers(&c).await + s.columns;
+            send(&c, &format!("Turn {turn} [[fake tokens={} rate={}{prose}]]", s.tokens, s.rate), expect).await;
+            wait_page(&c, "the earlier turn to end", "return window.__probe.endedAt !== null").await;
+            c.execute(COLLECT, vec![gap_threshold()]).await.unwrap();
+        }
 
         // Streamed to the end.
         let expect = answers(&c).await + s.columns;
         let first_request = fake.requests().len();
-        let prose = if s.prose { " prose=1" } else { "" };
         send(&c, &format!("Write at length [[fake tokens={} rate={}{prose}]]", s.tokens, s.rate), expect).await;
         wait_page(&c, "the answers to end", "return window.__probe.endedAt !== null").await;
         let probe = c.execute(COLLECT, vec![gap_threshold()]).await.unwrap();
@@ -319,7 +329,10 @@ async fn main() {
         // Stopped midway: the click, then every answer showing it stopped.
         let expect = answers(&c).await + s.columns;
         let stop_request = fake.requests().len();
-        send(&c, &format!("Again [[fake tokens={} rate={}{prose}]]", s.tokens * 100, s.rate), expect).await;
+        // Ten times as long, so that it is stopped midway. (It was 100×: the fake writes the
+        // whole answer before streaming it, 8 × 200,000 tokens in this unoptimised binary, and
+        // that took the cores from the app as the stop came: gaps of 51–81 ms, PROBE_SCHED.)
+        send(&c, &format!("Again [[fake tokens={} rate={}{prose}]]", s.tokens * 10, s.rate), expect).await;
         let sent_at = now_ms();
         let streaming_with_text = format!(
             "const a = [...document.querySelectorAll('[data-testid=answer]')].slice(-{n}); return a.length === {n} && a.every(x => x.dataset.status === 'streaming' && x.textContent.includes('word20'))",
