@@ -2,8 +2,8 @@
 //!
 //! Starts the app (`TALLY_APP`, the release build in `scripts/bench/frame_probe.sh`) through
 //! tauri-driver against the fake provider, and for each scenario opens a new comparison with N
-//! columns and sends one prompt whose answers stream `tokens` tokens at `rate` tokens/s each.
-//! Recorded in the page: the gaps between animation frames while the answers stream (p50, p95,
+//! columns and sends one prompt whose answers stream `tokens` tokens at `rate` tokens/s each
+//! (in one scenario, after an earlier turn streamed the same way). Recorded in the page: the gaps between animation frames while the answers stream (p50, p95,
 //! max, how many over 50 ms); the time from the provider's last byte (noted by the fake) to the
 //! frame after the last answer's final render; then, on a second prompt, the time from the
 //! press on Stop to the fake seeing every request cancelled, and to the frame after every answer
@@ -12,6 +12,8 @@
 //! columns, from the Send click to the requests arriving at the fake ("send" alone runs only it).
 //!
 //! Prints one Markdown table row per scenario. Run through `scripts/bench/frame_probe.sh`.
+//! `PROBE_VERBOSE=1` also prints each wait on the page and each long gap; with `PROBE_SCHED=1`,
+//! what the scheduler saw in it (see [`Sched`]); `PROBE_GAP_MS` sets how long a gap must be.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
