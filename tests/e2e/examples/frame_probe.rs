@@ -121,10 +121,6 @@ fn unix_ms() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
-fn proc_ids(dir: &str) -> Vec<u32> {
-    std::fs::read_dir(dir).into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect()
-}
-
 fn proc_text(path: String) -> String {
     std::fs::read_to_string(path).unwrap_or_default().trim().to_string()
 }
@@ -173,7 +169,7 @@ impl Sched {
     fn start() -> Option<Sched> {
         std::env::var_os("PROBE_SCHED")?;
         let app = app_pids().into_iter().next()?;
-        let web = child_pids(app).into_iter().find(|c| proc_text(format!("/proc/{c}/comm")).starts_with("WebKitWebProces"))?;
+        let web = web_process_pids().into_iter().next()?;
         let xvfb = proc_ids("/proc").into_iter().find(|p| proc_text(format!("/proc/{p}/comm")) == "Xvfb");
         let mut pids = vec![app, web];
         pids.extend(xvfb);
@@ -218,7 +214,7 @@ fn gap_threshold() -> serde_json::Value {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    unix_ms() as u64
 }
 
 struct Scenario {

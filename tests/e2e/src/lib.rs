@@ -348,15 +348,16 @@ pub fn answer_requests(fake: &tally_fake_provider::FakeProvider) -> Vec<tally_fa
     fake.requests().into_iter().filter(|r| !r.path.ends_with("/generation")).collect()
 }
 
+/// The numbered entries of a /proc directory: the processes in `/proc`, a process's threads in
+/// `/proc/PID/task`.
+pub fn proc_ids(dir: &str) -> Vec<u32> {
+    std::fs::read_dir(dir).into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect()
+}
+
 /// The running processes of the app under test (those whose executable is [`app_binary`]).
 pub fn app_pids() -> Vec<u32> {
     let app = app_binary();
-    std::fs::read_dir("/proc")
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == app))
-        .collect()
+    proc_ids("/proc").into_iter().filter(|p| std::fs::read_link(format!("/proc/{p}/exe")).is_ok_and(|exe| exe == app)).collect()
 }
 
 /// The processes `pid` started.
@@ -370,7 +371,7 @@ pub fn realtime_threads() -> Vec<String> {
     let mut out = Vec::new();
     let mut todo = app_pids();
     while let Some(p) = todo.pop() {
-        for tid in std::fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok()) {
+        for tid in proc_ids(&format!("/proc/{p}/task")) {
             let stat = std::fs::read_to_string(format!("/proc/{p}/task/{tid}/stat")).unwrap_or_default();
             // Field 41 is the policy; the fields after the name (in parentheses) start at 3.
             let policy = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(41 - 3)?.parse::<u32>().ok());
@@ -384,14 +385,21 @@ pub fn realtime_threads() -> Vec<String> {
     out
 }
 
-/// The value of `var` in the environment of every WebKit web process started by a running app
-/// ([`app_pids`]); `None` where it is not set.
-pub fn web_process_env(var: &str) -> Vec<Option<String>> {
-    let prefix = format!("{var}=");
+/// The WebKit web processes (the pages) started by a running app ([`app_pids`]).
+pub fn web_process_pids() -> Vec<u32> {
     app_pids()
         .into_iter()
         .flat_map(child_pids)
         .filter(|child| std::fs::read_to_string(format!("/proc/{child}/comm")).unwrap_or_default().starts_with("WebKitWebProces"))
+        .collect()
+}
+
+/// The value of `var` in the environment of every WebKit web process started by a running app
+/// ([`web_process_pids`]); `None` where it is not set.
+pub fn web_process_env(var: &str) -> Vec<Option<String>> {
+    let prefix = format!("{var}=");
+    web_process_pids()
+        .into_iter()
         .map(|child| {
             let environ = std::fs::read(format!("/proc/{child}/environ")).unwrap_or_default();
             environ.split(|b| *b == 0).find_map(|kv| kv.strip_prefix(prefix.as_bytes())).map(|v| String::from_utf8_lossy(v).into_owned())
